@@ -1,0 +1,3 @@
+//! One module per `mltrack` subcommand.
+
+pub mod server;

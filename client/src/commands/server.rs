@@ -1,0 +1,31 @@
+//! `mltrack server`.
+
+use crate::cli::ServerArgs;
+use tracking_server::config::ServerConfig;
+use tracking_server::startup::{redact, Application};
+
+pub fn run(args: ServerArgs) -> anyhow::Result<()> {
+    let config = ServerConfig {
+        host: args.host,
+        port: args.port,
+        backend_store_uri: args.backend_store_uri,
+        default_artifact_root: args.default_artifact_root,
+        artifacts_destination: args.artifacts_destination,
+        serve_artifacts: !args.no_serve_artifacts,
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        let store = redact(&config.backend_store_uri);
+        let root = config.artifact_root();
+        let host = config.host.clone();
+        let app = Application::build(config).await?;
+        tracing::info!(
+            "mltrack {} listening on http://{host}:{} (store {store}, artifact root {root}/)",
+            env!("CARGO_PKG_VERSION"),
+            app.port()
+        );
+        app.run_until_stopped().await
+    })
+}

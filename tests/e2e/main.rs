@@ -1,0 +1,3 @@
+//! End-to-end tests across crates, through the `mltrack` binary.
+
+mod python_client;

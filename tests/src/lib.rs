@@ -1,0 +1,160 @@
+//! End-to-end harness: runs the real `mltrack` binary as a user would, on a fresh SQLite file or a
+//! fresh PostgreSQL database, and finds the Python interpreter that has the `mlflow` client.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The `mltrack` binary cargo built for this test run (`MLTRACK_BIN` overrides).
+pub fn mltrack_bin() -> PathBuf {
+    if let Some(p) = std::env::var_os("MLTRACK_BIN") {
+        return PathBuf::from(p);
+    }
+    // target/<profile>/deps/e2e-<hash> → target/<profile>/mltrack
+    let exe = std::env::current_exe().expect("test executable path");
+    let bin = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target dir")
+        .join("mltrack");
+    assert!(
+        bin.exists(),
+        "{} not found: run the tests with `cargo test --workspace`",
+        bin.display()
+    );
+    bin
+}
+
+/// The Python with `mlflow` installed: `MLTRACK_PYTHON`, else `.venv/bin/python` in the workspace.
+pub fn python() -> PathBuf {
+    if let Some(p) = std::env::var_os("MLTRACK_PYTHON") {
+        return PathBuf::from(p);
+    }
+    let venv = workspace_root().join(".venv/bin/python");
+    assert!(
+        venv.exists(),
+        "no Python with the mlflow client: set MLTRACK_PYTHON or create .venv (see .ci/run)"
+    );
+    venv
+}
+
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace root")
+        .to_path_buf()
+}
+
+/// A fresh PostgreSQL database URL, or `None` when `MLTRACK_TEST_PG_URL` is unset.
+pub fn fresh_pg_database() -> Option<String> {
+    let admin = std::env::var("MLTRACK_TEST_PG_URL")
+        .ok()
+        .filter(|u| !u.is_empty())?;
+    let name = format!(
+        "mltrack_e2e_{}_{}",
+        std::process::id(),
+        Instant::now().elapsed().as_nanos() ^ nanos()
+    );
+    let status = Command::new("psql")
+        .args([
+            admin.as_str(),
+            "-q",
+            "-c",
+            &format!("CREATE DATABASE {name}"),
+        ])
+        .status()
+        .expect("psql runs");
+    assert!(status.success(), "could not create database {name}");
+    let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b);
+    Some(format!("{base}/{name}"))
+}
+
+fn nanos() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0)
+}
+
+/// A running `mltrack server`; killed on drop.
+pub struct Server {
+    pub url: String,
+    pub dir: tempfile::TempDir,
+    child: Child,
+}
+
+impl Server {
+    /// Starts `mltrack server --port 0` in a temp directory with the given backend store URI
+    /// (`None`: the default `sqlite:///mlruns.db` relative to that directory) and waits until ready.
+    pub fn start(backend_store_uri: Option<&str>, extra_args: &[&str]) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut cmd = Command::new(mltrack_bin());
+        cmd.current_dir(dir.path())
+            .args(["server", "--port", "0"])
+            .args(extra_args);
+        if let Some(uri) = backend_store_uri {
+            cmd.args(["--backend-store-uri", uri]);
+        }
+        let mut child = cmd
+            .env("MLTRACK_LOG", "info")
+            .env("NO_COLOR", "1")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("mltrack starts");
+        let stderr = child.stderr.take().expect("stderr");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some(rest) = line.split("listening on ").nth(1) {
+                    let url = rest.split_whitespace().next().unwrap_or("").to_string();
+                    let _ = tx.send(url);
+                }
+                eprintln!("[mltrack] {line}");
+            }
+        });
+        let url = rx
+            .recv_timeout(Duration::from_secs(60))
+            .expect("mltrack server announced its address");
+        Self { url, dir, child }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs pytest on `tests/python/<target>` against `url`; returns (success, combined output).
+pub fn pytest(url: &str, target: &str) -> (bool, String) {
+    let out = Command::new(python())
+        .current_dir(workspace_root())
+        .args([
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            &format!("tests/python/{target}"),
+        ])
+        .env("MLTRACK_URL", url)
+        .env("MLFLOW_TRACKING_URI", url)
+        .env("MLTRACK_STRICT", "1")
+        .env("MLFLOW_DISABLE_TELEMETRY", "true")
+        .env("DO_NOT_TRACK", "true")
+        .output()
+        .expect("pytest runs");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}

@@ -1,0 +1,223 @@
+//! The artifact repository behind the `mlflow-artifacts` proxy: a directory tree on local disk.
+//!
+//! Uploads stream to a temporary file beside the target and are renamed into place only when the
+//! body is complete, so a broken upload never leaves a partial file visible. Downloads stream from
+//! disk. Every path is checked twice: lexically (no `..`, no absolute path, no NUL) and, after
+//! resolving symlinks, that it is still under the root.
+
+use crate::error::{ApiError, ApiResult};
+use crate::protocol::FileInfo;
+use crate::validation::validate_artifact_path;
+use bytes::Bytes;
+use futures_util::{Stream, StreamExt};
+use std::io;
+use std::path::{Path, PathBuf};
+use tokio::io::AsyncWriteExt;
+
+pub struct ArtifactStore {
+    root: PathBuf,
+}
+
+impl ArtifactStore {
+    /// Creates the root directory if needed.
+    pub fn open(root: &Path) -> io::Result<Self> {
+        std::fs::create_dir_all(root)?;
+        Ok(Self {
+            root: root.canonicalize()?,
+        })
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Maps a proxy path onto the disk, refusing anything that would leave the root.
+    pub fn resolve(&self, rel: &str) -> ApiResult<PathBuf> {
+        validate_artifact_path(rel)?;
+        let rel = rel.trim_matches('/');
+        let path = if rel.is_empty() {
+            self.root.clone()
+        } else {
+            self.root.join(rel)
+        };
+        // Symlinks: the deepest existing ancestor must resolve inside the root.
+        let mut existing = path.as_path();
+        while !existing.exists() {
+            match existing.parent() {
+                Some(parent) => existing = parent,
+                None => break,
+            }
+        }
+        if let Ok(real) = existing.canonicalize() {
+            if !real.starts_with(&self.root) {
+                return Err(ApiError::invalid(format!("Invalid path: '{rel}'")));
+            }
+        }
+        Ok(path)
+    }
+
+    /// Streams `body` into `rel`; the file appears only once fully written.
+    pub async fn put<S, E>(&self, rel: &str, body: S) -> ApiResult<u64>
+    where
+        S: Stream<Item = Result<Bytes, E>> + Unpin,
+        E: std::fmt::Display,
+    {
+        if rel.is_empty() || rel.ends_with('/') {
+            return Err(ApiError::invalid(format!(
+                "Invalid path: '{rel}': a file name is required"
+            )));
+        }
+        let target = self.resolve(rel)?;
+        if target.is_dir() {
+            return Err(ApiError::invalid(format!(
+                "Invalid path: '{rel}' is a directory"
+            )));
+        }
+        let parent = target.parent().unwrap_or(&self.root).to_path_buf();
+        tokio::fs::create_dir_all(&parent)
+            .await
+            .map_err(|e| io_error("create directory", rel, &e))?;
+        let tmp = parent.join(format!(".upload-{}.tmp", uuid::Uuid::new_v4().simple()));
+        let result = write_stream(&tmp, body).await;
+        match result {
+            Ok(n) => {
+                tokio::fs::rename(&tmp, &target)
+                    .await
+                    .map_err(|e| io_error("store", rel, &e))?;
+                Ok(n)
+            }
+            Err(e) => {
+                let _ = tokio::fs::remove_file(&tmp).await;
+                Err(e)
+            }
+        }
+    }
+
+    /// Opens a file for streaming; directories and missing files are client errors.
+    pub async fn open_file(&self, rel: &str) -> ApiResult<(tokio::fs::File, u64)> {
+        let path = self.resolve(rel)?;
+        let meta = tokio::fs::metadata(&path)
+            .await
+            .map_err(|_| ApiError::not_found(format!("No such artifact: '{rel}'")))?;
+        if meta.is_dir() {
+            return Err(ApiError::invalid(format!(
+                "Invalid path: '{rel}' is a directory"
+            )));
+        }
+        let file = tokio::fs::File::open(&path)
+            .await
+            .map_err(|_| ApiError::not_found(format!("No such artifact: '{rel}'")))?;
+        Ok((file, meta.len()))
+    }
+
+    /// Lists a directory with base names, as the proxy does; a missing directory or a file is empty.
+    pub async fn list(&self, rel: &str) -> ApiResult<Vec<FileInfo>> {
+        let dir = self.resolve(rel)?;
+        list_dir(&dir, |name| name.to_string()).await
+    }
+
+    /// Recursive delete of a file or directory; deleting nothing is not an error.
+    pub async fn delete(&self, rel: &str) -> ApiResult<()> {
+        if rel.trim_matches('/').is_empty() {
+            return Err(ApiError::invalid(
+                "Invalid path: refusing to delete the artifact root",
+            ));
+        }
+        let path = self.resolve(rel)?;
+        let result = match tokio::fs::symlink_metadata(&path).await {
+            Ok(m) if m.is_dir() => tokio::fs::remove_dir_all(&path).await,
+            Ok(_) => tokio::fs::remove_file(&path).await,
+            Err(_) => Ok(()),
+        };
+        result.map_err(|e| io_error("delete", rel, &e))
+    }
+}
+
+/// Lists `dir` sorted by name, naming each entry with `name_of(basename)`; hidden upload temporaries
+/// are skipped.
+pub async fn list_dir(dir: &Path, name_of: impl Fn(&str) -> String) -> ApiResult<Vec<FileInfo>> {
+    let mut out = Vec::new();
+    let Ok(mut entries) = tokio::fs::read_dir(dir).await else {
+        return Ok(out);
+    };
+    while let Ok(Some(entry)) = entries.next_entry().await {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with(".upload-") {
+            continue;
+        }
+        let Ok(meta) = entry.metadata().await else {
+            continue;
+        };
+        out.push(FileInfo {
+            path: name_of(&name),
+            is_dir: meta.is_dir(),
+            file_size: (!meta.is_dir()).then(|| i64::try_from(meta.len()).unwrap_or(i64::MAX)),
+        });
+    }
+    out.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(out)
+}
+
+async fn write_stream<S, E>(tmp: &Path, mut body: S) -> ApiResult<u64>
+where
+    S: Stream<Item = Result<Bytes, E>> + Unpin,
+    E: std::fmt::Display,
+{
+    let mut file = tokio::fs::File::create(tmp)
+        .await
+        .map_err(|e| io_error("create", "upload", &e))?;
+    let mut written = 0u64;
+    while let Some(chunk) = body.next().await {
+        let chunk = chunk.map_err(|e| ApiError::bad_request(format!("Upload interrupted: {e}")))?;
+        file.write_all(&chunk)
+            .await
+            .map_err(|e| io_error("write", "upload", &e))?;
+        written += chunk.len() as u64;
+    }
+    file.sync_all()
+        .await
+        .map_err(|e| io_error("sync", "upload", &e))?;
+    Ok(written)
+}
+
+fn io_error(action: &str, what: &str, e: &io::Error) -> ApiError {
+    // A full disk is the server's problem, but the client should not hammer it with retries.
+    if e.raw_os_error() == Some(28) {
+        return ApiError::new(
+            crate::error::ErrorCode::RequestLimitExceeded,
+            format!("Could not {action} '{what}': no space left on the artifact store"),
+        );
+    }
+    ApiError::internal(format!("Could not {action} '{what}': {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resolve_refuses_symlinks_out_of_the_root() {
+        let dir = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        let store = ArtifactStore::open(dir.path()).unwrap();
+        std::os::unix::fs::symlink(outside.path(), dir.path().join("link")).unwrap();
+        assert!(store.resolve("link/x").is_err());
+        assert!(store.resolve("a/b").is_ok());
+        assert!(store.resolve("../x").is_err());
+    }
+
+    #[tokio::test]
+    async fn a_failed_upload_leaves_no_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = ArtifactStore::open(dir.path()).unwrap();
+        let body = futures_util::stream::iter(vec![
+            Ok(Bytes::from_static(b"partial")),
+            Err("connection reset"),
+        ]);
+        assert!(store.put("a/file.bin", body).await.is_err());
+        assert!(store.list("a").await.unwrap().is_empty());
+        let ok = futures_util::stream::iter(vec![Ok::<_, &str>(Bytes::from_static(b"whole"))]);
+        assert_eq!(store.put("a/file.bin", ok).await.unwrap(), 5);
+        assert_eq!(store.list("a").await.unwrap()[0].file_size, Some(5));
+    }
+}

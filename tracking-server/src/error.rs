@@ -1,0 +1,148 @@
+//! MLflow's error model: one JSON shape, and an HTTP status that is a function of the error code.
+//!
+//! The `mlflow` client retries 408/429/5xx for about four minutes, so a client mistake must never be
+//! reported as a 5xx: every validation path produces a 4xx code here, and only genuinely unexpected
+//! failures (a broken database) become `INTERNAL_ERROR`.
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+/// The subset of MLflow's `ErrorCode` enum this server emits (`databricks.proto`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ErrorCode {
+    InvalidParameterValue,
+    ResourceAlreadyExists,
+    BadRequest,
+    ResourceDoesNotExist,
+    EndpointNotFound,
+    Unauthenticated,
+    PermissionDenied,
+    RequestLimitExceeded,
+    InternalError,
+    NotImplemented,
+    TemporarilyUnavailable,
+}
+
+impl ErrorCode {
+    /// The status table from `mlflow-rest.md` §2 (shared by MLflow's client and server).
+    pub fn status(self) -> StatusCode {
+        match self {
+            Self::InvalidParameterValue | Self::ResourceAlreadyExists | Self::BadRequest => {
+                StatusCode::BAD_REQUEST
+            }
+            Self::Unauthenticated => StatusCode::UNAUTHORIZED,
+            Self::PermissionDenied => StatusCode::FORBIDDEN,
+            Self::ResourceDoesNotExist | Self::EndpointNotFound => StatusCode::NOT_FOUND,
+            Self::RequestLimitExceeded => StatusCode::TOO_MANY_REQUESTS,
+            Self::InternalError => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::NotImplemented => StatusCode::NOT_IMPLEMENTED,
+            Self::TemporarilyUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::InvalidParameterValue => "INVALID_PARAMETER_VALUE",
+            Self::ResourceAlreadyExists => "RESOURCE_ALREADY_EXISTS",
+            Self::BadRequest => "BAD_REQUEST",
+            Self::ResourceDoesNotExist => "RESOURCE_DOES_NOT_EXIST",
+            Self::EndpointNotFound => "ENDPOINT_NOT_FOUND",
+            Self::Unauthenticated => "UNAUTHENTICATED",
+            Self::PermissionDenied => "PERMISSION_DENIED",
+            Self::RequestLimitExceeded => "REQUEST_LIMIT_EXCEEDED",
+            Self::InternalError => "INTERNAL_ERROR",
+            Self::NotImplemented => "NOT_IMPLEMENTED",
+            Self::TemporarilyUnavailable => "TEMPORARILY_UNAVAILABLE",
+        }
+    }
+}
+
+/// An error as the client sees it: `{"error_code": …, "message": …}`.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{code:?}: {message}")]
+pub struct ApiError {
+    pub code: ErrorCode,
+    pub message: String,
+}
+
+impl ApiError {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+        }
+    }
+    pub fn invalid(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::InvalidParameterValue, message)
+    }
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::ResourceDoesNotExist, message)
+    }
+    pub fn already_exists(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::ResourceAlreadyExists, message)
+    }
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::BadRequest, message)
+    }
+    pub fn internal(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::InternalError, message)
+    }
+    /// MLflow's wording for a required field that is absent or empty.
+    pub fn missing(field: &str) -> Self {
+        Self::invalid(format!(
+            "Missing value for required parameter '{field}'. See the API docs for more information \
+             about request parameters."
+        ))
+    }
+}
+
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    error_code: &'a str,
+    message: &'a str,
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if self.code == ErrorCode::InternalError {
+            tracing::error!(message = %self.message, "internal error");
+        }
+        let body = serde_json::to_vec(&ErrorBody {
+            error_code: self.code.as_str(),
+            message: &self.message,
+        })
+        .unwrap_or_default();
+        let mut response = (self.code.status(), body).into_response();
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        if self.code == ErrorCode::TemporarilyUnavailable {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        response
+    }
+}
+
+impl From<crate::search::SearchError> for ApiError {
+    fn from(e: crate::search::SearchError) -> Self {
+        Self::invalid(e.0)
+    }
+}
+
+impl From<crate::store::StoreError> for ApiError {
+    fn from(e: crate::store::StoreError) -> Self {
+        use crate::store::StoreError;
+        match e {
+            StoreError::Api(api) => api,
+            StoreError::Busy(msg) => Self::new(ErrorCode::TemporarilyUnavailable, msg),
+            StoreError::Db(err) => Self::internal(format!("store error: {err}")),
+        }
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;

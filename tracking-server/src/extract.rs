@@ -1,0 +1,99 @@
+//! Request extractors whose rejections are MLflow errors, never axum's plain-text 4xx bodies.
+//!
+//! Both extractors go through a `serde_json::Value` first and then `serde_path_to_error`, so a field of
+//! the wrong type is reported by name ("Invalid value 31 for parameter 'run_id' supplied").
+
+use crate::error::ApiError;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{header, Method};
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
+
+/// A JSON request body (POST/PATCH/DELETE), or the query string for a GET.
+pub struct MlflowJson<T>(pub T);
+
+/// Query-string arguments: repeated keys become lists, as the Python client sends them.
+pub struct MlflowQuery<T>(pub T);
+
+/// Request bodies are small JSON documents; artifacts have their own streaming routes.
+const MAX_JSON_BODY: usize = 64 * 1024 * 1024;
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for MlflowJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        if req.method() == Method::GET {
+            let (mut parts, _) = req.into_parts();
+            let MlflowQuery(v) = MlflowQuery::<T>::from_request_parts(&mut parts, state).await?;
+            return Ok(Self(v));
+        }
+        let content_type = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        let body = axum::body::to_bytes(req.into_body(), MAX_JSON_BODY)
+            .await
+            .map_err(|e| ApiError::bad_request(format!("Could not read request body: {e}")))?;
+        // DELETE and PATCH bodies may legitimately be empty; an empty POST body is `{}` as well.
+        if body.iter().all(u8::is_ascii_whitespace) {
+            return decode(Value::Object(Map::new())).map(Self);
+        }
+        if !content_type.starts_with("application/json") {
+            return Err(ApiError::bad_request(
+                "Bad Request. Content-Type must be one of ['application/json'].",
+            ));
+        }
+        let value: Value = serde_json::from_slice(&body)
+            .map_err(|e| ApiError::bad_request(format!("Malformed JSON request body: {e}")))?;
+        if !value.is_object() {
+            return Err(ApiError::bad_request("Request body must be a JSON object."));
+        }
+        decode(value).map(Self)
+    }
+}
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for MlflowQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let query = parts.uri.query().unwrap_or("");
+        decode(query_to_json(query)).map(Self)
+    }
+}
+
+/// `a=1&b=x&b=y` → `{"a": "1", "b": ["x", "y"]}`; the field deserializers accept strings for numbers.
+pub fn query_to_json(query: &str) -> Value {
+    let mut map = Map::new();
+    for (k, v) in form_urlencoded::parse(query.as_bytes()) {
+        let v = Value::String(v.into_owned());
+        match map.get_mut(k.as_ref()) {
+            None => {
+                map.insert(k.into_owned(), v);
+            }
+            Some(Value::Array(items)) => items.push(v),
+            Some(existing) => {
+                let first = existing.take();
+                *existing = Value::Array(vec![first, v]);
+            }
+        }
+    }
+    Value::Object(map)
+}
+
+fn decode<T: DeserializeOwned>(value: Value) -> Result<T, ApiError> {
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner().to_string();
+        if path.is_empty() || path == "." {
+            ApiError::invalid(format!("Invalid request: {inner}"))
+        } else {
+            ApiError::invalid(format!(
+                "Invalid value for parameter '{path}' supplied: {inner}. See the API docs for more \
+                 information about request parameters."
+            ))
+        }
+    })
+}

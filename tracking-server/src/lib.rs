@@ -1,0 +1,26 @@
+//! mltrack's tracking server: the MLflow tracking REST API (experiments, runs, params, metrics, tags,
+//! dataset inputs, artifacts through the `mlflow-artifacts` proxy) over SQLite or PostgreSQL.
+//!
+//! The unmodified Python `mlflow` client works against it with `MLFLOW_TRACKING_URI=http://host:port`.
+//! The wire contract is MLflow's (`protocol`), the rules are MLflow's (`validation`, `search`), and the
+//! store keeps a latest-metric table so searches never read metric history.
+//!
+//! ```no_run
+//! # async fn demo() -> anyhow::Result<()> {
+//! use tracking_server::{config::ServerConfig, startup::Application};
+//! let app = Application::build(ServerConfig { port: 0, ..ServerConfig::default() }).await?;
+//! println!("listening on {}", app.port());
+//! app.run_until_stopped().await
+//! # }
+//! ```
+
+pub mod artifacts;
+pub mod config;
+pub mod error;
+pub mod extract;
+pub mod protocol;
+pub mod routes;
+pub mod search;
+pub mod startup;
+pub mod store;
+pub mod validation;

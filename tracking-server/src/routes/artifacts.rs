@@ -1,0 +1,166 @@
+//! The artifact proxy (`/api/2.0/mlflow-artifacts/artifacts/<path>`) and the tracking-side run
+//! listing (`/artifacts/list`). Bodies stream both ways; nothing is buffered whole in memory.
+
+use super::AppState;
+use crate::artifacts::{list_dir, ArtifactStore};
+use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::extract::{MlflowJson, MlflowQuery};
+use crate::protocol::{FileInfo, ListArtifacts, ListArtifactsResponse};
+use crate::validation::{run_id, validate_artifact_path};
+use axum::body::Body;
+use axum::extract::{Path, Request, State};
+use axum::http::{header, HeaderValue};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::Deserialize;
+use std::sync::Arc;
+
+pub(super) fn proxy_router() -> Router<AppState> {
+    Router::new()
+        .route("/artifacts", get(list))
+        .route("/artifacts/", get(list))
+        .route(
+            "/artifacts/{*path}",
+            get(download).put(upload).delete(delete),
+        )
+        .route("/mpu/{*path}", axum::routing::post(multipart_unsupported))
+}
+
+pub(super) fn tracking_router() -> Router<AppState> {
+    Router::new().route("/artifacts/list", get(list_run_artifacts))
+}
+
+fn proxy(s: &AppState) -> ApiResult<&Arc<ArtifactStore>> {
+    s.artifacts.as_ref().ok_or_else(|| {
+        ApiError::new(
+            ErrorCode::TemporarilyUnavailable,
+            "Serving artifacts is disabled: the server runs with --no-serve-artifacts",
+        )
+    })
+}
+
+#[derive(Deserialize, Default)]
+struct ListQuery {
+    path: Option<String>,
+}
+
+async fn list(
+    State(s): State<AppState>,
+    MlflowQuery(q): MlflowQuery<ListQuery>,
+) -> ApiResult<Json<ListArtifactsResponse>> {
+    let files = proxy(&s)?.list(q.path.as_deref().unwrap_or("")).await?;
+    Ok(Json(ListArtifactsResponse {
+        files,
+        ..Default::default()
+    }))
+}
+
+async fn upload(
+    State(s): State<AppState>,
+    Path(path): Path<String>,
+    req: Request,
+) -> ApiResult<Json<serde_json::Value>> {
+    let store = proxy(&s)?;
+    let stream = req.into_body().into_data_stream();
+    let bytes = store.put(&path, stream).await?;
+    tracing::debug!(%path, bytes, "artifact stored");
+    Ok(super::empty())
+}
+
+async fn download(State(s): State<AppState>, Path(path): Path<String>) -> ApiResult<Response> {
+    let (file, len) = proxy(&s)?.open_file(&path).await?;
+    let name = path
+        .rsplit('/')
+        .next()
+        .unwrap_or("artifact")
+        .replace('"', "");
+    let body = Body::from_stream(tokio_util::io::ReaderStream::with_capacity(
+        file,
+        256 * 1024,
+    ));
+    let mut response = body.into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(guess_mime(&name)),
+    );
+    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")) {
+        headers.insert(header::CONTENT_DISPOSITION, v);
+    }
+    Ok(response)
+}
+
+async fn delete(
+    State(s): State<AppState>,
+    Path(path): Path<String>,
+) -> ApiResult<Json<serde_json::Value>> {
+    proxy(&s)?.delete(&path).await?;
+    Ok(super::empty())
+}
+
+/// The client falls back to a single PUT when the message starts this way.
+async fn multipart_unsupported() -> ApiError {
+    ApiError::new(
+        ErrorCode::NotImplemented,
+        "Multipart upload is not supported for the current artifact repository",
+    )
+}
+
+fn guess_mime(name: &str) -> &'static str {
+    let ext = name
+        .rsplit_once('.')
+        .map(|(_, e)| e.to_ascii_lowercase())
+        .unwrap_or_default();
+    match ext.as_str() {
+        "txt" | "log" | "py" | "md" | "yaml" | "yml" | "csv" | "tsv" => "text/plain",
+        "json" => "application/json",
+        "html" | "htm" => "text/html",
+        "png" => "image/png",
+        "jpg" | "jpeg" => "image/jpeg",
+        "gif" => "image/gif",
+        "svg" => "image/svg+xml",
+        "pdf" => "application/pdf",
+        _ => "application/octet-stream",
+    }
+}
+
+/// Lists a run's artifacts with paths relative to the run's artifact root (unlike the proxy).
+async fn list_run_artifacts(
+    State(s): State<AppState>,
+    MlflowJson(req): MlflowJson<ListArtifacts>,
+) -> ApiResult<Json<ListArtifactsResponse>> {
+    let id = run_id(req.run_id, req.run_uuid)?;
+    let rel = req.path.unwrap_or_default();
+    validate_artifact_path(&rel)?;
+    let run = s.store.get_run(&id).await?;
+    let root_uri = run.info.artifact_uri;
+    let rel = rel.trim_matches('/').to_string();
+    let name_of = |name: &str| {
+        if rel.is_empty() {
+            name.to_string()
+        } else {
+            format!("{rel}/{name}")
+        }
+    };
+    let files: Vec<FileInfo> = if let Some(proxied) = root_uri.strip_prefix("mlflow-artifacts:") {
+        let store = proxy(&s)?;
+        let base = proxied.trim_start_matches('/');
+        let dir = store.resolve(&format!("{base}/{rel}"))?;
+        list_dir(&dir, name_of).await?
+    } else if let Some(local) = root_uri.strip_prefix("file://") {
+        list_dir(&std::path::Path::new(local).join(&rel), name_of).await?
+    } else {
+        Vec::new()
+    };
+    Ok(Json(ListArtifactsResponse {
+        root_uri: Some(root_uri),
+        files,
+        next_page_token: None,
+    }))
+}

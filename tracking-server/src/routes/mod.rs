@@ -1,0 +1,69 @@
+//! HTTP routes. Each module owns one resource's paths and thin handlers (extract, validate, call the
+//! store, wrap the answer); this module mounts them under both MLflow prefixes exactly once.
+
+mod artifacts;
+mod experiments;
+mod meta;
+mod metrics;
+mod runs;
+
+use crate::artifacts::ArtifactStore;
+use crate::config::ServerConfig;
+use crate::error::{ApiError, ErrorCode};
+use crate::store::TrackingStore;
+use axum::http::Uri;
+use axum::response::{IntoResponse, Response};
+use axum::{Json, Router};
+use std::sync::Arc;
+
+pub const API_PREFIX: &str = "/api/2.0/mlflow";
+pub const AJAX_PREFIX: &str = "/ajax-api/2.0/mlflow";
+pub const ARTIFACTS_PREFIX: &str = "/api/2.0/mlflow-artifacts";
+pub const AJAX_ARTIFACTS_PREFIX: &str = "/ajax-api/2.0/mlflow-artifacts";
+
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn TrackingStore>,
+    /// `None` when the server runs with `--no-serve-artifacts`.
+    pub artifacts: Option<Arc<ArtifactStore>>,
+    pub config: Arc<ServerConfig>,
+}
+
+/// The whole HTTP surface; public so tests can drive it without a socket.
+pub fn router(state: AppState) -> Router {
+    let api = Router::new()
+        .merge(experiments::router())
+        .merge(runs::router())
+        .merge(metrics::router())
+        .merge(artifacts::tracking_router());
+    let proxy = artifacts::proxy_router();
+    Router::new()
+        .nest(API_PREFIX, api.clone())
+        .nest(AJAX_PREFIX, api)
+        .nest(ARTIFACTS_PREFIX, proxy.clone())
+        .nest(AJAX_ARTIFACTS_PREFIX, proxy)
+        .merge(meta::router())
+        .fallback(endpoint_not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .with_state(state)
+}
+
+/// An empty success body, as MLflow sends it.
+pub(crate) fn empty() -> Json<serde_json::Value> {
+    Json(serde_json::json!({}))
+}
+
+async fn endpoint_not_found(uri: Uri) -> Response {
+    ApiError::new(
+        ErrorCode::EndpointNotFound,
+        format!("No API endpoint matches {}", uri.path()),
+    )
+    .into_response()
+}
+
+async fn method_not_allowed(method: axum::http::Method, uri: Uri) -> Response {
+    let mut r = ApiError::bad_request(format!("Method {method} is not allowed for {}", uri.path()))
+        .into_response();
+    *r.status_mut() = axum::http::StatusCode::METHOD_NOT_ALLOWED;
+    r
+}

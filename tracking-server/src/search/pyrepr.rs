@@ -1,0 +1,149 @@
+//! Python `repr()` look-alikes for error messages.
+//!
+//! MLflow interpolates Python objects (sets of valid keys, the raw `order_by` list, decoded page
+//! token bytes) into its messages, and clients compare those messages as substrings; rendering
+//! them the way Python would keeps our texts interchangeable with the reference's.
+
+use std::fmt::Write as _;
+
+use serde_json::Value;
+
+/// Python picks double quotes only when the text has a single quote and no double quote.
+fn quote_for(has_single: bool, has_double: bool) -> char {
+    if has_single && !has_double {
+        '"'
+    } else {
+        '\''
+    }
+}
+
+/// `repr(str)`.
+pub(crate) fn py_str(s: &str) -> String {
+    let quote = quote_for(s.contains('\''), s.contains('"'));
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push(quote);
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c == quote => {
+                out.push('\\');
+                out.push(c);
+            }
+            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
+                let _ = write!(out, "\\x{:02x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push(quote);
+    out
+}
+
+/// `repr(bytes)`.
+pub(crate) fn py_bytes(b: &[u8]) -> String {
+    let quote = quote_for(b.contains(&b'\''), b.contains(&b'"'));
+    let mut out = String::with_capacity(b.len() + 3);
+    out.push('b');
+    out.push(quote);
+    for &byte in b {
+        match byte {
+            b'\\' => out.push_str("\\\\"),
+            b'\n' => out.push_str("\\n"),
+            b'\r' => out.push_str("\\r"),
+            b'\t' => out.push_str("\\t"),
+            q if char::from(q) == quote => {
+                out.push('\\');
+                out.push(quote);
+            }
+            0x20..=0x7e => out.push(char::from(byte)),
+            _ => {
+                let _ = write!(out, "\\x{byte:02x}");
+            }
+        }
+    }
+    out.push(quote);
+    out
+}
+
+/// `repr()` of what `json.loads` would have returned for this value.
+pub(crate) fn py_json(v: &Value) -> String {
+    match v {
+        Value::Null => "None".to_string(),
+        Value::Bool(true) => "True".to_string(),
+        Value::Bool(false) => "False".to_string(),
+        Value::Number(n) => n.to_string(),
+        Value::String(s) => py_str(s),
+        Value::Array(items) => {
+            let inner: Vec<String> = items.iter().map(py_json).collect();
+            format!("[{}]", inner.join(", "))
+        }
+        Value::Object(map) => {
+            let inner: Vec<String> = map
+                .iter()
+                .map(|(k, v)| format!("{}: {}", py_str(k), py_json(v)))
+                .collect();
+            format!("{{{}}}", inner.join(", "))
+        }
+    }
+}
+
+/// `repr(list_of_str)`.
+pub(crate) fn py_list(items: &[String]) -> String {
+    let inner: Vec<String> = items.iter().map(|s| py_str(s)).collect();
+    format!("[{}]", inner.join(", "))
+}
+
+/// `repr(set_of_str)`, in the order given (Python's own order is unspecified anyway).
+pub(crate) fn py_set(items: &[&str]) -> String {
+    let inner: Vec<String> = items.iter().map(|s| py_str(s)).collect();
+    format!("{{{}}}", inner.join(", "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_strings_use_single_quotes() {
+        assert_eq!(py_str("abc"), "'abc'");
+    }
+
+    #[test]
+    fn strings_with_a_single_quote_switch_to_double_quotes() {
+        assert_eq!(py_str("it's"), "\"it's\"");
+    }
+
+    #[test]
+    fn strings_with_both_quotes_escape_the_single_quote() {
+        assert_eq!(py_str("a'\"b"), "'a\\'\"b'");
+    }
+
+    #[test]
+    fn control_characters_and_backslashes_are_escaped() {
+        assert_eq!(py_str("a\\b\n\u{1}"), "'a\\\\b\\n\\x01'");
+    }
+
+    #[test]
+    fn bytes_render_with_a_b_prefix_and_hex_escapes() {
+        assert_eq!(py_bytes(b"ab\xff\x00"), "b'ab\\xff\\x00'");
+        assert_eq!(py_bytes(b""), "b''");
+        assert_eq!(py_bytes(b"it's"), "b\"it's\"");
+    }
+
+    #[test]
+    fn json_values_render_like_python_objects() {
+        // One key per object: key order depends on serde_json's `preserve_order` feature.
+        let v: Value =
+            serde_json::from_str(r#"{"offset": [null, true, false, 1, "x"]}"#).expect("valid json");
+        assert_eq!(py_json(&v), "{'offset': [None, True, False, 1, 'x']}");
+    }
+
+    #[test]
+    fn lists_and_sets_render_their_items_in_order() {
+        assert_eq!(py_list(&["a".into(), "b".into()]), "['a', 'b']");
+        assert_eq!(py_set(&["=", "!="]), "{'=', '!='}");
+    }
+}

@@ -1,0 +1,157 @@
+//! Storage: one trait with the behaviour MLflow's SQL store has, and its SQL implementation for SQLite
+//! (the embedded default) and PostgreSQL (for teams running several servers on one database).
+//!
+//! Handlers never see SQL; everything they need is a method here. Checks that depend on stored rows
+//! (a run is active, a param keeps its value) happen inside the write transaction, so a rejected write
+//! leaves the store exactly as it was.
+
+mod sql;
+
+pub use sql::SqlStore;
+
+use crate::error::ApiError;
+use crate::protocol::{
+    DatasetInputRecord, Experiment, KeyValue, Metric, Run, RunInfo, RunStatus, ViewType,
+};
+use crate::search::{Clause, OrderBy};
+use async_trait::async_trait;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A rule of the API was broken (not found, already exists, invalid state…): a 4xx.
+    #[error(transparent)]
+    Api(#[from] ApiError),
+    /// The database is momentarily unavailable (SQLite busy, PostgreSQL connection lost): a 503 with
+    /// `Retry-After`, which the client retries.
+    #[error("store temporarily unavailable: {0}")]
+    Busy(String),
+    #[error(transparent)]
+    Db(sqlx::Error),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        match &e {
+            sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => {
+                StoreError::Busy(e.to_string())
+            }
+            sqlx::Error::Database(db) => {
+                let msg = db.message().to_ascii_lowercase();
+                // SQLITE_BUSY / SQLITE_LOCKED, and PostgreSQL's connection/serialization classes.
+                let busy = msg.contains("database is locked")
+                    || msg.contains("database table is locked")
+                    || db
+                        .code()
+                        .is_some_and(|c| c.starts_with("08") || c == "40001" || c == "40P01");
+                if busy {
+                    StoreError::Busy(e.to_string())
+                } else {
+                    StoreError::Db(e)
+                }
+            }
+            _ => StoreError::Db(e),
+        }
+    }
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// One page of a search, with the offset of the next page if there is one.
+#[derive(Debug, Clone)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_offset: Option<u64>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewRun {
+    pub experiment_id: i64,
+    pub user_id: String,
+    pub run_name: String,
+    pub start_time: i64,
+    pub tags: Vec<KeyValue>,
+}
+
+#[derive(Debug, Clone)]
+pub struct RunSearch {
+    pub experiment_ids: Vec<i64>,
+    pub filter: Vec<Clause>,
+    pub order_by: Vec<OrderBy>,
+    pub view: ViewType,
+    pub max_results: u64,
+    pub offset: u64,
+}
+
+#[derive(Debug, Clone)]
+pub struct ExperimentSearch {
+    pub filter: Vec<Clause>,
+    pub order_by: Vec<OrderBy>,
+    pub view: ViewType,
+    pub max_results: u64,
+    pub offset: u64,
+}
+
+#[derive(Debug, Clone)]
+pub struct RunUpdate {
+    pub status: Option<RunStatus>,
+    pub end_time: Option<i64>,
+    pub run_name: Option<String>,
+}
+
+/// Everything a `log-batch` carries, already validated.
+#[derive(Debug, Clone, Default)]
+pub struct Batch {
+    pub metrics: Vec<Metric>,
+    pub params: Vec<KeyValue>,
+    pub tags: Vec<KeyValue>,
+}
+
+#[async_trait]
+pub trait TrackingStore: Send + Sync + 'static {
+    /// Creates `Default` (id 0) if it is missing; safe to call from several servers at once.
+    async fn ensure_default_experiment(&self, artifact_location: &str) -> StoreResult<()>;
+
+    /// `artifact_root` is where experiments without an explicit location live: `<root>/<id>`.
+    async fn create_experiment(
+        &self,
+        name: &str,
+        artifact_location: Option<&str>,
+        artifact_root: &str,
+        tags: &[KeyValue],
+    ) -> StoreResult<i64>;
+    async fn get_experiment(&self, id: i64) -> StoreResult<Experiment>;
+    async fn get_experiment_by_name(&self, name: &str) -> StoreResult<Option<Experiment>>;
+    async fn search_experiments(&self, search: &ExperimentSearch) -> StoreResult<Page<Experiment>>;
+    async fn rename_experiment(&self, id: i64, new_name: &str) -> StoreResult<()>;
+    /// Soft delete or restore; the experiment's runs follow.
+    async fn set_experiment_deleted(&self, id: i64, deleted: bool) -> StoreResult<()>;
+    async fn set_experiment_tag(&self, id: i64, tag: &KeyValue) -> StoreResult<()>;
+    async fn delete_experiment_tag(&self, id: i64, key: &str) -> StoreResult<()>;
+
+    async fn create_run(&self, run: NewRun) -> StoreResult<Run>;
+    async fn get_run(&self, run_id: &str) -> StoreResult<Run>;
+    async fn update_run(&self, run_id: &str, update: RunUpdate) -> StoreResult<RunInfo>;
+    async fn set_run_deleted(&self, run_id: &str, deleted: bool) -> StoreResult<()>;
+    /// Params are immutable, tags last-write-wins, metrics append; all or nothing.
+    async fn log_batch(&self, run_id: &str, batch: Batch) -> StoreResult<()>;
+    async fn delete_tag(&self, run_id: &str, key: &str) -> StoreResult<()>;
+    async fn log_inputs(&self, run_id: &str, inputs: Vec<DatasetInputRecord>) -> StoreResult<()>;
+    async fn search_runs(&self, search: &RunSearch) -> StoreResult<Page<Run>>;
+
+    /// Full history of one metric, ordered by (timestamp, step, value).
+    async fn metric_history(
+        &self,
+        run_id: &str,
+        key: &str,
+        offset: u64,
+        limit: Option<u64>,
+    ) -> StoreResult<Page<Metric>>;
+    /// Down-sampled history per run for charts: at most `max_points` per run, first and last kept.
+    async fn metric_history_sampled(
+        &self,
+        run_ids: &[String],
+        key: &str,
+        steps: Option<(i64, i64)>,
+        max_points: u64,
+    ) -> StoreResult<Vec<Metric>>;
+}

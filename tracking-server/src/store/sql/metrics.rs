@@ -1,0 +1,141 @@
+//! Metric history: full pages for the client, and down-sampled series for charts.
+
+use super::{run_not_found, Arg, SqlBuf, SqlStore};
+use crate::protocol::Metric;
+use crate::store::{Page, StoreResult};
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+fn point(row: &AnyRow) -> Result<Metric, sqlx::Error> {
+    let is_nan: i64 = row.try_get(2)?;
+    Ok(Metric {
+        key: row.try_get(0)?,
+        value: if is_nan != 0 {
+            f64::NAN
+        } else {
+            row.try_get(1)?
+        },
+        timestamp: row.try_get(3)?,
+        step: row.try_get(4)?,
+        run_id: None,
+    })
+}
+
+/// Picks at most `max` points spread evenly over `points`, always keeping the first and the last
+/// (sampling by row, not by distinct step: MLflow issue #24169).
+fn sample_evenly(points: Vec<Metric>, max: usize) -> Vec<Metric> {
+    if points.len() <= max || max == 0 {
+        return points;
+    }
+    if max == 1 {
+        return points.into_iter().last().into_iter().collect();
+    }
+    let n = points.len();
+    let mut keep = vec![false; n];
+    for i in 0..max {
+        keep[i * (n - 1) / (max - 1)] = true;
+    }
+    points
+        .into_iter()
+        .zip(keep)
+        .filter_map(|(p, k)| k.then_some(p))
+        .collect()
+}
+
+impl SqlStore {
+    pub(super) async fn metric_history_impl(
+        &self,
+        run_id: &str,
+        key: &str,
+        offset: u64,
+        limit: Option<u64>,
+    ) -> StoreResult<Page<Metric>> {
+        let mut conn = self.read.acquire().await?;
+        let exists = sqlx::query("SELECT 1 FROM runs WHERE run_uuid = $1")
+            .bind(run_id)
+            .fetch_optional(&mut *conn)
+            .await?;
+        if exists.is_none() {
+            return Err(run_not_found(run_id));
+        }
+        let mut sql = SqlBuf::new(
+            "SELECT key, value, is_nan, timestamp, step FROM metrics WHERE run_uuid = ",
+        );
+        sql.bind(Arg::Str(run_id.to_string()))
+            .push(" AND key = ")
+            .bind(Arg::Str(key.to_string()));
+        sql.push(" ORDER BY timestamp, step, is_nan, value");
+        if let Some(limit) = limit {
+            sql.push(" LIMIT ").bind(Arg::I64(
+                i64::try_from(limit.saturating_add(1)).unwrap_or(i64::MAX),
+            ));
+            sql.push(" OFFSET ")
+                .bind(Arg::I64(i64::try_from(offset).unwrap_or(i64::MAX)));
+        }
+        let rows = sql.query().fetch_all(&mut *conn).await?;
+        let mut items = rows.iter().map(point).collect::<Result<Vec<_>, _>>()?;
+        let next_offset = match limit {
+            Some(limit) => super::experiments::page_overflow(&mut items, limit, offset),
+            None => None,
+        };
+        Ok(Page { items, next_offset })
+    }
+
+    pub(super) async fn metric_history_sampled_impl(
+        &self,
+        run_ids: &[String],
+        key: &str,
+        steps: Option<(i64, i64)>,
+        max_points: u64,
+    ) -> StoreResult<Vec<Metric>> {
+        let mut conn = self.read.acquire().await?;
+        let mut out = Vec::new();
+        for run_id in run_ids {
+            let mut sql = SqlBuf::new(
+                "SELECT key, value, is_nan, timestamp, step FROM metrics WHERE run_uuid = ",
+            );
+            sql.bind(Arg::Str(run_id.clone()))
+                .push(" AND key = ")
+                .bind(Arg::Str(key.to_string()));
+            if let Some((start, end)) = steps {
+                sql.push(" AND step >= ").bind(Arg::I64(start));
+                sql.push(" AND step <= ").bind(Arg::I64(end));
+            }
+            sql.push(" ORDER BY step, timestamp, is_nan, value");
+            let rows = sql.query().fetch_all(&mut *conn).await?;
+            let points = rows.iter().map(point).collect::<Result<Vec<_>, _>>()?;
+            let max = usize::try_from(max_points).unwrap_or(usize::MAX);
+            out.extend(sample_evenly(points, max).into_iter().map(|mut m| {
+                m.run_id = Some(run_id.clone());
+                m
+            }));
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn series(n: i64) -> Vec<Metric> {
+        (0..n)
+            .map(|i| Metric {
+                key: "k".into(),
+                value: 0.0,
+                timestamp: 0,
+                step: i,
+                run_id: None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn sampling_keeps_first_and_last_and_respects_the_cap() {
+        let s = sample_evenly(series(1000), 10);
+        assert_eq!(s.len(), 10);
+        assert_eq!(s[0].step, 0);
+        assert_eq!(s[9].step, 999);
+        assert_eq!(sample_evenly(series(5), 10).len(), 5);
+    }
+}

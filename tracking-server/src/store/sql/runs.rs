@@ -1,0 +1,523 @@
+//! Runs: lifecycle, params/tags/metrics writes (all-or-nothing per request), inputs, search.
+
+use super::experiments::{page_overflow, require_active_experiment};
+use super::search::{compile_run_search, SearchSql, RUN_COLUMNS};
+use super::{now_ms, run_not_found, Arg, SqlBuf, SqlStore, IN_CHUNK};
+use crate::error::ApiError;
+use crate::protocol::{
+    Dataset, DatasetInput, DatasetInputRecord, KeyValue, Metric, Run, RunData, RunInfo, RunInputs,
+    RunOutputs, RunStatus,
+};
+use crate::store::{Batch, NewRun, Page, RunSearch, RunUpdate, StoreError, StoreResult};
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
+use std::collections::HashMap;
+
+pub(super) const RUN_NAME_TAG: &str = "mlflow.runName";
+
+fn run_info_from_row(row: &AnyRow) -> Result<RunInfo, sqlx::Error> {
+    let run_id: String = row.try_get(0)?;
+    let status: String = row.try_get(4)?;
+    Ok(RunInfo {
+        run_uuid: run_id.clone(),
+        run_id,
+        experiment_id: row.try_get::<i64, _>(1)?.to_string(),
+        run_name: row.try_get(2)?,
+        user_id: row.try_get(3)?,
+        status: RunStatus::parse(&status).unwrap_or(RunStatus::Running),
+        start_time: row.try_get(5)?,
+        end_time: row.try_get(6)?,
+        artifact_uri: row.try_get(7)?,
+        lifecycle_stage: row.try_get(8)?,
+    })
+}
+
+async fn fetch_run_info(conn: &mut AnyConnection, run_id: &str) -> StoreResult<RunInfo> {
+    let row = sqlx::query(&format!(
+        "SELECT {RUN_COLUMNS} FROM runs r WHERE r.run_uuid = $1"
+    ))
+    .bind(run_id)
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or_else(|| run_not_found(run_id))?;
+    Ok(run_info_from_row(&row)?)
+}
+
+/// Writes to a run require it to exist and be active (MLflow's `_check_run_is_active`).
+async fn require_active_run(conn: &mut AnyConnection, run_id: &str) -> StoreResult<RunInfo> {
+    let info = fetch_run_info(conn, run_id).await?;
+    if info.lifecycle_stage != "active" {
+        return Err(StoreError::Api(ApiError::invalid(format!(
+            "The run {run_id} must be in the 'active' state. Current state is {}.",
+            info.lifecycle_stage
+        ))));
+    }
+    Ok(info)
+}
+
+fn metric_from_row(row: &AnyRow, offset: usize) -> Result<Metric, sqlx::Error> {
+    let is_nan: i64 = row.try_get(offset + 2)?;
+    Ok(Metric {
+        key: row.try_get(offset)?,
+        value: if is_nan != 0 {
+            f64::NAN
+        } else {
+            row.try_get(offset + 1)?
+        },
+        timestamp: row.try_get(offset + 3)?,
+        step: row.try_get(offset + 4)?,
+        run_id: None,
+    })
+}
+
+/// Loads params, tags, latest metrics and inputs for runs already read, preserving their order.
+async fn load_runs(conn: &mut AnyConnection, infos: Vec<RunInfo>) -> StoreResult<Vec<Run>> {
+    let mut data: HashMap<String, (RunData, RunInputs)> = infos
+        .iter()
+        .map(|i| (i.run_id.clone(), Default::default()))
+        .collect();
+    for chunk in infos.chunks(IN_CHUNK) {
+        let ids = || chunk.iter().map(|i| Arg::Str(i.run_id.clone()));
+        for table in ["params", "tags"] {
+            let mut sql = SqlBuf::new(&format!(
+                "SELECT run_uuid, key, value FROM {table} WHERE run_uuid IN ("
+            ));
+            sql.bind_list(ids()).push(") ORDER BY key");
+            for row in sql.query().fetch_all(&mut *conn).await? {
+                let run_id: String = row.try_get(0)?;
+                if let Some((d, _)) = data.get_mut(&run_id) {
+                    let kv = KeyValue {
+                        key: row.try_get(1)?,
+                        value: row.try_get(2)?,
+                    };
+                    if table == "params" {
+                        d.params.push(kv)
+                    } else {
+                        d.tags.push(kv)
+                    }
+                }
+            }
+        }
+        let mut sql = SqlBuf::new(
+            "SELECT run_uuid, key, value, is_nan, timestamp, step FROM latest_metrics WHERE run_uuid IN (",
+        );
+        sql.bind_list(ids()).push(") ORDER BY key");
+        for row in sql.query().fetch_all(&mut *conn).await? {
+            let run_id: String = row.try_get(0)?;
+            if let Some((d, _)) = data.get_mut(&run_id) {
+                d.metrics.push(metric_from_row(&row, 1)?);
+            }
+        }
+        let mut sql = SqlBuf::new(
+            "SELECT i.run_uuid, d.dataset_uuid, d.name, d.digest, d.source_type, d.source, d.schema, \
+             d.profile FROM run_inputs i JOIN datasets d ON d.dataset_uuid = i.dataset_uuid \
+             WHERE i.run_uuid IN (",
+        );
+        sql.bind_list(ids()).push(") ORDER BY d.name, d.digest");
+        let input_rows = sql.query().fetch_all(&mut *conn).await?;
+        if input_rows.is_empty() {
+            continue;
+        }
+        let mut sql = SqlBuf::new(
+            "SELECT run_uuid, dataset_uuid, key, value FROM input_tags WHERE run_uuid IN (",
+        );
+        sql.bind_list(ids()).push(") ORDER BY key");
+        let mut input_tags: HashMap<(String, String), Vec<KeyValue>> = HashMap::new();
+        for row in sql.query().fetch_all(&mut *conn).await? {
+            input_tags
+                .entry((row.try_get(0)?, row.try_get(1)?))
+                .or_default()
+                .push(KeyValue {
+                    key: row.try_get(2)?,
+                    value: row.try_get(3)?,
+                });
+        }
+        for row in input_rows {
+            let run_id: String = row.try_get(0)?;
+            let dataset_uuid: String = row.try_get(1)?;
+            let tags = input_tags
+                .remove(&(run_id.clone(), dataset_uuid))
+                .unwrap_or_default();
+            if let Some((_, inputs)) = data.get_mut(&run_id) {
+                inputs.dataset_inputs.push(DatasetInput {
+                    tags,
+                    dataset: Dataset {
+                        name: row.try_get(2)?,
+                        digest: row.try_get(3)?,
+                        source_type: row.try_get(4)?,
+                        source: row.try_get(5)?,
+                        schema: row.try_get(6)?,
+                        profile: row.try_get(7)?,
+                    },
+                });
+            }
+        }
+    }
+    Ok(infos
+        .into_iter()
+        .map(|info| {
+            let (data, inputs) = data.remove(&info.run_id).unwrap_or_default();
+            Run {
+                info,
+                data,
+                inputs,
+                outputs: RunOutputs::default(),
+            }
+        })
+        .collect())
+}
+
+async fn upsert_tag(conn: &mut AnyConnection, run_id: &str, tag: &KeyValue) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO tags (run_uuid, key, value) VALUES ($1, $2, $3) \
+         ON CONFLICT (run_uuid, key) DO UPDATE SET value = excluded.value",
+    )
+    .bind(run_id)
+    .bind(tag.key.as_str())
+    .bind(tag.value.as_str())
+    .execute(&mut *conn)
+    .await?;
+    if tag.key == RUN_NAME_TAG {
+        sqlx::query("UPDATE runs SET name = $1 WHERE run_uuid = $2")
+            .bind(tag.value.as_str())
+            .bind(run_id)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Params are immutable: the same value again is fine, a different one is refused before any write.
+async fn insert_params(
+    conn: &mut AnyConnection,
+    run_id: &str,
+    params: &[KeyValue],
+) -> StoreResult<()> {
+    if params.is_empty() {
+        return Ok(());
+    }
+    let mut sql = SqlBuf::new("SELECT key, value FROM params WHERE run_uuid = ");
+    sql.bind(Arg::Str(run_id.to_string())).push(" AND key IN (");
+    sql.bind_list(params.iter().map(|p| Arg::Str(p.key.clone())))
+        .push(")");
+    let existing: HashMap<String, String> = sql
+        .query()
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+        .collect::<Result<_, sqlx::Error>>()?;
+    for p in params {
+        if let Some(old) = existing.get(&p.key) {
+            if *old != p.value {
+                return Err(StoreError::Api(ApiError::invalid(format!(
+                    "Changing param values is not allowed. Param with key='{}' was already logged \
+                     with value='{old}' for run ID='{run_id}'. Attempted logging new value '{}'.",
+                    p.key, p.value
+                ))));
+            }
+        }
+    }
+    let new: Vec<&KeyValue> = params
+        .iter()
+        .filter(|p| !existing.contains_key(&p.key))
+        .collect();
+    if new.is_empty() {
+        return Ok(());
+    }
+    let mut sql = SqlBuf::new("INSERT INTO params (run_uuid, key, value) VALUES ");
+    for (i, p) in new.iter().enumerate() {
+        sql.push(if i == 0 { "(" } else { ", (" });
+        sql.bind(Arg::Str(run_id.to_string())).push(", ");
+        sql.bind(Arg::Str(p.key.clone()))
+            .push(", ")
+            .bind(Arg::Str(p.value.clone()))
+            .push(")");
+    }
+    sql.query().execute(&mut *conn).await?;
+    Ok(())
+}
+
+fn stored_value(m: &Metric) -> (f64, i64) {
+    if m.value.is_nan() {
+        (0.0, 1)
+    } else {
+        (m.value, 0)
+    }
+}
+
+/// Appends history rows (exact repeats are dropped by the primary key) and moves each key's latest
+/// value forward when the new point has a larger (step, timestamp, value).
+async fn insert_metrics(
+    conn: &mut AnyConnection,
+    run_id: &str,
+    metrics: &[Metric],
+) -> StoreResult<()> {
+    for chunk in metrics.chunks(IN_CHUNK) {
+        let mut sql = SqlBuf::new(
+            "INSERT INTO metrics (run_uuid, key, timestamp, step, value, is_nan) VALUES ",
+        );
+        for (i, m) in chunk.iter().enumerate() {
+            let (value, is_nan) = stored_value(m);
+            sql.push(if i == 0 { "(" } else { ", (" });
+            sql.bind(Arg::Str(run_id.to_string()))
+                .push(", ")
+                .bind(Arg::Str(m.key.clone()))
+                .push(", ");
+            sql.bind(Arg::I64(m.timestamp))
+                .push(", ")
+                .bind(Arg::I64(m.step))
+                .push(", ");
+            sql.bind(Arg::F64(value))
+                .push(", ")
+                .bind(Arg::I64(is_nan))
+                .push(")");
+        }
+        sql.push(" ON CONFLICT DO NOTHING");
+        sql.query().execute(&mut *conn).await?;
+    }
+    // The latest point per key within this batch, by MLflow's (step, timestamp, value) order.
+    let mut latest: HashMap<&str, &Metric> = HashMap::new();
+    for m in metrics {
+        let key = |x: &Metric| (x.step, x.timestamp, stored_value(x).0);
+        match latest.get(m.key.as_str()) {
+            Some(cur) if key(cur) >= key(m) => {}
+            _ => {
+                latest.insert(m.key.as_str(), m);
+            }
+        }
+    }
+    let latest: Vec<&Metric> = latest.into_values().collect();
+    for chunk in latest.chunks(IN_CHUNK) {
+        let mut sql = SqlBuf::new(
+            "INSERT INTO latest_metrics (run_uuid, key, value, is_nan, timestamp, step) VALUES ",
+        );
+        for (i, m) in chunk.iter().enumerate() {
+            let (value, is_nan) = stored_value(m);
+            sql.push(if i == 0 { "(" } else { ", (" });
+            sql.bind(Arg::Str(run_id.to_string()))
+                .push(", ")
+                .bind(Arg::Str(m.key.clone()))
+                .push(", ");
+            sql.bind(Arg::F64(value))
+                .push(", ")
+                .bind(Arg::I64(is_nan))
+                .push(", ");
+            sql.bind(Arg::I64(m.timestamp))
+                .push(", ")
+                .bind(Arg::I64(m.step))
+                .push(")");
+        }
+        sql.push(
+            " ON CONFLICT (run_uuid, key) DO UPDATE SET value = excluded.value, is_nan = excluded.is_nan, \
+             timestamp = excluded.timestamp, step = excluded.step \
+             WHERE (excluded.step, excluded.timestamp, excluded.value) >= \
+             (latest_metrics.step, latest_metrics.timestamp, latest_metrics.value)",
+        );
+        sql.query().execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+impl SqlStore {
+    pub(super) async fn create_run_impl(&self, run: NewRun) -> StoreResult<Run> {
+        let mut tx = self.write.begin().await?;
+        let exp = require_active_experiment(&mut tx, run.experiment_id).await?;
+        let run_id = uuid::Uuid::new_v4().simple().to_string();
+        let artifact_uri = format!(
+            "{}/{run_id}/artifacts",
+            exp.artifact_location.trim_end_matches('/')
+        );
+        sqlx::query(
+            "INSERT INTO runs (run_uuid, experiment_id, name, user_id, status, start_time, \
+             artifact_uri, lifecycle_stage) VALUES ($1, $2, $3, $4, 'RUNNING', $5, $6, 'active')",
+        )
+        .bind(run_id.as_str())
+        .bind(run.experiment_id)
+        .bind(run.run_name.as_str())
+        .bind(run.user_id.as_str())
+        .bind(run.start_time)
+        .bind(artifact_uri.as_str())
+        .execute(&mut *tx)
+        .await?;
+        let mut tags = run.tags;
+        tags.retain(|t| t.key != RUN_NAME_TAG);
+        tags.push(KeyValue::new(RUN_NAME_TAG, run.run_name.clone()));
+        for tag in &tags {
+            upsert_tag(&mut tx, &run_id, tag).await?;
+        }
+        let info = fetch_run_info(&mut tx, &run_id).await?;
+        let mut runs = load_runs(&mut tx, vec![info]).await?;
+        tx.commit().await?;
+        runs.pop().ok_or_else(|| run_not_found(&run_id))
+    }
+
+    pub(super) async fn get_run_impl(&self, run_id: &str) -> StoreResult<Run> {
+        let mut conn = self.read.acquire().await?;
+        let info = fetch_run_info(&mut conn, run_id).await?;
+        let mut runs = load_runs(&mut conn, vec![info]).await?;
+        runs.pop().ok_or_else(|| run_not_found(run_id))
+    }
+
+    pub(super) async fn update_run_impl(
+        &self,
+        run_id: &str,
+        update: RunUpdate,
+    ) -> StoreResult<RunInfo> {
+        let mut tx = self.write.begin().await?;
+        let info = fetch_run_info(&mut tx, run_id).await?;
+        let status = update.status.unwrap_or(info.status);
+        let end_time = update.end_time.or(info.end_time);
+        sqlx::query("UPDATE runs SET status = $1, end_time = $2 WHERE run_uuid = $3")
+            .bind(status.as_str())
+            .bind(end_time)
+            .bind(run_id)
+            .execute(&mut *tx)
+            .await?;
+        if let Some(name) = update.run_name.filter(|n| !n.is_empty()) {
+            upsert_tag(&mut tx, run_id, &KeyValue::new(RUN_NAME_TAG, name)).await?;
+        }
+        let info = fetch_run_info(&mut tx, run_id).await?;
+        tx.commit().await?;
+        Ok(info)
+    }
+
+    pub(super) async fn set_run_deleted_impl(
+        &self,
+        run_id: &str,
+        deleted: bool,
+    ) -> StoreResult<()> {
+        let mut tx = self.write.begin().await?;
+        let info = fetch_run_info(&mut tx, run_id).await?;
+        if !deleted {
+            let exp = super::experiments::fetch_experiment(
+                &mut tx,
+                info.experiment_id.parse().unwrap_or(-1),
+            )
+            .await?;
+            if exp.is_some_and(|e| e.lifecycle_stage != "active") {
+                return Err(StoreError::Api(ApiError::invalid(format!(
+                    "Cannot restore run {run_id}: its experiment {} is deleted. Restore the \
+                     experiment first.",
+                    info.experiment_id
+                ))));
+            }
+        }
+        let (stage, deleted_time) = if deleted {
+            ("deleted", Some(now_ms()))
+        } else {
+            ("active", None)
+        };
+        sqlx::query("UPDATE runs SET lifecycle_stage = $1, deleted_time = $2 WHERE run_uuid = $3")
+            .bind(stage)
+            .bind(deleted_time)
+            .bind(run_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub(super) async fn log_batch_impl(&self, run_id: &str, batch: Batch) -> StoreResult<()> {
+        let mut tx = self.write.begin().await?;
+        require_active_run(&mut tx, run_id).await?;
+        insert_params(&mut tx, run_id, &batch.params).await?;
+        insert_metrics(&mut tx, run_id, &batch.metrics).await?;
+        for tag in &batch.tags {
+            upsert_tag(&mut tx, run_id, tag).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub(super) async fn delete_tag_impl(&self, run_id: &str, key: &str) -> StoreResult<()> {
+        let mut tx = self.write.begin().await?;
+        require_active_run(&mut tx, run_id).await?;
+        let done = sqlx::query("DELETE FROM tags WHERE run_uuid = $1 AND key = $2")
+            .bind(run_id)
+            .bind(key)
+            .execute(&mut *tx)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::Api(ApiError::not_found(format!(
+                "No tag with name: {key} in run with id {run_id}"
+            ))));
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub(super) async fn log_inputs_impl(
+        &self,
+        run_id: &str,
+        inputs: Vec<DatasetInputRecord>,
+    ) -> StoreResult<()> {
+        let mut tx = self.write.begin().await?;
+        let info = require_active_run(&mut tx, run_id).await?;
+        let experiment_id: i64 = info.experiment_id.parse().unwrap_or(0);
+        for input in inputs {
+            let d = &input.dataset;
+            let existing = sqlx::query(
+                "SELECT dataset_uuid FROM datasets WHERE experiment_id = $1 AND name = $2 AND digest = $3",
+            )
+            .bind(experiment_id)
+            .bind(d.name.as_str())
+            .bind(d.digest.as_str())
+            .fetch_optional(&mut *tx)
+            .await?;
+            let dataset_uuid = match existing {
+                Some(row) => row.try_get::<String, _>(0)?,
+                None => {
+                    let id = uuid::Uuid::new_v4().simple().to_string();
+                    sqlx::query(
+                        "INSERT INTO datasets (dataset_uuid, experiment_id, name, digest, source_type, \
+                         source, schema, profile) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                    )
+                    .bind(id.as_str())
+                    .bind(experiment_id)
+                    .bind(d.name.as_str())
+                    .bind(d.digest.as_str())
+                    .bind(d.source_type.as_str())
+                    .bind(d.source.as_str())
+                    .bind(d.schema.as_deref())
+                    .bind(d.profile.as_deref())
+                    .execute(&mut *tx)
+                    .await?;
+                    id
+                }
+            };
+            sqlx::query("INSERT INTO run_inputs (run_uuid, dataset_uuid) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+                .bind(run_id)
+                .bind(dataset_uuid.as_str())
+                .execute(&mut *tx)
+                .await?;
+            for tag in &input.tags {
+                sqlx::query(
+                    "INSERT INTO input_tags (run_uuid, dataset_uuid, key, value) VALUES ($1, $2, $3, $4) \
+                     ON CONFLICT (run_uuid, dataset_uuid, key) DO UPDATE SET value = excluded.value",
+                )
+                .bind(run_id)
+                .bind(dataset_uuid.as_str())
+                .bind(tag.key.as_str())
+                .bind(tag.value.as_str())
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub(super) async fn search_runs_impl(&self, search: &RunSearch) -> StoreResult<Page<Run>> {
+        let SearchSql(sql) = compile_run_search(self.dialect, search);
+        let mut conn = self.read.acquire().await?;
+        let rows = sql.query().fetch_all(&mut *conn).await?;
+        let mut infos = rows
+            .iter()
+            .map(run_info_from_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        let next_offset = page_overflow(&mut infos, search.max_results, search.offset);
+        let items = load_runs(&mut conn, infos).await?;
+        Ok(Page { items, next_offset })
+    }
+}

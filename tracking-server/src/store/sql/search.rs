@@ -1,0 +1,314 @@
+//! Compiles parsed search filters and `order_by` lists into SQL.
+//!
+//! Filtering, ordering and paging all happen in the database, against `latest_metrics` for metric
+//! clauses, so a search reads one page of runs and never the metric history (the scale problems in
+//! MLflow issues #2730 and #1571 came from doing otherwise).
+
+use super::{Arg, Dialect, SqlBuf};
+use crate::search::{Clause, Comparator, Entity, FilterValue};
+use crate::store::{ExperimentSearch, RunSearch};
+
+pub(super) struct SearchSql(pub SqlBuf);
+
+pub(super) const RUN_COLUMNS: &str = "r.run_uuid, r.experiment_id, r.name, r.user_id, r.status, \
+     r.start_time, r.end_time, r.artifact_uri, r.lifecycle_stage";
+
+fn op_sql(c: Comparator) -> &'static str {
+    match c {
+        Comparator::Eq => " = ",
+        Comparator::Ne => " != ",
+        Comparator::Gt => " > ",
+        Comparator::Ge => " >= ",
+        Comparator::Lt => " < ",
+        Comparator::Le => " <= ",
+        _ => " = ",
+    }
+}
+
+/// `column <op> value` for string or numeric values, including LIKE/ILIKE/IN.
+fn compare(
+    sql: &mut SqlBuf,
+    dialect: Dialect,
+    column: &str,
+    comparator: Comparator,
+    value: &FilterValue,
+) {
+    match (comparator, value) {
+        (Comparator::Like, FilterValue::Str(s)) => dialect.like(sql, column, s),
+        (Comparator::ILike, FilterValue::Str(s)) => dialect.ilike(sql, column, s),
+        (Comparator::In | Comparator::NotIn, FilterValue::List(items)) => {
+            if items.is_empty() {
+                sql.push(if comparator == Comparator::In {
+                    "1 = 0"
+                } else {
+                    "1 = 1"
+                });
+                return;
+            }
+            sql.push(column).push(if comparator == Comparator::In {
+                " IN ("
+            } else {
+                " NOT IN ("
+            });
+            sql.bind_list(items.iter().map(|s| Arg::Str(s.clone())))
+                .push(")");
+        }
+        (op, FilterValue::Num(n)) => {
+            sql.push(column).push(op_sql(op)).bind(Arg::F64(*n));
+        }
+        (op, FilterValue::Str(s)) => {
+            sql.push(column).push(op_sql(op)).bind(Arg::Str(s.clone()));
+        }
+        // The parser never pairs other comparators with these values; match nothing rather than all.
+        _ => {
+            sql.push("1 = 0");
+        }
+    }
+}
+
+/// A key-value child table (params, tags, latest_metrics, experiment_tags) tested for one key.
+fn child_clause(
+    sql: &mut SqlBuf,
+    dialect: Dialect,
+    table: &str,
+    owner_column: &str,
+    owner: &str,
+    clause: &Clause,
+) {
+    let negate = clause.comparator == Comparator::IsNull;
+    sql.push(if negate {
+        "NOT EXISTS (SELECT 1 FROM "
+    } else {
+        "EXISTS (SELECT 1 FROM "
+    });
+    sql.push(table)
+        .push(" c WHERE c.")
+        .push(owner_column)
+        .push(" = ")
+        .push(owner);
+    sql.push(" AND c.key = ").bind(Arg::Str(clause.key.clone()));
+    match clause.comparator {
+        Comparator::IsNull | Comparator::IsNotNull => {}
+        c => {
+            if table == "latest_metrics" {
+                sql.push(" AND c.is_nan = 0");
+            }
+            sql.push(" AND ");
+            compare(sql, dialect, "c.value", c, &clause.value);
+        }
+    }
+    sql.push(")");
+}
+
+fn run_attribute_column(key: &str) -> &'static str {
+    match key {
+        "run_id" => "r.run_uuid",
+        "run_name" => "r.name",
+        "status" => "r.status",
+        "artifact_uri" => "r.artifact_uri",
+        "user_id" => "r.user_id",
+        "start_time" => "r.start_time",
+        "end_time" => "r.end_time",
+        "lifecycle_stage" => "r.lifecycle_stage",
+        _ => "r.run_uuid",
+    }
+}
+
+fn dataset_clause(sql: &mut SqlBuf, dialect: Dialect, clause: &Clause) {
+    sql.push(
+        "EXISTS (SELECT 1 FROM run_inputs i JOIN datasets d ON d.dataset_uuid = i.dataset_uuid \
+         WHERE i.run_uuid = r.run_uuid AND ",
+    );
+    if clause.key == "context" {
+        sql.push(
+            "EXISTS (SELECT 1 FROM input_tags t WHERE t.run_uuid = i.run_uuid AND \
+             t.dataset_uuid = i.dataset_uuid AND t.key = 'mlflow.data.context' AND ",
+        );
+        compare(sql, dialect, "t.value", clause.comparator, &clause.value);
+        sql.push(")");
+    } else {
+        let column = if clause.key == "digest" {
+            "d.digest"
+        } else {
+            "d.name"
+        };
+        compare(sql, dialect, column, clause.comparator, &clause.value);
+    }
+    sql.push(")");
+}
+
+pub(super) fn compile_run_search(dialect: Dialect, search: &RunSearch) -> SearchSql {
+    let mut sql = SqlBuf::new("SELECT ");
+    sql.push(RUN_COLUMNS).push(" FROM runs r");
+    // One LEFT JOIN per ordering key that lives in a child table.
+    for (i, ob) in search.order_by.iter().enumerate() {
+        let table = match ob.entity {
+            Entity::Metric => "latest_metrics",
+            Entity::Param => "params",
+            Entity::Tag => "tags",
+            _ => continue,
+        };
+        sql.push(&format!(
+            " LEFT JOIN {table} o{i} ON o{i}.run_uuid = r.run_uuid AND o{i}.key = "
+        ));
+        sql.bind(Arg::Str(ob.key.clone()));
+    }
+    sql.push(" WHERE r.experiment_id IN (");
+    if search.experiment_ids.is_empty() {
+        sql.push("NULL");
+    } else {
+        sql.bind_list(search.experiment_ids.iter().map(|id| Arg::I64(*id)));
+    }
+    sql.push(") AND r.lifecycle_stage IN (");
+    sql.bind_list(
+        search
+            .view
+            .stages()
+            .iter()
+            .map(|s| Arg::Str((*s).to_string())),
+    )
+    .push(")");
+    for clause in &search.filter {
+        sql.push(" AND ");
+        match clause.entity {
+            Entity::Metric => child_clause(
+                &mut sql,
+                dialect,
+                "latest_metrics",
+                "run_uuid",
+                "r.run_uuid",
+                clause,
+            ),
+            Entity::Param => child_clause(
+                &mut sql,
+                dialect,
+                "params",
+                "run_uuid",
+                "r.run_uuid",
+                clause,
+            ),
+            Entity::Tag => {
+                child_clause(&mut sql, dialect, "tags", "run_uuid", "r.run_uuid", clause)
+            }
+            Entity::Attribute => {
+                let column = run_attribute_column(&clause.key);
+                compare(&mut sql, dialect, column, clause.comparator, &clause.value);
+            }
+            Entity::Dataset => dataset_clause(&mut sql, dialect, clause),
+        }
+    }
+    sql.push(" ORDER BY ");
+    let mut has_start_time = false;
+    for (i, ob) in search.order_by.iter().enumerate() {
+        let dir = if ob.ascending { "ASC" } else { "DESC" };
+        // Missing values sort last in both directions; NaN after numbers, before missing.
+        let term = match ob.entity {
+            Entity::Metric => format!("(o{i}.run_uuid IS NULL), o{i}.is_nan, o{i}.value {dir}, "),
+            Entity::Param | Entity::Tag => format!("(o{i}.value IS NULL), o{i}.value {dir}, "),
+            _ => {
+                let column = run_attribute_column(&ob.key);
+                has_start_time |= column == "r.start_time";
+                format!("({column} IS NULL), {column} {dir}, ")
+            }
+        };
+        sql.push(&term);
+    }
+    if !has_start_time {
+        sql.push("r.start_time DESC, ");
+    }
+    sql.push("r.run_uuid ASC");
+    push_limit(&mut sql, search.max_results, search.offset);
+    SearchSql(sql)
+}
+
+fn push_limit(sql: &mut SqlBuf, max_results: u64, offset: u64) {
+    // One extra row tells whether a next page exists.
+    let limit = i64::try_from(max_results.saturating_add(1)).unwrap_or(i64::MAX);
+    sql.push(" LIMIT ").bind(Arg::I64(limit));
+    sql.push(" OFFSET ")
+        .bind(Arg::I64(i64::try_from(offset).unwrap_or(i64::MAX)));
+}
+
+fn experiment_attribute_column(key: &str) -> &'static str {
+    match key {
+        "name" => "e.name",
+        "experiment_id" => "e.experiment_id",
+        "creation_time" => "e.creation_time",
+        "last_update_time" => "e.last_update_time",
+        _ => "e.experiment_id",
+    }
+}
+
+pub(super) fn compile_experiment_search(
+    dialect: Dialect,
+    search: &ExperimentSearch,
+    columns: &str,
+) -> SearchSql {
+    let mut sql = SqlBuf::new("SELECT ");
+    let prefixed: Vec<String> = columns.split(", ").map(|c| format!("e.{c}")).collect();
+    sql.push(&prefixed.join(", "))
+        .push(" FROM experiments e WHERE e.lifecycle_stage IN (");
+    sql.bind_list(
+        search
+            .view
+            .stages()
+            .iter()
+            .map(|s| Arg::Str((*s).to_string())),
+    )
+    .push(")");
+    for clause in &search.filter {
+        sql.push(" AND ");
+        match clause.entity {
+            Entity::Tag => child_clause(
+                &mut sql,
+                dialect,
+                "experiment_tags",
+                "experiment_id",
+                "e.experiment_id",
+                clause,
+            ),
+            _ if clause.key == "experiment_id" => {
+                // Ids are strings on the wire and integers here.
+                let ids: Vec<i64> = match &clause.value {
+                    FilterValue::List(items) => {
+                        items.iter().filter_map(|s| s.parse().ok()).collect()
+                    }
+                    FilterValue::Str(s) => s.parse().ok().into_iter().collect(),
+                    #[allow(clippy::cast_possible_truncation)]
+                    FilterValue::Num(n) => vec![*n as i64],
+                    FilterValue::Null => Vec::new(),
+                };
+                let negate = matches!(clause.comparator, Comparator::NotIn | Comparator::Ne);
+                if ids.is_empty() {
+                    sql.push(if negate { "1 = 1" } else { "1 = 0" });
+                } else {
+                    sql.push(if negate {
+                        "e.experiment_id NOT IN ("
+                    } else {
+                        "e.experiment_id IN ("
+                    });
+                    sql.bind_list(ids.into_iter().map(Arg::I64)).push(")");
+                }
+            }
+            _ => {
+                let column = experiment_attribute_column(&clause.key);
+                compare(&mut sql, dialect, column, clause.comparator, &clause.value);
+            }
+        }
+    }
+    sql.push(" ORDER BY ");
+    if search.order_by.is_empty() {
+        sql.push("e.creation_time DESC, e.experiment_id ASC");
+    } else {
+        for ob in &search.order_by {
+            let dir = if ob.ascending { "ASC" } else { "DESC" };
+            sql.push(experiment_attribute_column(&ob.key))
+                .push(" ")
+                .push(dir)
+                .push(", ");
+        }
+        sql.push("e.experiment_id DESC");
+    }
+    push_limit(&mut sql, search.max_results, search.offset);
+    SearchSql(sql)
+}

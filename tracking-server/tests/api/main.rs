@@ -1,0 +1,11 @@
+//! API tests: the real router on a real socket, on SQLite and (when `MLTRACK_TEST_PG_URL` is set) on
+//! PostgreSQL. Each test gets a fresh database.
+
+mod helpers;
+
+mod artifacts;
+mod errors;
+mod experiments;
+mod persistence;
+mod runs;
+mod search;

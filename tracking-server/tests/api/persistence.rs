@@ -1,0 +1,74 @@
+use crate::backend_tests;
+use crate::helpers::TestApp;
+use serde_json::json;
+
+backend_tests!(data_survives_a_restart, |app: TestApp| async move {
+    let exp = app.create_experiment("durable").await;
+    let run = app.create_run(&exp).await;
+    app.ok(
+        "runs/log-batch",
+        json!({"run_id": run, "params": [{"key": "p", "value": "1"}],
+        "metrics": [{"key": "m", "value": 0.25, "timestamp": 5, "step": 2}]}),
+    )
+    .await;
+    app.http
+        .put(format!(
+            "{}/api/2.0/mlflow-artifacts/artifacts/{exp}/{run}/artifacts/a.txt",
+            app.url
+        ))
+        .body("hello")
+        .send()
+        .await
+        .unwrap();
+    let before = app.run(&run).await;
+    let app = app.restart().await;
+    assert_eq!(app.run(&run).await, before);
+    let body = app
+        .http
+        .get(format!(
+            "{}/api/2.0/mlflow-artifacts/artifacts/{exp}/{run}/artifacts/a.txt",
+            app.url
+        ))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(body, "hello");
+    let next = app.create_experiment("after-restart").await;
+    assert_ne!(next, exp);
+});
+
+/// Two servers on one database behave as one: each sees the other's writes at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_servers_share_one_postgres() {
+    let Some(db) = crate::helpers::fresh_pg_database().await else {
+        eprintln!("skipped: MLTRACK_TEST_PG_URL is not set");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let config = tracking_server::config::ServerConfig {
+        port: 0,
+        backend_store_uri: db,
+        artifacts_destination: dir.path().join("art"),
+        ..Default::default()
+    };
+    let a = TestApp::start(config.clone(), dir).await;
+    let b = TestApp::start(config, tempfile::tempdir().unwrap()).await;
+    let exp = a.create_experiment("shared").await;
+    let run = b.create_run(&exp).await;
+    a.ok(
+        "runs/log-metric",
+        json!({"run_id": run, "key": "m", "value": 3, "timestamp": 1}),
+    )
+    .await;
+    assert_eq!(b.run(&run).await["data"]["metrics"][0]["value"], 3.0);
+    b.fails(
+        "experiments/create",
+        json!({"name": "shared"}),
+        400,
+        "RESOURCE_ALREADY_EXISTS",
+    )
+    .await;
+}
