@@ -64,12 +64,24 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for MlflowQuery<T>
     }
 }
 
+/// Query keys that are repeated fields in MLflow's protos: one occurrence is still a list.
+const REPEATED_QUERY_KEYS: &[&str] = &[
+    "experiment_ids",
+    "order_by",
+    "run_ids",
+    "stages",
+    "trace_ids",
+];
+
 /// `a=1&b=x&b=y` → `{"a": "1", "b": ["x", "y"]}`; the field deserializers accept strings for numbers.
 pub fn query_to_json(query: &str) -> Value {
     let mut map = Map::new();
     for (k, v) in form_urlencoded::parse(query.as_bytes()) {
         let v = Value::String(v.into_owned());
         match map.get_mut(k.as_ref()) {
+            None if REPEATED_QUERY_KEYS.contains(&k.as_ref()) => {
+                map.insert(k.into_owned(), Value::Array(vec![v]));
+            }
             None => {
                 map.insert(k.into_owned(), v);
             }

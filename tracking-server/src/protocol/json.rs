@@ -130,20 +130,29 @@ pub fn opt_bool<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Erro
     d.deserialize_option(V)
 }
 
-/// A repeated string field: a JSON array, or a single string (one occurrence of a query key).
+/// A repeated string field: a JSON array (a query string's repeated key arrives as one, see
+/// `extract::query_to_json`). A bare string is refused, as proto3 JSON does.
 pub fn string_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    Ok(Option::<Vec<String>>::deserialize(d)?.unwrap_or_default())
+}
+
+/// A list that a query string may carry as a single value (`run_id=a` or `run_id=a&run_id=b`).
+pub fn one_or_many<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
     #[derive(Deserialize)]
     #[serde(untagged)]
     enum OneOrMany {
         One(String),
         Many(Vec<String>),
-        Null(()),
     }
-    match OneOrMany::deserialize(d).map_err(|_| de::Error::custom("expected a list of strings"))? {
-        OneOrMany::One(s) => Ok(vec![s]),
-        OneOrMany::Many(v) => Ok(v),
-        OneOrMany::Null(()) => Ok(Vec::new()),
-    }
+    Ok(
+        match Option::<OneOrMany>::deserialize(d)
+            .map_err(|_| de::Error::custom("expected a list of strings"))?
+        {
+            None => Vec::new(),
+            Some(OneOrMany::One(s)) => vec![s],
+            Some(OneOrMany::Many(v)) => v,
+        },
+    )
 }
 
 /// A repeated message field; `null` is an empty list.
@@ -224,9 +233,10 @@ mod tests {
     }
 
     #[test]
-    fn a_single_string_is_a_one_element_list() {
-        assert_eq!(parse(r#"{"l": "a"}"#).unwrap().l, vec!["a"]);
+    fn repeated_strings_must_be_a_list() {
+        assert!(parse(r#"{"l": "a"}"#).is_err());
         assert_eq!(parse(r#"{"l": ["a", "b"]}"#).unwrap().l, vec!["a", "b"]);
+        assert_eq!(parse(r#"{"l": null}"#).unwrap().l, Vec::<String>::new());
         assert!(parse(r#"{"l": [1]}"#).is_err());
     }
 

@@ -7,7 +7,7 @@
 use super::entities::{
     Dataset, Experiment, FileInfo, KeyValue, Metric, Run, RunInfo, RunStatus, ViewType,
 };
-use super::json::{list, opt_f64, opt_i64, string_list};
+use super::json::{list, one_or_many, opt_f64, opt_i64, string_list};
 use serde::{Deserialize, Serialize};
 
 /// A `{key, value}` pair on its way in; `value` may be absent (MLflow stores "").
@@ -276,13 +276,11 @@ pub struct MetricsResponse {
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct GetMetricHistoryBulkInterval {
-    #[serde(
-        default,
-        alias = "runIds",
-        alias = "run_id",
-        deserialize_with = "string_list"
-    )]
+    #[serde(default, alias = "runIds", deserialize_with = "string_list")]
     pub run_ids: Vec<String>,
+    /// The UI's `get-history-bulk` spells the list `run_id` (a repeated query key, maybe once).
+    #[serde(default, deserialize_with = "one_or_many")]
+    pub run_id: Vec<String>,
     #[serde(alias = "metricKey")]
     pub metric_key: Option<String>,
     #[serde(default, alias = "startStep", deserialize_with = "opt_i64")]

@@ -96,8 +96,9 @@ async fn bulk_interval(
 /// The UI's older bulk endpoint: whole histories, capped.
 async fn bulk(
     State(s): State<AppState>,
-    MlflowJson(req): MlflowJson<GetMetricHistoryBulkInterval>,
+    MlflowJson(mut req): MlflowJson<GetMetricHistoryBulkInterval>,
 ) -> ApiResult<Json<MetricsResponse>> {
+    req.run_ids.append(&mut req.run_id);
     let run_ids = checked_run_ids(req.run_ids)?;
     let key = required(req.metric_key, "metric_key")?;
     let max = req

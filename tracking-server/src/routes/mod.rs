@@ -3,6 +3,7 @@
 
 mod artifacts;
 mod experiments;
+mod logged_models;
 mod meta;
 mod metrics;
 mod runs;
@@ -35,6 +36,7 @@ pub fn router(state: AppState) -> Router {
         .merge(experiments::router())
         .merge(runs::router())
         .merge(metrics::router())
+        .merge(logged_models::router())
         .merge(artifacts::tracking_router());
     let proxy = artifacts::proxy_router();
     Router::new()
