@@ -23,7 +23,14 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for MlflowJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        if req.method() == Method::GET {
+        // GET carries its arguments in the query string; so may a DELETE without a body.
+        let bodyless_delete = req.method() == Method::DELETE
+            && req.uri().query().is_some()
+            && req
+                .headers()
+                .get(header::CONTENT_LENGTH)
+                .is_none_or(|v| v == "0");
+        if req.method() == Method::GET || bodyless_delete {
             let (mut parts, _) = req.into_parts();
             let MlflowQuery(v) = MlflowQuery::<T>::from_request_parts(&mut parts, state).await?;
             return Ok(Self(v));
@@ -108,4 +115,35 @@ fn decode<T: DeserializeOwned>(value: Value) -> Result<T, ApiError> {
             ))
         }
     })
+}
+
+/// Who made a request, for the registry's history: the client address and its user agent (the user
+/// name once authentication is on).
+pub struct Actor(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for Actor {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let forwarded = parts
+            .headers
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(',').next())
+            .map(|v| v.trim().to_string());
+        let peer = parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|c| c.0.ip().to_string());
+        let agent = parts
+            .headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split_whitespace().next())
+            .unwrap_or("unknown-client");
+        let host = forwarded
+            .or(peer)
+            .unwrap_or_else(|| "unknown-host".to_string());
+        Ok(Self(format!("{agent}@{host}")))
+    }
 }

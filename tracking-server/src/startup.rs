@@ -4,7 +4,7 @@
 use crate::artifacts::ArtifactStore;
 use crate::config::ServerConfig;
 use crate::routes::{router, AppState};
-use crate::store::{SqlStore, TrackingStore};
+use crate::store::{RegistryStore, SqlStore, TrackingStore};
 use anyhow::Context;
 use axum::Router;
 use std::future::Future;
@@ -28,7 +28,9 @@ impl Application {
                     redact(&config.backend_store_uri)
                 )
             })?;
-        let store: Arc<dyn TrackingStore> = Arc::new(store);
+        let store = Arc::new(store);
+        let registry: Arc<dyn RegistryStore> = store.clone();
+        let store: Arc<dyn TrackingStore> = store;
         let root = config.artifact_root();
         store
             .ensure_default_experiment(&format!("{root}/0"))
@@ -50,6 +52,7 @@ impl Application {
         let port = listener.local_addr()?.port();
         let state = AppState {
             store,
+            registry,
             artifacts,
             config: Arc::new(config),
         };

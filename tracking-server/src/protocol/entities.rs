@@ -195,9 +195,23 @@ pub struct RunInputs {
     pub dataset_inputs: Vec<DatasetInput>,
 }
 
-/// MLflow 3 model outputs; always sent as `{}` until logged models exist.
+/// MLflow 3: the logged models a run produced (`runs/outputs`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct RunOutputs {}
+pub struct RunOutputs {
+    #[serde(
+        default,
+        deserialize_with = "list",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub model_outputs: Vec<ModelOutput>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelOutput {
+    pub model_id: String,
+    #[serde(default, deserialize_with = "de_i64")]
+    pub step: i64,
+}
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DatasetInput {

@@ -2,7 +2,9 @@
 
 pub mod entities;
 pub mod json;
+pub mod registry;
 pub mod tracking;
 
 pub use entities::*;
+pub use registry::*;
 pub use tracking::*;

@@ -1,15 +1,306 @@
-//! MLflow 3 logged models. Only search exists so far, answering "none": the 3.x client calls it from
-//! `download_artifacts(run_id=…)` and `register_model("runs:/…")` even for classic runs. The full
-//! family (create, finalize, tags, params) comes with the model registry (issue 4).
+//! MLflow 3 logged models (`/logged-models…`) and `runs/outputs`. Any `mlflow.<flavor>.log_model()`
+//! of a 3.x client goes through these, and `register_model("runs:/…")` searches them.
 
-use super::AppState;
-use axum::routing::post;
+use super::{empty, AppState};
+use crate::error::{ApiError, ApiResult};
+use crate::extract::MlflowJson;
+use crate::protocol::{
+    LogOutputs, LoggedModelRequest, LoggedModelResponse, SearchLoggedModelsResponse,
+};
+use crate::search::{
+    decode_page_token, encode_page_token, Clause, Comparator, Entity, FilterValue,
+};
+use crate::store::registry::{LoggedModelSearch, NewLoggedModel};
+use crate::validation::{experiment_id, required, run_id};
+use axum::extract::{Path, State};
+use axum::routing::{delete, get, post};
 use axum::{Json, Router};
+use serde_json::Value;
 
 pub(super) fn router() -> Router<AppState> {
-    Router::new().route("/logged-models/search", post(search))
+    Router::new()
+        .route("/logged-models", post(create))
+        .route("/logged-models/search", post(search))
+        .route(
+            "/logged-models/{model_id}",
+            get(get_model).patch(finalize).delete(delete_model),
+        )
+        .route(
+            "/logged-models/{model_id}/tags",
+            axum::routing::patch(set_tags),
+        )
+        .route("/logged-models/{model_id}/tags/{key}", delete(delete_tag))
+        .route("/logged-models/{model_id}/params", post(log_params))
+        .route("/runs/outputs", post(log_outputs))
 }
 
-async fn search() -> Json<serde_json::Value> {
-    super::empty()
+fn pairs(
+    items: Vec<crate::protocol::KeyValueIn>,
+    what: &str,
+) -> ApiResult<Vec<crate::protocol::KeyValue>> {
+    items
+        .into_iter()
+        .enumerate()
+        .map(|(i, kv)| {
+            Ok(crate::protocol::KeyValue {
+                key: required(kv.key, &format!("{what}[{i}].key"))?,
+                value: kv.value.unwrap_or_default(),
+            })
+        })
+        .collect()
+}
+
+async fn create(
+    State(s): State<AppState>,
+    MlflowJson(req): MlflowJson<LoggedModelRequest>,
+) -> ApiResult<Json<LoggedModelResponse>> {
+    let experiment_id = experiment_id(&required(req.experiment_id, "experiment_id")?)?;
+    let name = req
+        .name
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(|| "model".to_string());
+    if name.contains(['/', ':', '.', '%', '"', '\'']) {
+        return Err(ApiError::invalid(format!(
+            "Invalid model name '{name}': names may not contain '/', ':', '.', '%', '\"' or \"'\""
+        )));
+    }
+    let model = s
+        .registry
+        .create_logged_model(
+            NewLoggedModel {
+                experiment_id,
+                name,
+                model_type: req.model_type,
+                source_run_id: req.source_run_id.filter(|r| !r.is_empty()),
+                params: pairs(req.params, "params")?,
+                tags: pairs(req.tags, "tags")?,
+            },
+            &s.config.artifact_root(),
+        )
+        .await?;
+    Ok(Json(LoggedModelResponse { model }))
+}
+
+async fn get_model(
+    State(s): State<AppState>,
+    Path(model_id): Path<String>,
+    MlflowJson(req): MlflowJson<LoggedModelRequest>,
+) -> ApiResult<Json<LoggedModelResponse>> {
+    let model = s
+        .registry
+        .get_logged_model(&model_id, req.allow_deleted.unwrap_or(false))
+        .await?;
+    Ok(Json(LoggedModelResponse { model }))
+}
+
+/// `LoggedModelStatus` by name or number; finalizing only moves to READY or UPLOAD_FAILED.
+fn final_status(v: Option<&Value>) -> ApiResult<&'static str> {
+    match v {
+        Some(Value::String(s)) if s == "LOGGED_MODEL_READY" || s == "2" => Ok("LOGGED_MODEL_READY"),
+        Some(Value::String(s)) if s == "LOGGED_MODEL_UPLOAD_FAILED" || s == "3" => {
+            Ok("LOGGED_MODEL_UPLOAD_FAILED")
+        }
+        Some(Value::Number(n)) if n.as_i64() == Some(2) => Ok("LOGGED_MODEL_READY"),
+        Some(Value::Number(n)) if n.as_i64() == Some(3) => Ok("LOGGED_MODEL_UPLOAD_FAILED"),
+        None => Err(ApiError::missing("status")),
+        Some(other) => Err(ApiError::invalid(format!(
+            "Invalid logged model status {other}"
+        ))),
+    }
+}
+
+async fn finalize(
+    State(s): State<AppState>,
+    Path(model_id): Path<String>,
+    MlflowJson(req): MlflowJson<LoggedModelRequest>,
+) -> ApiResult<Json<LoggedModelResponse>> {
+    let status = final_status(req.status.as_ref())?;
+    let model = s.registry.finalize_logged_model(&model_id, status).await?;
+    Ok(Json(LoggedModelResponse { model }))
+}
+
+async fn delete_model(
+    State(s): State<AppState>,
+    Path(model_id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    s.registry.delete_logged_model(&model_id).await?;
+    Ok(empty())
+}
+
+/// Logged-model filters as the client sends them (`name = 'model'`, `tags.k != 'v'`), joined by AND.
+/// A small grammar of its own: the runs grammar rejects logged-model attributes such as `name`.
+fn logged_model_filter(filter: &str) -> ApiResult<Vec<Clause>> {
+    let mut clauses = Vec::new();
+    for part in split_and(filter) {
+        let part = part.trim();
+        if part.is_empty() {
+            continue;
+        }
+        let (lhs, op, rhs) = ["!=", "=", " LIKE ", " ILIKE ", " like ", " ilike "]
+            .iter()
+            .find_map(|op| {
+                part.split_once(op)
+                    .map(|(l, r)| (l.trim(), op.trim(), r.trim()))
+            })
+            .ok_or_else(|| {
+                ApiError::invalid(format!("Invalid filter '{filter}': cannot parse '{part}'"))
+            })?;
+        let value = rhs
+            .strip_prefix('\'')
+            .and_then(|r| r.strip_suffix('\''))
+            .or_else(|| rhs.strip_prefix('"').and_then(|r| r.strip_suffix('"')))
+            .ok_or_else(|| {
+                ApiError::invalid(format!(
+                    "Invalid filter '{filter}': expected a quoted value in '{part}'"
+                ))
+            })?;
+        let (entity, key) = match lhs.split_once('.') {
+            Some(("tags" | "tag", k)) => (Entity::Tag, k.trim_matches('`')),
+            Some(("attributes" | "attribute", k)) => (Entity::Attribute, k),
+            None => (Entity::Attribute, lhs),
+            Some(_) => {
+                return Err(ApiError::invalid(format!(
+                    "Invalid filter '{filter}': unsupported key '{lhs}'"
+                )))
+            }
+        };
+        let comparator = match op.to_ascii_uppercase().as_str() {
+            "=" => Comparator::Eq,
+            "!=" => Comparator::Ne,
+            "LIKE" => Comparator::Like,
+            _ => Comparator::ILike,
+        };
+        clauses.push(Clause {
+            entity,
+            key: key.to_string(),
+            comparator,
+            value: FilterValue::Str(value.to_string()),
+        });
+    }
+    Ok(clauses)
+}
+
+fn split_and(filter: &str) -> Vec<String> {
+    let mut parts = Vec::new();
+    let mut current = String::new();
+    let mut quote: Option<char> = None;
+    let words: Vec<&str> = filter.split(' ').collect();
+    for (i, word) in words.iter().enumerate() {
+        for c in word.chars() {
+            match quote {
+                Some(q) if c == q => quote = None,
+                None if c == '\'' || c == '"' => quote = Some(c),
+                _ => {}
+            }
+        }
+        if quote.is_none() && word.eq_ignore_ascii_case("and") && i > 0 {
+            parts.push(std::mem::take(&mut current));
+        } else {
+            if !current.is_empty() {
+                current.push(' ');
+            }
+            current.push_str(word);
+        }
+    }
+    parts.push(current);
+    parts
+}
+
+async fn search(
+    State(s): State<AppState>,
+    MlflowJson(req): MlflowJson<LoggedModelRequest>,
+) -> ApiResult<Json<SearchLoggedModelsResponse>> {
+    let experiment_ids = req
+        .experiment_ids
+        .iter()
+        .map(|e| experiment_id(e))
+        .collect::<ApiResult<Vec<_>>>()?;
+    let max_results = req.max_results.unwrap_or(50);
+    if !(1..=10_000).contains(&max_results) {
+        return Err(ApiError::invalid(format!(
+            "Invalid value {max_results} for parameter 'max_results' supplied."
+        )));
+    }
+    let page = s
+        .registry
+        .search_logged_models(&LoggedModelSearch {
+            experiment_ids,
+            filter: logged_model_filter(req.filter.as_deref().unwrap_or(""))?,
+            max_results: max_results.unsigned_abs(),
+            offset: decode_page_token(req.page_token.as_deref())?,
+        })
+        .await?;
+    Ok(Json(SearchLoggedModelsResponse {
+        models: page.items,
+        next_page_token: page.next_offset.map(encode_page_token),
+    }))
+}
+
+async fn set_tags(
+    State(s): State<AppState>,
+    Path(model_id): Path<String>,
+    MlflowJson(req): MlflowJson<LoggedModelRequest>,
+) -> ApiResult<Json<Value>> {
+    s.registry
+        .set_logged_model_tags(&model_id, &pairs(req.tags, "tags")?)
+        .await?;
+    Ok(empty())
+}
+
+async fn delete_tag(
+    State(s): State<AppState>,
+    Path((model_id, key)): Path<(String, String)>,
+) -> ApiResult<Json<Value>> {
+    s.registry.delete_logged_model_tag(&model_id, &key).await?;
+    Ok(empty())
+}
+
+async fn log_params(
+    State(s): State<AppState>,
+    Path(model_id): Path<String>,
+    MlflowJson(req): MlflowJson<LoggedModelRequest>,
+) -> ApiResult<Json<Value>> {
+    s.registry
+        .log_logged_model_params(&model_id, &pairs(req.params, "params")?)
+        .await?;
+    Ok(empty())
+}
+
+async fn log_outputs(
+    State(s): State<AppState>,
+    MlflowJson(req): MlflowJson<LogOutputs>,
+) -> ApiResult<Json<Value>> {
+    let run = run_id(req.run_id, None)?;
+    let models = req
+        .models
+        .into_iter()
+        .enumerate()
+        .map(|(i, m)| {
+            Ok((
+                required(m.model_id, &format!("models[{i}].model_id"))?,
+                m.step.unwrap_or(0),
+            ))
+        })
+        .collect::<ApiResult<Vec<_>>>()?;
+    s.registry.log_outputs(&run, &models).await?;
+    Ok(empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn logged_model_filters_parse_names_and_tags() {
+        let c = logged_model_filter("name = 'model' AND tags.`a b` != 'x and y'").unwrap();
+        assert_eq!(c.len(), 2);
+        assert_eq!(
+            (c[0].key.as_str(), c[0].comparator),
+            ("name", Comparator::Eq)
+        );
+        assert_eq!((c[1].entity, c[1].key.as_str()), (Entity::Tag, "a b"));
+        assert_eq!(c[1].value, FilterValue::Str("x and y".into()));
+        assert!(logged_model_filter("name = model").is_err());
+        assert!(logged_model_filter("").unwrap().is_empty());
+    }
 }

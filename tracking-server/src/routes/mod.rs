@@ -6,12 +6,14 @@ mod experiments;
 mod logged_models;
 mod meta;
 mod metrics;
+mod registry;
+mod registry_rules;
 mod runs;
 
 use crate::artifacts::ArtifactStore;
 use crate::config::ServerConfig;
 use crate::error::{ApiError, ErrorCode};
-use crate::store::TrackingStore;
+use crate::store::{RegistryStore, TrackingStore};
 use axum::http::Uri;
 use axum::response::{IntoResponse, Response};
 use axum::{Json, Router};
@@ -25,6 +27,7 @@ pub const AJAX_ARTIFACTS_PREFIX: &str = "/ajax-api/2.0/mlflow-artifacts";
 #[derive(Clone)]
 pub struct AppState {
     pub store: Arc<dyn TrackingStore>,
+    pub registry: Arc<dyn RegistryStore>,
     /// `None` when the server runs with `--no-serve-artifacts`.
     pub artifacts: Option<Arc<ArtifactStore>>,
     pub config: Arc<ServerConfig>,
@@ -37,6 +40,7 @@ pub fn router(state: AppState) -> Router {
         .merge(runs::router())
         .merge(metrics::router())
         .merge(logged_models::router())
+        .merge(registry::router())
         .merge(artifacts::tracking_router());
     let proxy = artifacts::proxy_router();
     Router::new()

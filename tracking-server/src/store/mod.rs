@@ -5,8 +5,10 @@
 //! (a run is active, a param keeps its value) happen inside the write transaction, so a rejected write
 //! leaves the store exactly as it was.
 
+pub mod registry;
 mod sql;
 
+pub use registry::RegistryStore;
 pub use sql::SqlStore;
 
 use crate::error::ApiError;

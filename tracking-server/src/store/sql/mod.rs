@@ -9,12 +9,15 @@
 //! writers in-process instead of in SQLite's busy handler keeps `database is locked` away under load.
 //! Reads use a separate pool and proceed concurrently thanks to WAL.
 
+mod delegate;
 mod experiments;
+mod logged_models;
 mod metrics;
+mod registry;
 mod runs;
 mod search;
 
-use super::{StoreError, StoreResult};
+use super::StoreError;
 use crate::error::ApiError;
 use sqlx::any::{AnyArguments, AnyConnectOptions, AnyPoolOptions};
 use sqlx::query::Query;
@@ -278,108 +281,5 @@ mod tests {
     fn like_patterns_become_case_sensitive_globs() {
         assert_eq!(like_to_glob("%ab_c%"), "*ab?c*");
         assert_eq!(like_to_glob("a*b?[c]"), "a[*]b[?][[]c]");
-    }
-}
-
-/// The trait is a thin veneer over the inherent methods, which are split by concern across files.
-#[async_trait::async_trait]
-impl super::TrackingStore for SqlStore {
-    async fn ensure_default_experiment(&self, artifact_location: &str) -> StoreResult<()> {
-        self.ensure_default_experiment_impl(artifact_location).await
-    }
-    async fn create_experiment(
-        &self,
-        name: &str,
-        artifact_location: Option<&str>,
-        artifact_root: &str,
-        tags: &[crate::protocol::KeyValue],
-    ) -> StoreResult<i64> {
-        self.create_experiment_impl(name, artifact_location, artifact_root, tags)
-            .await
-    }
-    async fn get_experiment(&self, id: i64) -> StoreResult<crate::protocol::Experiment> {
-        self.get_experiment_impl(id).await
-    }
-    async fn get_experiment_by_name(
-        &self,
-        name: &str,
-    ) -> StoreResult<Option<crate::protocol::Experiment>> {
-        self.get_experiment_by_name_impl(name).await
-    }
-    async fn search_experiments(
-        &self,
-        search: &super::ExperimentSearch,
-    ) -> StoreResult<super::Page<crate::protocol::Experiment>> {
-        self.search_experiments_impl(search).await
-    }
-    async fn rename_experiment(&self, id: i64, new_name: &str) -> StoreResult<()> {
-        self.rename_experiment_impl(id, new_name).await
-    }
-    async fn set_experiment_deleted(&self, id: i64, deleted: bool) -> StoreResult<()> {
-        self.set_experiment_deleted_impl(id, deleted).await
-    }
-    async fn set_experiment_tag(
-        &self,
-        id: i64,
-        tag: &crate::protocol::KeyValue,
-    ) -> StoreResult<()> {
-        self.set_experiment_tag_impl(id, tag).await
-    }
-    async fn delete_experiment_tag(&self, id: i64, key: &str) -> StoreResult<()> {
-        self.delete_experiment_tag_impl(id, key).await
-    }
-    async fn create_run(&self, run: super::NewRun) -> StoreResult<crate::protocol::Run> {
-        self.create_run_impl(run).await
-    }
-    async fn get_run(&self, run_id: &str) -> StoreResult<crate::protocol::Run> {
-        self.get_run_impl(run_id).await
-    }
-    async fn update_run(
-        &self,
-        run_id: &str,
-        update: super::RunUpdate,
-    ) -> StoreResult<crate::protocol::RunInfo> {
-        self.update_run_impl(run_id, update).await
-    }
-    async fn set_run_deleted(&self, run_id: &str, deleted: bool) -> StoreResult<()> {
-        self.set_run_deleted_impl(run_id, deleted).await
-    }
-    async fn log_batch(&self, run_id: &str, batch: super::Batch) -> StoreResult<()> {
-        self.log_batch_impl(run_id, batch).await
-    }
-    async fn delete_tag(&self, run_id: &str, key: &str) -> StoreResult<()> {
-        self.delete_tag_impl(run_id, key).await
-    }
-    async fn log_inputs(
-        &self,
-        run_id: &str,
-        inputs: Vec<crate::protocol::DatasetInputRecord>,
-    ) -> StoreResult<()> {
-        self.log_inputs_impl(run_id, inputs).await
-    }
-    async fn search_runs(
-        &self,
-        search: &super::RunSearch,
-    ) -> StoreResult<super::Page<crate::protocol::Run>> {
-        self.search_runs_impl(search).await
-    }
-    async fn metric_history(
-        &self,
-        run_id: &str,
-        key: &str,
-        offset: u64,
-        limit: Option<u64>,
-    ) -> StoreResult<super::Page<crate::protocol::Metric>> {
-        self.metric_history_impl(run_id, key, offset, limit).await
-    }
-    async fn metric_history_sampled(
-        &self,
-        run_ids: &[String],
-        key: &str,
-        steps: Option<(i64, i64)>,
-        max_points: u64,
-    ) -> StoreResult<Vec<crate::protocol::Metric>> {
-        self.metric_history_sampled_impl(run_ids, key, steps, max_points)
-            .await
     }
 }

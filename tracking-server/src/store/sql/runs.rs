@@ -5,8 +5,8 @@ use super::search::{compile_run_search, SearchSql, RUN_COLUMNS};
 use super::{now_ms, run_not_found, Arg, SqlBuf, SqlStore, IN_CHUNK};
 use crate::error::ApiError;
 use crate::protocol::{
-    Dataset, DatasetInput, DatasetInputRecord, KeyValue, Metric, Run, RunData, RunInfo, RunInputs,
-    RunOutputs, RunStatus,
+    Dataset, DatasetInput, DatasetInputRecord, KeyValue, Metric, ModelOutput, Run, RunData,
+    RunInfo, RunInputs, RunOutputs, RunStatus,
 };
 use crate::store::{Batch, NewRun, Page, RunSearch, RunUpdate, StoreError, StoreResult};
 use sqlx::any::AnyRow;
@@ -44,7 +44,10 @@ async fn fetch_run_info(conn: &mut AnyConnection, run_id: &str) -> StoreResult<R
 }
 
 /// Writes to a run require it to exist and be active (MLflow's `_check_run_is_active`).
-async fn require_active_run(conn: &mut AnyConnection, run_id: &str) -> StoreResult<RunInfo> {
+pub(super) async fn require_active_run(
+    conn: &mut AnyConnection,
+    run_id: &str,
+) -> StoreResult<RunInfo> {
     let info = fetch_run_info(conn, run_id).await?;
     if info.lifecycle_stage != "active" {
         return Err(StoreError::Api(ApiError::invalid(format!(
@@ -72,6 +75,7 @@ fn metric_from_row(row: &AnyRow, offset: usize) -> Result<Metric, sqlx::Error> {
 
 /// Loads params, tags, latest metrics and inputs for runs already read, preserving their order.
 async fn load_runs(conn: &mut AnyConnection, infos: Vec<RunInfo>) -> StoreResult<Vec<Run>> {
+    let mut outputs: HashMap<String, RunOutputs> = HashMap::new();
     let mut data: HashMap<String, (RunData, RunInputs)> = infos
         .iter()
         .map(|i| (i.run_id.clone(), Default::default()))
@@ -115,6 +119,19 @@ async fn load_runs(conn: &mut AnyConnection, infos: Vec<RunInfo>) -> StoreResult
         );
         sql.bind_list(ids()).push(") ORDER BY d.name, d.digest");
         let input_rows = sql.query().fetch_all(&mut *conn).await?;
+        let mut sql =
+            SqlBuf::new("SELECT run_uuid, model_id, step FROM run_outputs WHERE run_uuid IN (");
+        sql.bind_list(ids()).push(") ORDER BY step, model_id");
+        for row in sql.query().fetch_all(&mut *conn).await? {
+            outputs
+                .entry(row.try_get(0)?)
+                .or_default()
+                .model_outputs
+                .push(ModelOutput {
+                    model_id: row.try_get(1)?,
+                    step: row.try_get(2)?,
+                });
+        }
         if input_rows.is_empty() {
             continue;
         }
@@ -157,11 +174,12 @@ async fn load_runs(conn: &mut AnyConnection, infos: Vec<RunInfo>) -> StoreResult
         .into_iter()
         .map(|info| {
             let (data, inputs) = data.remove(&info.run_id).unwrap_or_default();
+            let outputs = outputs.remove(&info.run_id).unwrap_or_default();
             Run {
                 info,
                 data,
                 inputs,
-                outputs: RunOutputs::default(),
+                outputs,
             }
         })
         .collect())

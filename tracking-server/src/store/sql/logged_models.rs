@@ -1,0 +1,337 @@
+//! MLflow 3 logged models: every `log_model` of a 3.x client creates one, uploads its files under
+//! `<experiment artifact root>/models/<model_id>/artifacts`, then finalizes it.
+
+use super::experiments::{page_overflow, require_active_experiment};
+use super::{now_ms, Arg, SqlBuf, SqlStore};
+use crate::error::ApiError;
+use crate::protocol::{KeyValue, LoggedModel, LoggedModelData, LoggedModelInfo};
+use crate::search::{Comparator, Entity, FilterValue};
+use crate::store::registry::{LoggedModelSearch, NewLoggedModel};
+use crate::store::{Page, StoreError, StoreResult};
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
+
+const COLUMNS: &str = "l.model_id, l.experiment_id, l.name, l.artifact_location, l.creation_time, \
+     l.last_updated_time, l.status, l.model_type, l.source_run_id, l.status_message";
+
+fn not_found(model_id: &str) -> StoreError {
+    StoreError::Api(ApiError::not_found(format!(
+        "Logged model with ID '{model_id}' not found."
+    )))
+}
+
+fn info_from_row(row: &AnyRow) -> Result<LoggedModelInfo, sqlx::Error> {
+    Ok(LoggedModelInfo {
+        model_id: row.try_get(0)?,
+        experiment_id: row.try_get::<i64, _>(1)?.to_string(),
+        name: row.try_get(2)?,
+        artifact_uri: row.try_get(3)?,
+        creation_timestamp_ms: row.try_get(4)?,
+        last_updated_timestamp_ms: row.try_get(5)?,
+        status: row.try_get(6)?,
+        model_type: row.try_get(7)?,
+        source_run_id: row.try_get(8)?,
+        status_message: row.try_get(9)?,
+        tags: Vec::new(),
+    })
+}
+
+async fn load(
+    conn: &mut AnyConnection,
+    infos: Vec<LoggedModelInfo>,
+) -> StoreResult<Vec<LoggedModel>> {
+    let mut out = Vec::with_capacity(infos.len());
+    for mut info in infos {
+        let tags = sqlx::query(
+            "SELECT key, value FROM logged_model_tags WHERE model_id = $1 ORDER BY key",
+        )
+        .bind(info.model_id.as_str())
+        .fetch_all(&mut *conn)
+        .await?;
+        info.tags = tags
+            .iter()
+            .map(|r| {
+                Ok(KeyValue {
+                    key: r.try_get(0)?,
+                    value: r.try_get(1)?,
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()?;
+        let params = sqlx::query(
+            "SELECT key, value FROM logged_model_params WHERE model_id = $1 ORDER BY key",
+        )
+        .bind(info.model_id.as_str())
+        .fetch_all(&mut *conn)
+        .await?;
+        let params = params
+            .iter()
+            .map(|r| {
+                Ok(KeyValue {
+                    key: r.try_get(0)?,
+                    value: r.try_get(1)?,
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()?;
+        out.push(LoggedModel {
+            info,
+            data: LoggedModelData {
+                params,
+                metrics: Vec::new(),
+            },
+        });
+    }
+    Ok(out)
+}
+
+async fn fetch(
+    conn: &mut AnyConnection,
+    model_id: &str,
+    allow_deleted: bool,
+) -> StoreResult<LoggedModel> {
+    let row = sqlx::query(&format!(
+        "SELECT {COLUMNS}, l.lifecycle_stage FROM logged_models l WHERE l.model_id = $1"
+    ))
+    .bind(model_id)
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or_else(|| not_found(model_id))?;
+    let stage: String = row.try_get(10)?;
+    if stage != "active" && !allow_deleted {
+        return Err(not_found(model_id));
+    }
+    Ok(load(conn, vec![info_from_row(&row)?]).await?.remove(0))
+}
+
+async fn upsert(
+    conn: &mut AnyConnection,
+    table: &str,
+    model_id: &str,
+    kv: &KeyValue,
+) -> StoreResult<()> {
+    sqlx::query(&format!(
+        "INSERT INTO {table} (model_id, key, value) VALUES ($1, $2, $3) \
+         ON CONFLICT (model_id, key) DO UPDATE SET value = excluded.value"
+    ))
+    .bind(model_id)
+    .bind(kv.key.as_str())
+    .bind(kv.value.as_str())
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+impl SqlStore {
+    pub(super) async fn create_logged_model_impl(
+        &self,
+        m: NewLoggedModel,
+        _artifact_root: &str,
+    ) -> StoreResult<LoggedModel> {
+        let mut tx = self.write.begin().await?;
+        let exp = require_active_experiment(&mut tx, m.experiment_id).await?;
+        let model_id = format!("m-{}", uuid::Uuid::new_v4().simple());
+        let location = format!(
+            "{}/models/{model_id}/artifacts",
+            exp.artifact_location.trim_end_matches('/')
+        );
+        let now = now_ms();
+        sqlx::query(
+            "INSERT INTO logged_models (model_id, experiment_id, name, artifact_location, creation_time, \
+             last_updated_time, status, model_type, source_run_id) VALUES ($1, $2, $3, $4, $5, $5, \
+             'LOGGED_MODEL_PENDING', $6, $7)",
+        )
+        .bind(model_id.as_str())
+        .bind(m.experiment_id)
+        .bind(m.name.as_str())
+        .bind(location.as_str())
+        .bind(now)
+        .bind(m.model_type.as_deref())
+        .bind(m.source_run_id.as_deref())
+        .execute(&mut *tx)
+        .await?;
+        for t in &m.tags {
+            upsert(&mut tx, "logged_model_tags", &model_id, t).await?;
+        }
+        for p in &m.params {
+            upsert(&mut tx, "logged_model_params", &model_id, p).await?;
+        }
+        let model = fetch(&mut tx, &model_id, false).await?;
+        tx.commit().await?;
+        Ok(model)
+    }
+
+    pub(super) async fn get_logged_model_impl(
+        &self,
+        model_id: &str,
+        allow_deleted: bool,
+    ) -> StoreResult<LoggedModel> {
+        let mut conn = self.read.acquire().await?;
+        fetch(&mut conn, model_id, allow_deleted).await
+    }
+
+    pub(super) async fn finalize_logged_model_impl(
+        &self,
+        model_id: &str,
+        status: &str,
+    ) -> StoreResult<LoggedModel> {
+        let mut tx = self.write.begin().await?;
+        fetch(&mut tx, model_id, false).await?;
+        sqlx::query(
+            "UPDATE logged_models SET status = $1, last_updated_time = $2 WHERE model_id = $3",
+        )
+        .bind(status)
+        .bind(now_ms())
+        .bind(model_id)
+        .execute(&mut *tx)
+        .await?;
+        let model = fetch(&mut tx, model_id, false).await?;
+        tx.commit().await?;
+        Ok(model)
+    }
+
+    pub(super) async fn delete_logged_model_impl(&self, model_id: &str) -> StoreResult<()> {
+        let mut tx = self.write.begin().await?;
+        fetch(&mut tx, model_id, false).await?;
+        sqlx::query("UPDATE logged_models SET lifecycle_stage = 'deleted', last_updated_time = $1 WHERE model_id = $2")
+            .bind(now_ms())
+            .bind(model_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub(super) async fn search_logged_models_impl(
+        &self,
+        search: &LoggedModelSearch,
+    ) -> StoreResult<Page<LoggedModel>> {
+        let mut sql = SqlBuf::new(&format!(
+            "SELECT {COLUMNS} FROM logged_models l WHERE l.lifecycle_stage = 'active'"
+        ));
+        if !search.experiment_ids.is_empty() {
+            sql.push(" AND l.experiment_id IN (");
+            sql.bind_list(search.experiment_ids.iter().map(|id| Arg::I64(*id)))
+                .push(")");
+        }
+        for clause in &search.filter {
+            let FilterValue::Str(value) = &clause.value else {
+                continue;
+            };
+            let column = match (clause.entity, clause.key.as_str()) {
+                (Entity::Tag, _) => None,
+                (_, "model_id") => Some("l.model_id"),
+                (_, "source_run_id") => Some("l.source_run_id"),
+                (_, "status") => Some("l.status"),
+                (_, "model_type") => Some("l.model_type"),
+                _ => Some("l.name"),
+            };
+            sql.push(" AND ");
+            let target = match column {
+                Some(c) => c.to_string(),
+                None => {
+                    sql.push("EXISTS (SELECT 1 FROM logged_model_tags t WHERE t.model_id = l.model_id AND t.key = ");
+                    sql.bind(Arg::Str(clause.key.clone())).push(" AND ");
+                    "t.value".to_string()
+                }
+            };
+            match clause.comparator {
+                Comparator::Like => self.dialect.like(&mut sql, &target, value),
+                Comparator::ILike => self.dialect.ilike(&mut sql, &target, value),
+                Comparator::Ne => {
+                    sql.push(&target).push(" != ").bind(Arg::Str(value.clone()));
+                }
+                _ => {
+                    sql.push(&target).push(" = ").bind(Arg::Str(value.clone()));
+                }
+            }
+            if column.is_none() {
+                sql.push(")");
+            }
+        }
+        sql.push(" ORDER BY l.creation_time DESC, l.model_id ASC");
+        sql.push(" LIMIT ").bind(Arg::I64(
+            i64::try_from(search.max_results.saturating_add(1)).unwrap_or(i64::MAX),
+        ));
+        sql.push(" OFFSET ")
+            .bind(Arg::I64(i64::try_from(search.offset).unwrap_or(i64::MAX)));
+        let mut conn = self.read.acquire().await?;
+        let mut infos = sql
+            .query()
+            .fetch_all(&mut *conn)
+            .await?
+            .iter()
+            .map(info_from_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        let next_offset = page_overflow(&mut infos, search.max_results, search.offset);
+        let items = load(&mut conn, infos).await?;
+        Ok(Page { items, next_offset })
+    }
+
+    pub(super) async fn set_logged_model_tags_impl(
+        &self,
+        model_id: &str,
+        tags: &[KeyValue],
+    ) -> StoreResult<()> {
+        let mut tx = self.write.begin().await?;
+        fetch(&mut tx, model_id, false).await?;
+        for t in tags {
+            upsert(&mut tx, "logged_model_tags", model_id, t).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub(super) async fn delete_logged_model_tag_impl(
+        &self,
+        model_id: &str,
+        key: &str,
+    ) -> StoreResult<()> {
+        let mut tx = self.write.begin().await?;
+        fetch(&mut tx, model_id, false).await?;
+        let done = sqlx::query("DELETE FROM logged_model_tags WHERE model_id = $1 AND key = $2")
+            .bind(model_id)
+            .bind(key)
+            .execute(&mut *tx)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::Api(ApiError::not_found(format!(
+                "No tag with key '{key}' found for logged model '{model_id}'."
+            ))));
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub(super) async fn log_logged_model_params_impl(
+        &self,
+        model_id: &str,
+        params: &[KeyValue],
+    ) -> StoreResult<()> {
+        let mut tx = self.write.begin().await?;
+        fetch(&mut tx, model_id, false).await?;
+        for p in params {
+            upsert(&mut tx, "logged_model_params", model_id, p).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub(super) async fn log_outputs_impl(
+        &self,
+        run_id: &str,
+        models: &[(String, i64)],
+    ) -> StoreResult<()> {
+        let mut tx = self.write.begin().await?;
+        super::runs::require_active_run(&mut tx, run_id).await?;
+        for (model_id, step) in models {
+            fetch(&mut tx, model_id, false).await?;
+            sqlx::query("INSERT INTO run_outputs (run_uuid, model_id, step) VALUES ($1, $2, $3) ON CONFLICT (run_uuid, model_id) DO UPDATE SET step = excluded.step")
+                .bind(run_id)
+                .bind(model_id.as_str())
+                .bind(*step)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}

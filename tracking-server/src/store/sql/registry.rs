@@ -1,0 +1,915 @@
+//! Registered models and model versions: CRUD, stages, aliases, and their history.
+
+use super::experiments::page_overflow;
+use super::{is_unique_violation, now_ms, Arg, SqlBuf, SqlStore};
+use crate::error::ApiError;
+use crate::protocol::{
+    KeyValue, ModelVersion, ModelVersionEvent, RegisteredModel, RegisteredModelAlias,
+};
+use crate::search::{Clause, Comparator, Entity, FilterValue};
+use crate::store::registry::{NewModelVersion, RegistrySearch};
+use crate::store::{Page, StoreError, StoreResult};
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
+use std::collections::HashMap;
+
+const VERSION_COLUMNS: &str = "v.name, v.version, v.creation_time, v.last_updated_time, v.description, \
+     v.user_id, v.current_stage, v.source, v.run_id, v.run_link, v.status, v.status_message, v.model_id";
+
+pub(super) fn model_not_found(name: &str) -> StoreError {
+    StoreError::Api(ApiError::not_found(format!(
+        "Registered Model with name={name} not found"
+    )))
+}
+
+fn version_not_found(name: &str, version: i64) -> StoreError {
+    StoreError::Api(ApiError::not_found(format!(
+        "Model Version (name={name}, version={version}) not found"
+    )))
+}
+
+fn version_from_row(row: &AnyRow) -> Result<ModelVersion, sqlx::Error> {
+    Ok(ModelVersion {
+        name: row.try_get(0)?,
+        version: row.try_get::<i64, _>(1)?.to_string(),
+        creation_timestamp: row.try_get(2)?,
+        last_updated_timestamp: row.try_get(3)?,
+        description: row.try_get(4)?,
+        user_id: row.try_get(5)?,
+        current_stage: row.try_get(6)?,
+        source: row.try_get(7)?,
+        run_id: row.try_get(8)?,
+        run_link: row.try_get(9)?,
+        status: row.try_get(10)?,
+        status_message: row.try_get(11)?,
+        tags: Vec::new(),
+        aliases: Vec::new(),
+        model_id: row.try_get(12)?,
+    })
+}
+
+/// Adds tags and aliases to versions already read (one query each per chunk of models).
+async fn decorate_versions(
+    conn: &mut AnyConnection,
+    versions: &mut [ModelVersion],
+) -> Result<(), sqlx::Error> {
+    if versions.is_empty() {
+        return Ok(());
+    }
+    let mut names: Vec<String> = versions.iter().map(|v| v.name.clone()).collect();
+    names.sort();
+    names.dedup();
+    let mut tags: HashMap<(String, i64), Vec<KeyValue>> = HashMap::new();
+    let mut aliases: HashMap<(String, i64), Vec<String>> = HashMap::new();
+    for chunk in names.chunks(super::IN_CHUNK) {
+        let mut sql =
+            SqlBuf::new("SELECT name, version, key, value FROM model_version_tags WHERE name IN (");
+        sql.bind_list(chunk.iter().map(|n| Arg::Str(n.clone())))
+            .push(") ORDER BY key");
+        for row in sql.query().fetch_all(&mut *conn).await? {
+            tags.entry((row.try_get(0)?, row.try_get(1)?))
+                .or_default()
+                .push(KeyValue {
+                    key: row.try_get(2)?,
+                    value: row.try_get(3)?,
+                });
+        }
+        let mut sql = SqlBuf::new(
+            "SELECT name, version, alias FROM registered_model_aliases WHERE name IN (",
+        );
+        sql.bind_list(chunk.iter().map(|n| Arg::Str(n.clone())))
+            .push(") ORDER BY alias");
+        for row in sql.query().fetch_all(&mut *conn).await? {
+            aliases
+                .entry((row.try_get(0)?, row.try_get(1)?))
+                .or_default()
+                .push(row.try_get(2)?);
+        }
+    }
+    for v in versions {
+        let key = (v.name.clone(), v.version.parse().unwrap_or(0));
+        v.tags = tags.remove(&key).unwrap_or_default();
+        v.aliases = aliases.remove(&key).unwrap_or_default();
+    }
+    Ok(())
+}
+
+async fn fetch_version(
+    conn: &mut AnyConnection,
+    name: &str,
+    version: i64,
+) -> StoreResult<ModelVersion> {
+    let row = sqlx::query(&format!(
+        "SELECT {VERSION_COLUMNS} FROM model_versions v WHERE v.name = $1 AND v.version = $2"
+    ))
+    .bind(name)
+    .bind(version)
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or_else(|| version_not_found(name, version))?;
+    let mut v = vec![version_from_row(&row)?];
+    decorate_versions(conn, &mut v).await?;
+    Ok(v.remove(0))
+}
+
+/// Reads registered models by name, in the given order, with tags, aliases and latest versions.
+async fn load_models(
+    conn: &mut AnyConnection,
+    names: &[String],
+) -> StoreResult<Vec<RegisteredModel>> {
+    let mut out = Vec::with_capacity(names.len());
+    for chunk in names.chunks(super::IN_CHUNK) {
+        let list = || chunk.iter().map(|n| Arg::Str(n.clone()));
+        let mut sql = SqlBuf::new(
+            "SELECT name, creation_time, last_updated_time, description, user_id FROM registered_models WHERE name IN (",
+        );
+        sql.bind_list(list()).push(")");
+        let mut models: HashMap<String, RegisteredModel> = HashMap::new();
+        for row in sql.query().fetch_all(&mut *conn).await? {
+            let name: String = row.try_get(0)?;
+            models.insert(
+                name.clone(),
+                RegisteredModel {
+                    name,
+                    creation_timestamp: row.try_get(1)?,
+                    last_updated_timestamp: row.try_get(2)?,
+                    description: row.try_get(3)?,
+                    user_id: row.try_get(4)?,
+                    latest_versions: Vec::new(),
+                    tags: Vec::new(),
+                    aliases: Vec::new(),
+                },
+            );
+        }
+        let mut sql =
+            SqlBuf::new("SELECT name, key, value FROM registered_model_tags WHERE name IN (");
+        sql.bind_list(list()).push(") ORDER BY key");
+        for row in sql.query().fetch_all(&mut *conn).await? {
+            if let Some(m) = models.get_mut(&row.try_get::<String, _>(0)?) {
+                m.tags.push(KeyValue {
+                    key: row.try_get(1)?,
+                    value: row.try_get(2)?,
+                });
+            }
+        }
+        let mut sql = SqlBuf::new(
+            "SELECT name, alias, version FROM registered_model_aliases WHERE name IN (",
+        );
+        sql.bind_list(list()).push(") ORDER BY alias");
+        for row in sql.query().fetch_all(&mut *conn).await? {
+            if let Some(m) = models.get_mut(&row.try_get::<String, _>(0)?) {
+                m.aliases.push(RegisteredModelAlias {
+                    alias: row.try_get(1)?,
+                    version: row.try_get::<i64, _>(2)?.to_string(),
+                });
+            }
+        }
+        // The newest version in each stage.
+        let mut sql = SqlBuf::new(&format!(
+            "SELECT {VERSION_COLUMNS} FROM model_versions v WHERE v.name IN ("
+        ));
+        sql.bind_list(list()).push(
+            ") AND v.version = (SELECT MAX(w.version) FROM model_versions w WHERE w.name = v.name \
+             AND w.current_stage = v.current_stage) ORDER BY v.version",
+        );
+        let mut latest = sql
+            .query()
+            .fetch_all(&mut *conn)
+            .await?
+            .iter()
+            .map(version_from_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        decorate_versions(conn, &mut latest).await?;
+        for v in latest {
+            if let Some(m) = models.get_mut(&v.name) {
+                m.latest_versions.push(v);
+            }
+        }
+        out.extend(chunk.iter().filter_map(|n| models.remove(n)));
+    }
+    Ok(out)
+}
+
+async fn require_model(conn: &mut AnyConnection, name: &str) -> StoreResult<()> {
+    sqlx::query("SELECT 1 FROM registered_models WHERE name = $1")
+        .bind(name)
+        .fetch_optional(&mut *conn)
+        .await?
+        .map(|_| ())
+        .ok_or_else(|| model_not_found(name))
+}
+
+async fn record_event(
+    conn: &mut AnyConnection,
+    name: &str,
+    version: i64,
+    kind: &str,
+    from: Option<&str>,
+    to: Option<&str>,
+    actor: &str,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO model_version_events (name, version, kind, from_value, to_value, actor, timestamp) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(name)
+    .bind(version)
+    .bind(kind)
+    .bind(from)
+    .bind(to)
+    .bind(actor)
+    .bind(now_ms())
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+async fn touch_model(conn: &mut AnyConnection, name: &str) -> StoreResult<()> {
+    sqlx::query("UPDATE registered_models SET last_updated_time = $1 WHERE name = $2")
+        .bind(now_ms())
+        .bind(name)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// `tags.k != 'v'` also matches models without the tag: the 3.x client appends
+/// ``tag.`mlflow.prompt.is_prompt` != 'true'`` to every search, which must keep ordinary models.
+fn tag_clause(sql: &mut SqlBuf, store: &SqlStore, table: &str, owner: &str, clause: &Clause) {
+    let FilterValue::Str(value) = &clause.value else {
+        sql.push("1 = 0");
+        return;
+    };
+    let (exists, cmp) = match clause.comparator {
+        Comparator::Ne => ("NOT EXISTS", Comparator::Eq),
+        c => ("EXISTS", c),
+    };
+    sql.push(exists)
+        .push(" (SELECT 1 FROM ")
+        .push(table)
+        .push(" t WHERE ")
+        .push(owner);
+    sql.push(" AND t.key = ")
+        .bind(Arg::Str(clause.key.clone()))
+        .push(" AND ");
+    match cmp {
+        Comparator::Like => store.dialect.like(sql, "t.value", value),
+        Comparator::ILike => store.dialect.ilike(sql, "t.value", value),
+        _ => {
+            sql.push("t.value = ").bind(Arg::Str(value.clone()));
+        }
+    }
+    sql.push(")");
+}
+
+/// `column <op> value` for registry attributes (strings, numbers, IN lists).
+fn attribute_clause(sql: &mut SqlBuf, store: &SqlStore, column: &str, clause: &Clause) {
+    match (&clause.comparator, &clause.value) {
+        (Comparator::Like, FilterValue::Str(s)) => store.dialect.like(sql, column, s),
+        (Comparator::ILike, FilterValue::Str(s)) => store.dialect.ilike(sql, column, s),
+        (Comparator::In | Comparator::NotIn, FilterValue::List(items)) if !items.is_empty() => {
+            sql.push(column)
+                .push(if clause.comparator == Comparator::In {
+                    " IN ("
+                } else {
+                    " NOT IN ("
+                });
+            sql.bind_list(items.iter().map(|s| Arg::Str(s.clone())))
+                .push(")");
+        }
+        (op, FilterValue::Num(n)) => {
+            sql.push(column)
+                .push(&format!(" {} ", op.as_str()))
+                .bind(Arg::F64(*n));
+        }
+        (op @ (Comparator::Eq | Comparator::Ne), FilterValue::Str(s)) => {
+            sql.push(column)
+                .push(&format!(" {} ", op.as_str()))
+                .bind(Arg::Str(s.clone()));
+        }
+        _ => {
+            sql.push("1 = 0");
+        }
+    }
+}
+
+impl SqlStore {
+    pub(super) async fn create_registered_model_impl(
+        &self,
+        name: &str,
+        description: Option<&str>,
+        tags: &[KeyValue],
+    ) -> StoreResult<RegisteredModel> {
+        let mut tx = self.write.begin().await?;
+        let now = now_ms();
+        let inserted = sqlx::query(
+            "INSERT INTO registered_models (name, creation_time, last_updated_time, description) VALUES ($1, $2, $2, $3)",
+        )
+        .bind(name)
+        .bind(now)
+        .bind(description)
+        .execute(&mut *tx)
+        .await;
+        match inserted {
+            Err(e) if is_unique_violation(&e) => {
+                return Err(StoreError::Api(ApiError::already_exists(format!(
+                    "Registered Model (name={name}) already exists."
+                ))))
+            }
+            other => other?,
+        };
+        for tag in tags {
+            upsert_model_tag(&mut tx, name, tag).await?;
+        }
+        let model = load_models(&mut tx, &[name.to_string()])
+            .await?
+            .pop()
+            .ok_or_else(|| model_not_found(name))?;
+        tx.commit().await?;
+        Ok(model)
+    }
+
+    pub(super) async fn get_registered_model_impl(
+        &self,
+        name: &str,
+    ) -> StoreResult<RegisteredModel> {
+        let mut conn = self.read.acquire().await?;
+        load_models(&mut conn, &[name.to_string()])
+            .await?
+            .pop()
+            .ok_or_else(|| model_not_found(name))
+    }
+
+    pub(super) async fn rename_registered_model_impl(
+        &self,
+        name: &str,
+        new_name: &str,
+    ) -> StoreResult<RegisteredModel> {
+        let mut tx = self.write.begin().await?;
+        require_model(&mut tx, name).await?;
+        let renamed = sqlx::query(
+            "UPDATE registered_models SET name = $1, last_updated_time = $2 WHERE name = $3",
+        )
+        .bind(new_name)
+        .bind(now_ms())
+        .bind(name)
+        .execute(&mut *tx)
+        .await;
+        match renamed {
+            Err(e) if is_unique_violation(&e) => {
+                return Err(StoreError::Api(ApiError::already_exists(format!(
+                    "Registered Model (name={new_name}) already exists."
+                ))))
+            }
+            other => other?,
+        };
+        sqlx::query("UPDATE model_version_events SET name = $1 WHERE name = $2")
+            .bind(new_name)
+            .bind(name)
+            .execute(&mut *tx)
+            .await?;
+        let model = load_models(&mut tx, &[new_name.to_string()])
+            .await?
+            .pop()
+            .ok_or_else(|| model_not_found(new_name))?;
+        tx.commit().await?;
+        Ok(model)
+    }
+
+    pub(super) async fn update_registered_model_impl(
+        &self,
+        name: &str,
+        description: Option<&str>,
+    ) -> StoreResult<RegisteredModel> {
+        let mut tx = self.write.begin().await?;
+        require_model(&mut tx, name).await?;
+        if let Some(d) = description {
+            sqlx::query("UPDATE registered_models SET description = $1 WHERE name = $2")
+                .bind(d)
+                .bind(name)
+                .execute(&mut *tx)
+                .await?;
+        }
+        touch_model(&mut tx, name).await?;
+        let model = load_models(&mut tx, &[name.to_string()])
+            .await?
+            .pop()
+            .ok_or_else(|| model_not_found(name))?;
+        tx.commit().await?;
+        Ok(model)
+    }
+
+    pub(super) async fn delete_registered_model_impl(&self, name: &str) -> StoreResult<()> {
+        let mut tx = self.write.begin().await?;
+        require_model(&mut tx, name).await?;
+        sqlx::query("DELETE FROM registered_models WHERE name = $1")
+            .bind(name)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub(super) async fn search_registered_models_impl(
+        &self,
+        search: &RegistrySearch,
+    ) -> StoreResult<Page<RegisteredModel>> {
+        let mut sql = SqlBuf::new("SELECT m.name FROM registered_models m WHERE 1 = 1");
+        for clause in &search.filter {
+            sql.push(" AND ");
+            match clause.entity {
+                Entity::Tag => tag_clause(
+                    &mut sql,
+                    self,
+                    "registered_model_tags",
+                    "t.name = m.name",
+                    clause,
+                ),
+                _ => attribute_clause(&mut sql, self, "m.name", clause),
+            }
+        }
+        sql.push(" ORDER BY ");
+        for ob in &search.order_by {
+            let column = match ob.key.as_str() {
+                "creation_timestamp" => "m.creation_time",
+                "last_updated_timestamp" | "timestamp" => "m.last_updated_time",
+                _ => "m.name",
+            };
+            sql.push(column)
+                .push(if ob.ascending { " ASC, " } else { " DESC, " });
+        }
+        sql.push("m.name ASC");
+        push_page(&mut sql, search);
+        let mut conn = self.read.acquire().await?;
+        let mut names: Vec<String> = sql
+            .query()
+            .fetch_all(&mut *conn)
+            .await?
+            .iter()
+            .map(|r| r.try_get(0))
+            .collect::<Result<_, _>>()?;
+        let next_offset = page_overflow(&mut names, search.max_results, search.offset);
+        let items = load_models(&mut conn, &names).await?;
+        Ok(Page { items, next_offset })
+    }
+
+    pub(super) async fn get_latest_versions_impl(
+        &self,
+        name: &str,
+        stages: &[String],
+    ) -> StoreResult<Vec<ModelVersion>> {
+        let model = self.get_registered_model_impl(name).await?;
+        let mut versions = model.latest_versions;
+        if !stages.is_empty() {
+            versions.retain(|v| {
+                stages
+                    .iter()
+                    .any(|s| s.eq_ignore_ascii_case(&v.current_stage))
+            });
+        }
+        Ok(versions)
+    }
+
+    pub(super) async fn set_registered_model_tag_impl(
+        &self,
+        name: &str,
+        tag: &KeyValue,
+    ) -> StoreResult<()> {
+        let mut tx = self.write.begin().await?;
+        require_model(&mut tx, name).await?;
+        upsert_model_tag(&mut tx, name, tag).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub(super) async fn delete_registered_model_tag_impl(
+        &self,
+        name: &str,
+        key: &str,
+    ) -> StoreResult<()> {
+        let mut tx = self.write.begin().await?;
+        require_model(&mut tx, name).await?;
+        sqlx::query("DELETE FROM registered_model_tags WHERE name = $1 AND key = $2")
+            .bind(name)
+            .bind(key)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub(super) async fn create_model_version_impl(
+        &self,
+        v: NewModelVersion,
+    ) -> StoreResult<ModelVersion> {
+        let mut tx = self.write.begin().await?;
+        let row = sqlx::query("UPDATE registered_models SET next_version = next_version + 1, last_updated_time = $1 WHERE name = $2 RETURNING next_version - 1")
+            .bind(now_ms())
+            .bind(v.name.as_str())
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or_else(|| model_not_found(&v.name))?;
+        let version: i64 = row.try_get(0)?;
+        let now = now_ms();
+        sqlx::query(
+            "INSERT INTO model_versions (name, version, creation_time, last_updated_time, description, \
+             current_stage, source, run_id, run_link, status, model_id) \
+             VALUES ($1, $2, $3, $3, $4, 'None', $5, $6, $7, 'READY', $8)",
+        )
+        .bind(v.name.as_str())
+        .bind(version)
+        .bind(now)
+        .bind(v.description.as_deref())
+        .bind(v.source.as_str())
+        .bind(v.run_id.as_deref())
+        .bind(v.run_link.as_deref())
+        .bind(v.model_id.as_deref())
+        .execute(&mut *tx)
+        .await?;
+        for tag in &v.tags {
+            upsert_version_tag(&mut tx, &v.name, version, tag).await?;
+        }
+        record_event(
+            &mut tx,
+            &v.name,
+            version,
+            "created",
+            None,
+            Some("None"),
+            &v.actor,
+        )
+        .await?;
+        let created = fetch_version(&mut tx, &v.name, version).await?;
+        tx.commit().await?;
+        Ok(created)
+    }
+
+    pub(super) async fn get_model_version_impl(
+        &self,
+        name: &str,
+        version: i64,
+    ) -> StoreResult<ModelVersion> {
+        let mut conn = self.read.acquire().await?;
+        fetch_version(&mut conn, name, version).await
+    }
+
+    pub(super) async fn update_model_version_impl(
+        &self,
+        name: &str,
+        version: i64,
+        description: Option<&str>,
+    ) -> StoreResult<ModelVersion> {
+        let mut tx = self.write.begin().await?;
+        fetch_version(&mut tx, name, version).await?;
+        sqlx::query("UPDATE model_versions SET description = COALESCE($1, description), last_updated_time = $2 WHERE name = $3 AND version = $4")
+            .bind(description)
+            .bind(now_ms())
+            .bind(name)
+            .bind(version)
+            .execute(&mut *tx)
+            .await?;
+        let v = fetch_version(&mut tx, name, version).await?;
+        tx.commit().await?;
+        Ok(v)
+    }
+
+    pub(super) async fn transition_stage_impl(
+        &self,
+        name: &str,
+        version: i64,
+        stage: &str,
+        archive_existing: bool,
+        actor: &str,
+    ) -> StoreResult<ModelVersion> {
+        let mut tx = self.write.begin().await?;
+        let current = fetch_version(&mut tx, name, version).await?;
+        let now = now_ms();
+        if archive_existing {
+            let others = sqlx::query("SELECT version FROM model_versions WHERE name = $1 AND current_stage = $2 AND version != $3")
+                .bind(name)
+                .bind(stage)
+                .bind(version)
+                .fetch_all(&mut *tx)
+                .await?;
+            for row in others {
+                let other: i64 = row.try_get(0)?;
+                sqlx::query("UPDATE model_versions SET current_stage = 'Archived', last_updated_time = $1 WHERE name = $2 AND version = $3")
+                    .bind(now)
+                    .bind(name)
+                    .bind(other)
+                    .execute(&mut *tx)
+                    .await?;
+                record_event(
+                    &mut tx,
+                    name,
+                    other,
+                    "stage",
+                    Some(stage),
+                    Some("Archived"),
+                    actor,
+                )
+                .await?;
+            }
+        }
+        sqlx::query("UPDATE model_versions SET current_stage = $1, last_updated_time = $2 WHERE name = $3 AND version = $4")
+            .bind(stage)
+            .bind(now)
+            .bind(name)
+            .bind(version)
+            .execute(&mut *tx)
+            .await?;
+        record_event(
+            &mut tx,
+            name,
+            version,
+            "stage",
+            Some(&current.current_stage),
+            Some(stage),
+            actor,
+        )
+        .await?;
+        touch_model(&mut tx, name).await?;
+        let v = fetch_version(&mut tx, name, version).await?;
+        tx.commit().await?;
+        Ok(v)
+    }
+
+    pub(super) async fn delete_model_version_impl(
+        &self,
+        name: &str,
+        version: i64,
+    ) -> StoreResult<()> {
+        let mut tx = self.write.begin().await?;
+        fetch_version(&mut tx, name, version).await?;
+        sqlx::query("DELETE FROM registered_model_aliases WHERE name = $1 AND version = $2")
+            .bind(name)
+            .bind(version)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM model_versions WHERE name = $1 AND version = $2")
+            .bind(name)
+            .bind(version)
+            .execute(&mut *tx)
+            .await?;
+        touch_model(&mut tx, name).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub(super) async fn search_model_versions_impl(
+        &self,
+        search: &RegistrySearch,
+    ) -> StoreResult<Page<ModelVersion>> {
+        let mut sql = SqlBuf::new(&format!(
+            "SELECT {VERSION_COLUMNS} FROM model_versions v WHERE 1 = 1"
+        ));
+        for clause in &search.filter {
+            sql.push(" AND ");
+            match (clause.entity, clause.key.as_str()) {
+                (Entity::Tag, _) => tag_clause(
+                    &mut sql,
+                    self,
+                    "model_version_tags",
+                    "t.name = v.name AND t.version = v.version",
+                    clause,
+                ),
+                (_, "run_id") => attribute_clause(&mut sql, self, "v.run_id", clause),
+                (_, "source_path") => attribute_clause(&mut sql, self, "v.source", clause),
+                (_, "version_number") => attribute_clause(&mut sql, self, "v.version", clause),
+                _ => attribute_clause(&mut sql, self, "v.name", clause),
+            }
+        }
+        sql.push(" ORDER BY ");
+        if search.order_by.is_empty() {
+            sql.push("v.last_updated_time DESC, ");
+        }
+        for ob in &search.order_by {
+            let column = match ob.key.as_str() {
+                "version_number" => "v.version",
+                "creation_timestamp" => "v.creation_time",
+                "last_updated_timestamp" | "timestamp" => "v.last_updated_time",
+                _ => "v.name",
+            };
+            sql.push(column)
+                .push(if ob.ascending { " ASC, " } else { " DESC, " });
+        }
+        sql.push("v.name ASC, v.version DESC");
+        push_page(&mut sql, search);
+        let mut conn = self.read.acquire().await?;
+        let mut items = sql
+            .query()
+            .fetch_all(&mut *conn)
+            .await?
+            .iter()
+            .map(version_from_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        let next_offset = page_overflow(&mut items, search.max_results, search.offset);
+        decorate_versions(&mut conn, &mut items).await?;
+        Ok(Page { items, next_offset })
+    }
+
+    pub(super) async fn set_model_version_tag_impl(
+        &self,
+        name: &str,
+        version: i64,
+        tag: &KeyValue,
+    ) -> StoreResult<()> {
+        let mut tx = self.write.begin().await?;
+        fetch_version(&mut tx, name, version).await?;
+        upsert_version_tag(&mut tx, name, version, tag).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub(super) async fn delete_model_version_tag_impl(
+        &self,
+        name: &str,
+        version: i64,
+        key: &str,
+    ) -> StoreResult<()> {
+        let mut tx = self.write.begin().await?;
+        fetch_version(&mut tx, name, version).await?;
+        sqlx::query("DELETE FROM model_version_tags WHERE name = $1 AND version = $2 AND key = $3")
+            .bind(name)
+            .bind(version)
+            .bind(key)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub(super) async fn set_alias_impl(
+        &self,
+        name: &str,
+        alias: &str,
+        version: i64,
+        actor: &str,
+    ) -> StoreResult<()> {
+        let mut tx = self.write.begin().await?;
+        fetch_version(&mut tx, name, version).await?;
+        let previous: Option<i64> = sqlx::query(
+            "SELECT version FROM registered_model_aliases WHERE name = $1 AND alias = $2",
+        )
+        .bind(name)
+        .bind(alias)
+        .fetch_optional(&mut *tx)
+        .await?
+        .map(|r| r.try_get(0))
+        .transpose()?;
+        sqlx::query(
+            "INSERT INTO registered_model_aliases (name, alias, version) VALUES ($1, $2, $3) \
+             ON CONFLICT (name, alias) DO UPDATE SET version = excluded.version",
+        )
+        .bind(name)
+        .bind(alias)
+        .bind(version)
+        .execute(&mut *tx)
+        .await?;
+        if let Some(prev) = previous.filter(|p| *p != version) {
+            record_event(
+                &mut tx,
+                name,
+                prev,
+                "alias_deleted",
+                Some(alias),
+                None,
+                actor,
+            )
+            .await?;
+        }
+        record_event(
+            &mut tx,
+            name,
+            version,
+            "alias_set",
+            None,
+            Some(alias),
+            actor,
+        )
+        .await?;
+        touch_model(&mut tx, name).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub(super) async fn delete_alias_impl(
+        &self,
+        name: &str,
+        alias: &str,
+        actor: &str,
+    ) -> StoreResult<()> {
+        let mut tx = self.write.begin().await?;
+        require_model(&mut tx, name).await?;
+        let row = sqlx::query(
+            "DELETE FROM registered_model_aliases WHERE name = $1 AND alias = $2 RETURNING version",
+        )
+        .bind(name)
+        .bind(alias)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if let Some(row) = row {
+            record_event(
+                &mut tx,
+                name,
+                row.try_get(0)?,
+                "alias_deleted",
+                Some(alias),
+                None,
+                actor,
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub(super) async fn get_version_by_alias_impl(
+        &self,
+        name: &str,
+        alias: &str,
+    ) -> StoreResult<ModelVersion> {
+        let mut conn = self.read.acquire().await?;
+        require_model(&mut conn, name).await?;
+        let row = sqlx::query(
+            "SELECT version FROM registered_model_aliases WHERE name = $1 AND alias = $2",
+        )
+        .bind(name)
+        .bind(alias)
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or_else(|| {
+            StoreError::Api(ApiError::invalid(format!(
+                "Registered model alias {alias} not found."
+            )))
+        })?;
+        fetch_version(&mut conn, name, row.try_get(0)?).await
+    }
+
+    pub(super) async fn model_version_history_impl(
+        &self,
+        name: &str,
+        version: i64,
+    ) -> StoreResult<Vec<ModelVersionEvent>> {
+        let mut conn = self.read.acquire().await?;
+        let rows = sqlx::query(
+            "SELECT kind, from_value, to_value, actor, timestamp FROM model_version_events \
+             WHERE name = $1 AND version = $2 ORDER BY timestamp, event_id",
+        )
+        .bind(name)
+        .bind(version)
+        .fetch_all(&mut *conn)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(ModelVersionEvent {
+                    kind: r.try_get(0)?,
+                    from_value: r.try_get(1)?,
+                    to_value: r.try_get(2)?,
+                    actor: r.try_get(3)?,
+                    timestamp: r.try_get(4)?,
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(Into::into)
+    }
+}
+
+fn push_page(sql: &mut SqlBuf, search: &RegistrySearch) {
+    let limit = i64::try_from(search.max_results.saturating_add(1)).unwrap_or(i64::MAX);
+    sql.push(" LIMIT ").bind(Arg::I64(limit));
+    sql.push(" OFFSET ")
+        .bind(Arg::I64(i64::try_from(search.offset).unwrap_or(i64::MAX)));
+}
+
+async fn upsert_model_tag(conn: &mut AnyConnection, name: &str, tag: &KeyValue) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO registered_model_tags (name, key, value) VALUES ($1, $2, $3) \
+         ON CONFLICT (name, key) DO UPDATE SET value = excluded.value",
+    )
+    .bind(name)
+    .bind(tag.key.as_str())
+    .bind(tag.value.as_str())
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+async fn upsert_version_tag(
+    conn: &mut AnyConnection,
+    name: &str,
+    version: i64,
+    tag: &KeyValue,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO model_version_tags (name, version, key, value) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (name, version, key) DO UPDATE SET value = excluded.value",
+    )
+    .bind(name)
+    .bind(version)
+    .bind(tag.key.as_str())
+    .bind(tag.value.as_str())
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
