@@ -93,8 +93,8 @@ pub fn opt_f64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error>
 fn parse_f64(v: &str) -> Option<f64> {
     match v.trim() {
         "NaN" | "nan" => Some(f64::NAN),
-        "Infinity" | "inf" | "+Infinity" => Some(f64::INFINITY),
-        "-Infinity" | "-inf" => Some(f64::NEG_INFINITY),
+        "Infinity" | "inf" | "Inf" | "+Infinity" => Some(f64::INFINITY),
+        "-Infinity" | "-inf" | "-Inf" => Some(f64::NEG_INFINITY),
         s => s.parse::<f64>().ok().filter(|x| x.is_finite()),
     }
 }

@@ -266,3 +266,46 @@ backend_tests!(dataset_inputs_round_trip, |app: TestApp| async move {
         .await;
     assert_eq!(v["runs"].as_array().unwrap().len(), 1);
 });
+
+backend_tests!(
+    metric_values_round_trip_bit_exact,
+    |app: TestApp| async move {
+        let run = app.create_run("0").await;
+        let values: [f64; 7] = [
+            -100.0 / 3.0,
+            0.1,
+            5e-324,
+            1e300,
+            0.844_421_851_525_048_1,
+            9_007_199_254_740_993.0,
+            -2.5e-300,
+        ];
+        let metrics: Vec<_> = values
+            .iter()
+            .enumerate()
+            .map(|(i, v)| json!({"key": "x", "value": v, "timestamp": 1, "step": i}))
+            .collect();
+        app.ok("runs/log-batch", json!({"run_id": run, "metrics": metrics}))
+            .await;
+        let (_, v) = app
+            .get(
+                "metrics/get-history",
+                &[("run_id", &run), ("metric_key", "x")],
+            )
+            .await;
+        let back: Vec<f64> = v["metrics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["value"].as_f64().unwrap())
+            .collect();
+        assert_eq!(
+            back.iter().map(|f| f.to_bits()).collect::<Vec<_>>(),
+            values.iter().map(|f| f.to_bits()).collect::<Vec<_>>()
+        );
+        let latest = app.run(&run).await["data"]["metrics"][0]["value"]
+            .as_f64()
+            .unwrap();
+        assert_eq!(latest.to_bits(), values[values.len() - 1].to_bits());
+    }
+);

@@ -38,7 +38,7 @@ async fn load_experiment_tags(
                 .map(|e| Arg::I64(e.experiment_id.parse().unwrap_or(-1))),
         );
         sql.push(") ORDER BY key");
-        for row in sql.query().fetch_all(&mut *conn).await? {
+        for row in sql.fetch_all(&mut *conn).await? {
             let id: i64 = row.try_get(0)?;
             let id = id.to_string();
             if let Some(exp) = chunk.iter_mut().find(|e| e.experiment_id == id) {
@@ -181,7 +181,7 @@ impl SqlStore {
     ) -> StoreResult<Page<Experiment>> {
         let SearchSql(sql) = compile_experiment_search(self.dialect, search, EXPERIMENT_COLUMNS);
         let mut conn = self.read.acquire().await?;
-        let rows = sql.query().fetch_all(&mut *conn).await?;
+        let rows = sql.fetch_all(&mut *conn).await?;
         let mut items = rows
             .iter()
             .map(experiment_from_row)

@@ -1,23 +1,37 @@
 //! Metric history: full pages for the client, and down-sampled series for charts.
 
-use super::{run_not_found, Arg, SqlBuf, SqlStore};
+use super::{run_not_found, Arg, Dialect, SqlBuf, SqlStore};
+use crate::error::ApiError;
 use crate::protocol::Metric;
-use crate::store::{Page, StoreResult};
+use crate::store::{Page, StoreError, StoreResult};
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
-fn point(row: &AnyRow) -> Result<Metric, sqlx::Error> {
-    let is_nan: i64 = row.try_get(2)?;
-    Ok(Metric {
-        key: row.try_get(0)?,
-        value: if is_nan != 0 {
-            f64::NAN
-        } else {
-            row.try_get(1)?
-        },
-        timestamp: row.try_get(3)?,
-        step: row.try_get(4)?,
-        run_id: None,
+/// One metric's history rows, folded into a single JSON array by the database (10,000 points cross
+/// the driver as one value, not 10,000 rows). The caller appends conditions, ordering and `) c`.
+fn history_query(dialect: Dialect, run_id: &str, key: &str, order: &str) -> SqlBuf {
+    let agg = dialect.json_array_agg(
+        dialect.metric_object(),
+        &format!("c.{}", order.replace(", ", ", c.")),
+    );
+    let mut sql = SqlBuf::new(&format!(
+        "SELECT {agg} FROM (SELECT key, value, is_nan, timestamp, step FROM metrics WHERE run_uuid = "
+    ));
+    sql.bind(Arg::Str(run_id.to_string()))
+        .push(" AND key = ")
+        .bind(Arg::Str(key.to_string()));
+    sql
+}
+
+fn points(rows: &[AnyRow]) -> StoreResult<Vec<Metric>> {
+    let Some(row) = rows.first() else {
+        return Ok(Vec::new());
+    };
+    let text: Option<String> = row.try_get(0)?;
+    serde_json::from_str(text.as_deref().unwrap_or("[]")).map_err(|e| {
+        StoreError::Api(ApiError::internal(format!(
+            "stored metric history is not valid JSON: {e}"
+        )))
     })
 }
 
@@ -58,13 +72,9 @@ impl SqlStore {
         if exists.is_none() {
             return Err(run_not_found(run_id));
         }
-        let mut sql = SqlBuf::new(
-            "SELECT key, value, is_nan, timestamp, step FROM metrics WHERE run_uuid = ",
-        );
-        sql.bind(Arg::Str(run_id.to_string()))
-            .push(" AND key = ")
-            .bind(Arg::Str(key.to_string()));
-        sql.push(" ORDER BY timestamp, step, is_nan, value");
+        let order = "timestamp, step, is_nan, value";
+        let mut sql = history_query(Dialect::of(&conn), run_id, key, order);
+        sql.push(&format!(" ORDER BY {order}"));
         if let Some(limit) = limit {
             sql.push(" LIMIT ").bind(Arg::I64(
                 i64::try_from(limit.saturating_add(1)).unwrap_or(i64::MAX),
@@ -72,8 +82,8 @@ impl SqlStore {
             sql.push(" OFFSET ")
                 .bind(Arg::I64(i64::try_from(offset).unwrap_or(i64::MAX)));
         }
-        let rows = sql.query().fetch_all(&mut *conn).await?;
-        let mut items = rows.iter().map(point).collect::<Result<Vec<_>, _>>()?;
+        sql.push(") c");
+        let mut items = points(&sql.fetch_all(&mut *conn).await?)?;
         let next_offset = match limit {
             Some(limit) => super::experiments::page_overflow(&mut items, limit, offset),
             None => None,
@@ -91,19 +101,14 @@ impl SqlStore {
         let mut conn = self.read.acquire().await?;
         let mut out = Vec::new();
         for run_id in run_ids {
-            let mut sql = SqlBuf::new(
-                "SELECT key, value, is_nan, timestamp, step FROM metrics WHERE run_uuid = ",
-            );
-            sql.bind(Arg::Str(run_id.clone()))
-                .push(" AND key = ")
-                .bind(Arg::Str(key.to_string()));
+            let order = "step, timestamp, is_nan, value";
+            let mut sql = history_query(Dialect::of(&conn), run_id, key, order);
             if let Some((start, end)) = steps {
                 sql.push(" AND step >= ").bind(Arg::I64(start));
                 sql.push(" AND step <= ").bind(Arg::I64(end));
             }
-            sql.push(" ORDER BY step, timestamp, is_nan, value");
-            let rows = sql.query().fetch_all(&mut *conn).await?;
-            let points = rows.iter().map(point).collect::<Result<Vec<_>, _>>()?;
+            sql.push(&format!(" ORDER BY {order}) c"));
+            let points = points(&sql.fetch_all(&mut *conn).await?)?;
             let max = usize::try_from(max_points).unwrap_or(usize::MAX);
             out.extend(sample_evenly(points, max).into_iter().map(|mut m| {
                 m.run_id = Some(run_id.clone());

@@ -64,6 +64,54 @@ impl Dialect {
     }
 }
 
+impl Dialect {
+    /// The backend of an open connection.
+    pub(crate) fn of(conn: &AnyConnection) -> Self {
+        if conn.backend_name().eq_ignore_ascii_case("sqlite") {
+            Dialect::Sqlite
+        } else {
+            Dialect::Postgres
+        }
+    }
+
+    /// An aggregate that folds `object` over the rows of its query into one JSON array (text), so that
+    /// a run's params or a metric's history cross the driver as one value instead of one row each.
+    pub(crate) fn json_array_agg(self, object: &str, order_by: &str) -> String {
+        match self {
+            Dialect::Sqlite => format!("json_group_array({object} ORDER BY {order_by})"),
+            Dialect::Postgres => {
+                format!("COALESCE(json_agg({object} ORDER BY {order_by}), '[]'::json)::text")
+            }
+        }
+    }
+
+    /// `{"key", "value"}` of a key-value row aliased `c`.
+    pub(crate) fn key_value_object(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => "json_object('key', c.key, 'value', c.value)",
+            Dialect::Postgres => "json_build_object('key', c.key, 'value', c.value)",
+        }
+    }
+
+    /// `{"key", "value", "timestamp", "step"}` of a metric row aliased `c`. SQLite's JSON writes
+    /// doubles with 15 digits and its `%g` stops at 16 unless given the `!` flag, so values travel as
+    /// `%!.17g` strings, which read back bit-exact; NaN and infinities as proto3 JSON's strings.
+    pub(crate) fn metric_object(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => {
+                "json_object('key', c.key, 'value', CASE WHEN c.is_nan = 1 THEN 'NaN' \
+                 ELSE printf('%!.17g', c.value) END, 'timestamp', c.timestamp, 'step', c.step)"
+            }
+            Dialect::Postgres => {
+                "json_build_object('key', c.key, 'value', CASE WHEN c.is_nan = 1 THEN to_json('NaN'::text) \
+                 WHEN c.value = 'Infinity'::float8 THEN to_json('Infinity'::text) \
+                 WHEN c.value = '-Infinity'::float8 THEN to_json('-Infinity'::text) \
+                 ELSE to_json(c.value) END, 'timestamp', c.timestamp, 'step', c.step)"
+            }
+        }
+    }
+}
+
 /// `%`→`*`, `_`→`?`, and GLOB's own metacharacters made literal with brackets.
 fn like_to_glob(pattern: &str) -> String {
     let mut out = String::with_capacity(pattern.len());
@@ -88,12 +136,19 @@ pub(crate) enum Arg {
     Str(String),
 }
 
-/// A query under construction: text with `$N` placeholders and their arguments, in order.
+/// A query under construction: text with placeholders and their arguments, in order.
+///
+/// Placeholders are rendered when the query runs, for the connection's backend: PostgreSQL needs
+/// `$N`, while SQLite gets plain `?` because it resolves each numbered parameter's name with a linear
+/// scan, which made a 3,000-value batch insert quadratic.
 #[derive(Debug, Default)]
 pub(crate) struct SqlBuf {
-    pub sql: String,
-    pub args: Vec<Arg>,
+    sql: String,
+    args: Vec<Arg>,
 }
+
+/// Stands for a placeholder in `SqlBuf::sql` until rendering; never appears in SQL we write.
+const PLACEHOLDER: char = '\u{1}';
 
 impl SqlBuf {
     pub fn new(sql: &str) -> Self {
@@ -110,11 +165,11 @@ impl SqlBuf {
 
     pub fn bind(&mut self, arg: Arg) -> &mut Self {
         self.args.push(arg);
-        let _ = write!(self.sql, "${}", self.args.len());
+        self.sql.push(PLACEHOLDER);
         self
     }
 
-    /// `$a, $b, …` for an `IN (…)` list.
+    /// `a, b, …` placeholders for an `IN (…)` list.
     pub fn bind_list<I: IntoIterator<Item = Arg>>(&mut self, items: I) -> &mut Self {
         for (i, arg) in items.into_iter().enumerate() {
             if i > 0 {
@@ -125,8 +180,27 @@ impl SqlBuf {
         self
     }
 
-    pub fn query(&self) -> Query<'_, Any, AnyArguments<'_>> {
-        let mut q = sqlx::query::<Any>(&self.sql);
+    fn render(&self, backend: &str) -> String {
+        let sqlite = backend.eq_ignore_ascii_case("sqlite");
+        let mut out = String::with_capacity(self.sql.len() + self.args.len() * 3);
+        let mut n = 0;
+        for c in self.sql.chars() {
+            if c == PLACEHOLDER {
+                n += 1;
+                if sqlite {
+                    out.push('?');
+                } else {
+                    let _ = write!(out, "${n}");
+                }
+            } else {
+                out.push(c);
+            }
+        }
+        out
+    }
+
+    fn query<'q>(&'q self, text: &'q str) -> Query<'q, Any, AnyArguments<'q>> {
+        let mut q = sqlx::query::<Any>(text);
         for arg in &self.args {
             q = match arg {
                 Arg::I64(v) => q.bind(*v),
@@ -135,6 +209,22 @@ impl SqlBuf {
             };
         }
         q
+    }
+
+    pub async fn fetch_all(
+        &self,
+        conn: &mut AnyConnection,
+    ) -> Result<Vec<sqlx::any::AnyRow>, sqlx::Error> {
+        let text = self.render(conn.backend_name());
+        self.query(&text).fetch_all(conn).await
+    }
+
+    pub async fn execute(
+        &self,
+        conn: &mut AnyConnection,
+    ) -> Result<sqlx::any::AnyQueryResult, sqlx::Error> {
+        let text = self.render(conn.backend_name());
+        self.query(&text).execute(conn).await
     }
 }
 

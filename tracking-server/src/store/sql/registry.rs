@@ -66,7 +66,7 @@ async fn decorate_versions(
             SqlBuf::new("SELECT name, version, key, value FROM model_version_tags WHERE name IN (");
         sql.bind_list(chunk.iter().map(|n| Arg::Str(n.clone())))
             .push(") ORDER BY key");
-        for row in sql.query().fetch_all(&mut *conn).await? {
+        for row in sql.fetch_all(&mut *conn).await? {
             tags.entry((row.try_get(0)?, row.try_get(1)?))
                 .or_default()
                 .push(KeyValue {
@@ -79,7 +79,7 @@ async fn decorate_versions(
         );
         sql.bind_list(chunk.iter().map(|n| Arg::Str(n.clone())))
             .push(") ORDER BY alias");
-        for row in sql.query().fetch_all(&mut *conn).await? {
+        for row in sql.fetch_all(&mut *conn).await? {
             aliases
                 .entry((row.try_get(0)?, row.try_get(1)?))
                 .or_default()
@@ -125,7 +125,7 @@ async fn load_models(
         );
         sql.bind_list(list()).push(")");
         let mut models: HashMap<String, RegisteredModel> = HashMap::new();
-        for row in sql.query().fetch_all(&mut *conn).await? {
+        for row in sql.fetch_all(&mut *conn).await? {
             let name: String = row.try_get(0)?;
             models.insert(
                 name.clone(),
@@ -144,7 +144,7 @@ async fn load_models(
         let mut sql =
             SqlBuf::new("SELECT name, key, value FROM registered_model_tags WHERE name IN (");
         sql.bind_list(list()).push(") ORDER BY key");
-        for row in sql.query().fetch_all(&mut *conn).await? {
+        for row in sql.fetch_all(&mut *conn).await? {
             if let Some(m) = models.get_mut(&row.try_get::<String, _>(0)?) {
                 m.tags.push(KeyValue {
                     key: row.try_get(1)?,
@@ -156,7 +156,7 @@ async fn load_models(
             "SELECT name, alias, version FROM registered_model_aliases WHERE name IN (",
         );
         sql.bind_list(list()).push(") ORDER BY alias");
-        for row in sql.query().fetch_all(&mut *conn).await? {
+        for row in sql.fetch_all(&mut *conn).await? {
             if let Some(m) = models.get_mut(&row.try_get::<String, _>(0)?) {
                 m.aliases.push(RegisteredModelAlias {
                     alias: row.try_get(1)?,
@@ -173,7 +173,6 @@ async fn load_models(
              AND w.current_stage = v.current_stage) ORDER BY v.version",
         );
         let mut latest = sql
-            .query()
             .fetch_all(&mut *conn)
             .await?
             .iter()
@@ -442,7 +441,6 @@ impl SqlStore {
         push_page(&mut sql, search);
         let mut conn = self.read.acquire().await?;
         let mut names: Vec<String> = sql
-            .query()
             .fetch_all(&mut *conn)
             .await?
             .iter()
@@ -697,7 +695,6 @@ impl SqlStore {
         push_page(&mut sql, search);
         let mut conn = self.read.acquire().await?;
         let mut items = sql
-            .query()
             .fetch_all(&mut *conn)
             .await?
             .iter()
