@@ -40,7 +40,12 @@ bench_one() { # name, then the server command
     rm -rf "$work"
 }
 
-bench_one mltrack "$MLTRACK" server --port "$PORT" --backend-store-uri "sqlite:///mlruns.db"
-bench_one mlflow "$REF_VENV/bin/mlflow" server --port "$PORT" --backend-store-uri "sqlite:///mlflow.db" \
-    --artifacts-destination ./mlartifacts
+SERVERS="${SERVERS:-mltrack mlflow}"   # SERVERS=mltrack re-measures only mltrack
+for server in $SERVERS; do
+    case "$server" in
+    mltrack) bench_one mltrack "$MLTRACK" server --port "$PORT" --backend-store-uri "sqlite:///mlruns.db" ;;
+    mlflow) bench_one mlflow "$REF_VENV/bin/mlflow" server --port "$PORT" --backend-store-uri "sqlite:///mlflow.db" \
+        --artifacts-destination ./mlartifacts ;;
+    esac
+done
 python3 "$TOOLS/tracking_bench.py" --compare "$OUT/mlflow.json" "$OUT/mltrack.json" | tee "$OUT/compare.txt"

@@ -145,6 +145,57 @@ fn the_rust_client_round_trips_through_the_binary() {
     c.download_artifact(&path, &dest).unwrap();
     assert_eq!(std::fs::read_to_string(dest).unwrap(), "drift: none");
 
+    let model = TrackingClient::run_artifact_path(&run, "reports").unwrap();
+    c.ensure_registered_model("report-model").unwrap();
+    c.ensure_registered_model("report-model").unwrap();
+    let v1 = c
+        .create_model_version(
+            "report-model",
+            &format!("mlflow-artifacts:/{model}"),
+            Some(&id),
+        )
+        .unwrap();
+    let v2 = c
+        .create_model_version(
+            "report-model",
+            &format!("mlflow-artifacts:/{model}"),
+            Some(&id),
+        )
+        .unwrap();
+    assert_eq!(
+        (v1.version.as_str(), v2.version.as_str(), v1.status.as_str()),
+        ("1", "2", "READY")
+    );
+    c.transition_stage("report-model", "1", "production", false)
+        .unwrap();
+    c.set_alias("report-model", "champion", "2").unwrap();
+    assert_eq!(
+        c.resolve_model_uri("models:/report-model/Production")
+            .unwrap()
+            .version,
+        "1"
+    );
+    assert_eq!(
+        c.resolve_model_uri("models:/report-model@champion")
+            .unwrap()
+            .version,
+        "2"
+    );
+    assert_eq!(
+        c.resolve_model_uri("models:/report-model/2")
+            .unwrap()
+            .current_stage,
+        "None"
+    );
+    assert!(c
+        .resolve_model_uri("models:/report-model/Staging")
+        .unwrap_err()
+        .is_not_found());
+    assert_eq!(
+        c.get_download_uri("report-model", "1").unwrap(),
+        format!("mlflow-artifacts:/{model}")
+    );
+
     c.end_run(&id, RunStatus::Finished).unwrap();
     let page = c
         .search_runs(

@@ -7,5 +7,6 @@ mod artifacts;
 mod errors;
 mod experiments;
 mod persistence;
+mod registry;
 mod runs;
 mod search;
