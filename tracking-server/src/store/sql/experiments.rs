@@ -181,7 +181,7 @@ impl SqlStore {
     ) -> StoreResult<Page<Experiment>> {
         let SearchSql(sql) = compile_experiment_search(self.dialect, search, EXPERIMENT_COLUMNS);
         let mut conn = self.read.acquire().await?;
-        let rows = sql.fetch_all(&mut *conn).await?;
+        let rows = sql.fetch_all(&mut conn).await?;
         let mut items = rows
             .iter()
             .map(experiment_from_row)

@@ -255,7 +255,7 @@ impl SqlStore {
             .bind(Arg::I64(i64::try_from(search.offset).unwrap_or(i64::MAX)));
         let mut conn = self.read.acquire().await?;
         let mut infos = sql
-            .fetch_all(&mut *conn)
+            .fetch_all(&mut conn)
             .await?
             .iter()
             .map(info_from_row)

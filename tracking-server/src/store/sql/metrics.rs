@@ -83,7 +83,7 @@ impl SqlStore {
                 .bind(Arg::I64(i64::try_from(offset).unwrap_or(i64::MAX)));
         }
         sql.push(") c");
-        let mut items = points(&sql.fetch_all(&mut *conn).await?)?;
+        let mut items = points(&sql.fetch_all(&mut conn).await?)?;
         let next_offset = match limit {
             Some(limit) => super::experiments::page_overflow(&mut items, limit, offset),
             None => None,
@@ -108,7 +108,7 @@ impl SqlStore {
                 sql.push(" AND step <= ").bind(Arg::I64(end));
             }
             sql.push(&format!(" ORDER BY {order}) c"));
-            let points = points(&sql.fetch_all(&mut *conn).await?)?;
+            let points = points(&sql.fetch_all(&mut conn).await?)?;
             let max = usize::try_from(max_points).unwrap_or(usize::MAX);
             out.extend(sample_evenly(points, max).into_iter().map(|mut m| {
                 m.run_id = Some(run_id.clone());

@@ -13,6 +13,7 @@ mod delegate;
 mod experiments;
 mod logged_models;
 mod metrics;
+mod model_versions;
 mod registry;
 mod runs;
 mod search;

@@ -568,7 +568,7 @@ impl SqlStore {
     pub(super) async fn search_runs_impl(&self, search: &RunSearch) -> StoreResult<Page<Run>> {
         let SearchSql(sql) = compile_run_search(self.dialect, search);
         let mut conn = self.read.acquire().await?;
-        let rows = sql.fetch_all(&mut *conn).await?;
+        let rows = sql.fetch_all(&mut conn).await?;
         let mut infos = rows
             .iter()
             .map(run_info_from_row)
