@@ -24,7 +24,7 @@ pub(super) fn router() -> Router<AppState> {
 async fn history(
     State(s): State<AppState>,
     MlflowJson(req): MlflowJson<GetMetricHistory>,
-) -> ApiResult<Json<MetricsResponse>> {
+) -> ApiResult<axum::response::Response> {
     let id = run_id(req.run_id, req.run_uuid)?;
     let key = required(req.metric_key, "metric_key")?;
     let limit = match req.max_results {
@@ -38,10 +38,12 @@ async fn history(
     };
     let offset = decode_page_token(req.page_token.as_deref())?;
     let page = s.store.metric_history(&id, &key, offset, limit).await?;
-    Ok(Json(MetricsResponse {
+    let capacity = page.items.len() * 64 + 64;
+    let answer = MetricsResponse {
         metrics: page.items,
         next_page_token: page.next_offset.map(encode_page_token),
-    }))
+    };
+    Ok(super::sized_json(&answer, capacity))
 }
 
 fn checked_run_ids(ids: Vec<String>) -> ApiResult<Vec<String>> {

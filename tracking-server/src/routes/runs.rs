@@ -400,7 +400,7 @@ async fn log_inputs(
 async fn search(
     State(s): State<AppState>,
     MlflowJson(req): MlflowJson<SearchRuns>,
-) -> ApiResult<Json<SearchRunsResponse>> {
+) -> ApiResult<axum::response::Response> {
     let max_results = req.max_results.unwrap_or(1000);
     if !(1..=MAX_RUNS_PAGE).contains(&max_results) {
         return Err(ApiError::invalid(format!(
@@ -422,8 +422,10 @@ async fn search(
         offset: decode_page_token(req.page_token.as_deref())?,
     };
     let page = s.store.search_runs(&search).await?;
-    Ok(Json(SearchRunsResponse {
+    let capacity = page.items.len() * 1200 + 64;
+    let answer = SearchRunsResponse {
         runs: page.items,
         next_page_token: page.next_offset.map(encode_page_token),
-    }))
+    };
+    Ok(super::sized_json(&answer, capacity))
 }

@@ -230,7 +230,7 @@ impl SqlBuf {
 }
 
 /// Placeholder lists are chunked below both backends' bind limits.
-pub(crate) const IN_CHUNK: usize = 500;
+pub(crate) const IN_CHUNK: usize = 1000;
 
 pub struct SqlStore {
     read: AnyPool,
