@@ -574,7 +574,27 @@ impl SqlStore {
             .map(run_info_from_row)
             .collect::<Result<Vec<_>, _>>()?;
         let next_offset = page_overflow(&mut infos, search.max_results, search.offset);
-        let items = load_runs(&mut conn, infos).await?;
+        drop(conn);
+        let items = self.load_runs_in_parallel(infos).await?;
         Ok(Page { items, next_offset })
+    }
+
+    /// A large page's children are read as two halves on two connections at once: on SQLite each
+    /// connection has its own thread, so one search uses both cores instead of one.
+    async fn load_runs_in_parallel(&self, mut infos: Vec<RunInfo>) -> StoreResult<Vec<Run>> {
+        const PARALLEL_FROM: usize = 200;
+        if infos.len() < PARALLEL_FROM {
+            let mut conn = self.read.acquire().await?;
+            return load_runs(&mut conn, infos).await;
+        }
+        let second = infos.split_off(infos.len() / 2);
+        let load = |part: Vec<RunInfo>| async move {
+            let mut conn = self.read.acquire().await?;
+            load_runs(&mut conn, part).await
+        };
+        let (first, second) = tokio::join!(load(infos), load(second));
+        let mut runs = first?;
+        runs.extend(second?);
+        Ok(runs)
     }
 }
