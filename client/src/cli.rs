@@ -7,7 +7,7 @@ use tracking_server::config::env_vars;
 
 /// mltrack: an MLflow-compatible tracking server and ML lifecycle tools in one small binary.
 #[derive(Debug, Parser)]
-#[command(name = "mltrack", version, about, long_about = None, propagate_version = true)]
+#[command(name = "mltrack", version, propagate_version = true)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -17,6 +17,45 @@ pub struct Cli {
 pub enum Command {
     /// Run the tracking server (MLflow REST API, artifact proxy) on SQLite or PostgreSQL.
     Server(ServerArgs),
+    /// Data and prediction drift between a reference and current data, with Evidently's tests.
+    Drift(Box<DriftArgs>),
+    /// Train the Airbnb price model: TPE search, nested runs per trial, the best model packaged and
+    /// (optionally) registered.
+    Train(TrainArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct TrainArgs {
+    /// Gold data, parquet (file or directory) or CSV [default: MLTRACK_GOLD_DATA or ../shared/data/…].
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// Experiment for the search's runs (created if needed).
+    #[arg(long, default_value = "airbnb-price")]
+    pub experiment: String,
+    /// Number of trials.
+    #[arg(long, default_value_t = 32)]
+    pub max_evals: usize,
+    /// Trials evaluated at once (0: one per core).
+    #[arg(long, default_value_t = 2)]
+    pub parallelism: usize,
+    /// Register the best model under this name.
+    #[arg(long)]
+    pub register: Option<String>,
+    /// Move the registered version to this stage, archiving the versions there.
+    #[arg(long, requires = "register", value_parser = ["Staging", "Production"])]
+    pub stage: Option<String>,
+    /// Seed of the split and the search.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Search algorithm.
+    #[arg(long, default_value = "tpe", value_parser = ["tpe", "random"])]
+    pub algorithm: String,
+    /// Where to write the MLflow model directory.
+    #[arg(long, default_value = "mltrack-model")]
+    pub out: PathBuf,
+    /// Tracking server (default: MLFLOW_TRACKING_URI; without one, nothing is logged).
+    #[arg(long)]
+    pub tracking_uri: Option<String>,
 }
 
 /// Flags are named like `mlflow server`'s, and each also reads an `MLTRACK_*` environment variable.
@@ -53,16 +92,124 @@ pub struct ServerArgs {
     pub no_serve_artifacts: bool,
 }
 
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct DriftArgs {
+    #[command(subcommand)]
+    pub command: Option<DriftCommand>,
+    #[command(flatten)]
+    pub run: DriftRunArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DriftCommand {
+    /// Save what the tests need from a reference once, to reuse it for every new batch.
+    Profile(DriftProfileArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DriftProfileArgs {
+    /// Reference data (parquet or CSV).
+    #[arg(long)]
+    pub reference: PathBuf,
+    /// Where to write the profile (JSON).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Columns to treat as numerical (comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    pub numerical: Vec<String>,
+    /// Columns to treat as categorical (comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    pub categorical: Vec<String>,
+}
+
+/// Undeclared columns: text is categorical, numbers are numerical.
+#[derive(Debug, Args)]
+pub struct DriftRunArgs {
+    /// Reference data (parquet or CSV), or a profile saved by `mltrack drift profile`.
+    #[arg(long)]
+    pub reference: Option<PathBuf>,
+    /// Current data (parquet or CSV).
+    #[arg(long)]
+    pub current: Option<PathBuf>,
+    /// Columns to treat as numerical (comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    pub numerical: Vec<String>,
+    /// Columns to treat as categorical (comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    pub categorical: Vec<String>,
+    /// The model's prediction column (prediction drift; counted among the columns, as Evidently).
+    #[arg(long)]
+    pub prediction: Option<String>,
+    /// Test for all columns, or `COLUMN=METHOD` for one: ks, chisquare, z, wasserstein, jensenshannon,
+    /// psi, kl_div, hellinger. Repeatable.
+    #[arg(long, value_name = "[COLUMN=]METHOD")]
+    pub stattest: Vec<String>,
+    /// Test for every numerical column.
+    #[arg(long, value_name = "METHOD")]
+    pub num_stattest: Option<String>,
+    /// Test for every categorical column.
+    #[arg(long, value_name = "METHOD")]
+    pub cat_stattest: Option<String>,
+    /// Threshold for all columns, or `COLUMN=VALUE` for one. Repeatable.
+    #[arg(long, value_name = "[COLUMN=]VALUE")]
+    pub threshold: Vec<String>,
+    /// Threshold for every numerical column.
+    #[arg(long, value_name = "VALUE")]
+    pub num_threshold: Option<f64>,
+    /// Threshold for every categorical column.
+    #[arg(long, value_name = "VALUE")]
+    pub cat_threshold: Option<f64>,
+    /// Dataset drift when this share of columns drifted.
+    #[arg(long, default_value_t = 0.5)]
+    pub drift_share: f64,
+    /// Multiple-testing correction for p-value tests.
+    #[arg(long, default_value = "none", value_parser = ["none", "bonferroni", "fdr"])]
+    pub correction: String,
+    /// Write the JSON report here.
+    #[arg(long)]
+    pub json: Option<PathBuf>,
+    /// Write the self-contained HTML report here.
+    #[arg(long)]
+    pub html: Option<PathBuf>,
+    /// Exit with status 3 when dataset or prediction drift is detected.
+    #[arg(long)]
+    pub fail_on_drift: bool,
+    /// POST the JSON report to this URL (timeout 10 s, retried with backoff; never loses the report).
+    #[arg(long)]
+    pub webhook: Option<String>,
+    /// Webhook retries after the first attempt.
+    #[arg(long, default_value_t = 3)]
+    pub webhook_retries: u32,
+    /// Log the report, flags and scores to this existing run.
+    #[arg(long, conflicts_with = "experiment")]
+    pub run_id: Option<String>,
+    /// Log to a new run in this experiment (created if needed).
+    #[arg(long)]
+    pub experiment: Option<String>,
+    /// Tracking server (default: MLFLOW_TRACKING_URI).
+    #[arg(long)]
+    pub tracking_uri: Option<String>,
+}
+
 /// Parses arguments, runs the command, and maps the outcome to an exit code: 0 ok, 1 the user's
 /// mistake or a failed command, 2 for usage errors (clap's own).
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     crate::telemetry::init();
     let result = match cli.command {
-        Command::Server(args) => crate::commands::server::run(args),
+        Command::Server(args) => crate::commands::server::run(args).map(|()| ExitCode::SUCCESS),
+        Command::Train(args) => crate::commands::train::run(args).map(|()| ExitCode::SUCCESS),
+        Command::Drift(args) => crate::commands::drift::run(*args).map(|failed| {
+            if failed {
+                ExitCode::from(crate::commands::drift::DRIFT_EXIT_CODE)
+            } else {
+                ExitCode::SUCCESS
+            }
+        }),
     };
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::from(1)

@@ -1,3 +1,5 @@
 //! End-to-end tests across crates, through the `mltrack` binary.
 
+mod drift_cli;
 mod python_client;
+mod train_cli;
