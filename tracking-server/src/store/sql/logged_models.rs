@@ -270,10 +270,15 @@ impl SqlStore {
         model_id: &str,
         tags: &[KeyValue],
     ) -> StoreResult<()> {
+        self.upsert_all("logged_model_tags", model_id, tags).await
+    }
+
+    /// Upserts key-value pairs of an existing logged model in one transaction.
+    async fn upsert_all(&self, table: &str, model_id: &str, pairs: &[KeyValue]) -> StoreResult<()> {
         let mut tx = self.write.begin().await?;
         fetch(&mut tx, model_id, false).await?;
-        for t in tags {
-            upsert(&mut tx, "logged_model_tags", model_id, t).await?;
+        for kv in pairs {
+            upsert(&mut tx, table, model_id, kv).await?;
         }
         tx.commit().await?;
         Ok(())
@@ -305,13 +310,8 @@ impl SqlStore {
         model_id: &str,
         params: &[KeyValue],
     ) -> StoreResult<()> {
-        let mut tx = self.write.begin().await?;
-        fetch(&mut tx, model_id, false).await?;
-        for p in params {
-            upsert(&mut tx, "logged_model_params", model_id, p).await?;
-        }
-        tx.commit().await?;
-        Ok(())
+        self.upsert_all("logged_model_params", model_id, params)
+            .await
     }
 
     pub(super) async fn log_outputs_impl(
