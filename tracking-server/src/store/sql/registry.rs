@@ -187,6 +187,14 @@ async fn load_models(
     Ok(out)
 }
 
+/// One registered model with its tags, aliases and latest versions.
+async fn load_model(conn: &mut AnyConnection, name: &str) -> StoreResult<RegisteredModel> {
+    load_models(conn, &[name.to_string()])
+        .await?
+        .pop()
+        .ok_or_else(|| model_not_found(name))
+}
+
 pub(super) async fn require_model(conn: &mut AnyConnection, name: &str) -> StoreResult<()> {
     sqlx::query("SELECT 1 FROM registered_models WHERE name = $1")
         .bind(name)
@@ -324,10 +332,7 @@ impl SqlStore {
         for tag in tags {
             upsert_model_tag(&mut tx, name, tag).await?;
         }
-        let model = load_models(&mut tx, &[name.to_string()])
-            .await?
-            .pop()
-            .ok_or_else(|| model_not_found(name))?;
+        let model = load_model(&mut tx, name).await?;
         tx.commit().await?;
         Ok(model)
     }
@@ -337,10 +342,7 @@ impl SqlStore {
         name: &str,
     ) -> StoreResult<RegisteredModel> {
         let mut conn = self.read.acquire().await?;
-        load_models(&mut conn, &[name.to_string()])
-            .await?
-            .pop()
-            .ok_or_else(|| model_not_found(name))
+        load_model(&mut conn, name).await
     }
 
     pub(super) async fn rename_registered_model_impl(
@@ -371,10 +373,7 @@ impl SqlStore {
             .bind(name)
             .execute(&mut *tx)
             .await?;
-        let model = load_models(&mut tx, &[new_name.to_string()])
-            .await?
-            .pop()
-            .ok_or_else(|| model_not_found(new_name))?;
+        let model = load_model(&mut tx, new_name).await?;
         tx.commit().await?;
         Ok(model)
     }
@@ -394,10 +393,7 @@ impl SqlStore {
                 .await?;
         }
         touch_model(&mut tx, name).await?;
-        let model = load_models(&mut tx, &[name.to_string()])
-            .await?
-            .pop()
-            .ok_or_else(|| model_not_found(name))?;
+        let model = load_model(&mut tx, name).await?;
         tx.commit().await?;
         Ok(model)
     }
