@@ -22,6 +22,49 @@ pub enum Command {
     /// Train the Airbnb price model: TPE search, nested runs per trial, the best model packaged and
     /// (optionally) registered.
     Train(TrainArgs),
+    /// Score a parquet or CSV file with a registered or local model; rows the model cannot score go
+    /// to a skipped file with the reason, and a scoring run records the counts.
+    Score(ScoreArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ScoreArgs {
+    /// The model: `models:/NAME/STAGE`, `models:/NAME/VERSION`, `models:/NAME@ALIAS`,
+    /// `runs:/RUN_ID/PATH`, or a local model directory.
+    #[arg(long)]
+    pub model: String,
+    /// Rows to score: parquet (file or directory of part files) or CSV (by its `.csv` extension).
+    #[arg(long)]
+    pub input: PathBuf,
+    /// Where to write the scored rows (input columns plus `prediction`); `.csv` for CSV, else parquet.
+    #[arg(long)]
+    pub output: PathBuf,
+    /// Where to write the rows the model could not score, with `row`, `reason`, `column` and `value`
+    /// [default: beside the output, `<output stem>.skipped.<ext>`].
+    #[arg(long)]
+    pub skipped: Option<PathBuf>,
+    /// Null or unseen categories and null/NaN numbers: skip the row (to the skipped file), keep it
+    /// (Spark's extra bucket), or stop with an error.
+    #[arg(long, default_value = "skip", value_parser = ["skip", "keep", "error"])]
+    pub handle_invalid: String,
+    /// Rows per batch; memory grows with it, not with the input.
+    #[arg(long, default_value_t = 100_000)]
+    pub batch_rows: usize,
+    /// Log the scoring run to this experiment (created if needed) [default: scoring].
+    #[arg(long, conflicts_with = "run_id")]
+    pub experiment: Option<String>,
+    /// Log the scoring to this existing run instead of a new one.
+    #[arg(long)]
+    pub run_id: Option<String>,
+    /// Do not log a scoring run, even with a tracking server.
+    #[arg(long, conflicts_with_all = ["run_id", "experiment"])]
+    pub no_log: bool,
+    /// Tracking server (default: MLFLOW_TRACKING_URI); needed for `models:/` and `runs:/` URIs.
+    #[arg(long)]
+    pub tracking_uri: Option<String>,
+    /// Where downloaded models are cached [default: MLTRACK_MODEL_CACHE, else ~/.cache/mltrack/models].
+    #[arg(long)]
+    pub model_cache: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -200,6 +243,7 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Server(args) => crate::commands::server::run(args).map(|()| ExitCode::SUCCESS),
         Command::Train(args) => crate::commands::train::run(args).map(|()| ExitCode::SUCCESS),
+        Command::Score(args) => crate::commands::score::run(args).map(|()| ExitCode::SUCCESS),
         Command::Drift(args) => crate::commands::drift::run(*args).map(|failed| {
             if failed {
                 ExitCode::from(crate::commands::drift::DRIFT_EXIT_CODE)

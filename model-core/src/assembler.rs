@@ -118,7 +118,7 @@ impl VectorAssembler {
         'rows: for row in 0..table.n_rows() {
             let start = flat.len();
             for (values, indexer) in str_cols.iter().zip(indexers) {
-                let lookup = indexer.lookup(values[row].as_deref(), row)?;
+                let lookup = indexer.lookup_as(values[row].as_deref(), row, handle_invalid)?;
                 let value = match lookup {
                     Lookup::Index(i) => i,
                     Lookup::SkipUnseen | Lookup::SkipNull => {

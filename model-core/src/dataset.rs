@@ -235,23 +235,7 @@ pub fn read_table(path: &Path) -> Result<RawTable> {
     };
     let meta = std::fs::metadata(path).map_err(|e| read_err(e.to_string()))?;
     let df = if meta.is_dir() {
-        let mut parts: Vec<PathBuf> = std::fs::read_dir(path)
-            .map_err(|e| read_err(e.to_string()))?
-            .filter_map(|entry| entry.ok().map(|e| e.path()))
-            .filter(|p| {
-                let name = p
-                    .file_name()
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .unwrap_or_default();
-                name.ends_with(".parquet") && !name.starts_with(['_', '.'])
-            })
-            .collect();
-        parts.sort();
-        if parts.is_empty() {
-            return Err(read_err(
-                "directory has no `*.parquet` part files".to_string(),
-            ));
-        }
+        let parts = parquet_parts(path)?;
         let mut frames = parts.iter().map(|p| read_parquet_file(p));
         let mut df = frames.next().unwrap_or_else(|| Ok(DataFrame::empty()))?;
         for next in frames {
@@ -287,6 +271,33 @@ pub fn read_table(path: &Path) -> Result<RawTable> {
         table,
         unsupported,
     })
+}
+
+/// The part files of a parquet directory in name order, skipping Spark's `_SUCCESS` and
+/// `_committed_*` markers and hidden files; an error when there are none.
+pub(crate) fn parquet_parts(path: &Path) -> Result<Vec<PathBuf>> {
+    let read_err = |message: String| ModelError::Read {
+        path: path.to_path_buf(),
+        message,
+    };
+    let mut parts: Vec<PathBuf> = std::fs::read_dir(path)
+        .map_err(|e| read_err(e.to_string()))?
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|p| {
+            let name = p
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            name.ends_with(".parquet") && !name.starts_with(['_', '.'])
+        })
+        .collect();
+    parts.sort();
+    if parts.is_empty() {
+        return Err(read_err(
+            "directory has no `*.parquet` part files".to_string(),
+        ));
+    }
+    Ok(parts)
 }
 
 fn read_parquet_file(path: &Path) -> Result<DataFrame> {

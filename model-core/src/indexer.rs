@@ -164,9 +164,22 @@ impl StringIndexerModel {
         self.labels.len() + usize::from(self.handle_invalid == HandleInvalid::Keep)
     }
 
-    /// Looks up the value of `row`.
+    /// Looks up the value of `row` under the policy the indexer was fitted with.
     pub fn lookup(&self, value: Option<&str>, row: usize) -> Result<Lookup> {
-        match (value, self.handle_invalid) {
+        self.lookup_as(value, row, self.handle_invalid)
+    }
+
+    /// Looks up the value of `row` under another policy: Spark lets a fitted indexer's
+    /// `handleInvalid` change at transform time, and so does `mltrack score --handle-invalid`. Under
+    /// `keep` an unseen value gets index `numLabels`, which no categorical split of the forest
+    /// contains, so it follows the right branch everywhere (as in Spark).
+    pub fn lookup_as(
+        &self,
+        value: Option<&str>,
+        row: usize,
+        mode: HandleInvalid,
+    ) -> Result<Lookup> {
+        match (value, mode) {
             (Some(v), mode) => match (self.index.get(v), mode) {
                 (Some(&i), _) => Ok(Lookup::Index(i)),
                 (None, HandleInvalid::Skip) => Ok(Lookup::SkipUnseen),

@@ -15,6 +15,7 @@
 //! | [`tpe`], [`search`] | hyperopt's TPE and the parallel trial loop |
 //! | [`train`] | what `mltrack train` runs: load → split → search → refit → test |
 //! | [`package`] | the MLflow model directory (`MLmodel` + `pipeline.json`) |
+//! | [`table_io`], [`scoring`] | batched parquet/CSV reading and writing; scoring a batch with skipped rows kept |
 //!
 //! ```
 //! use model_core::dataset::{Column, Table};
@@ -42,8 +43,10 @@ pub mod indexer;
 pub mod metrics;
 pub mod package;
 pub mod pipeline;
+pub mod scoring;
 pub mod search;
 pub mod spark_split;
+pub mod table_io;
 pub mod tpe;
 pub mod train;
 

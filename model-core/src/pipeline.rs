@@ -146,9 +146,19 @@ impl PricePipeline {
 
     /// Predicts the label (on its original scale) for every row that is not skipped.
     pub fn predict(&self, table: &Table) -> Result<Predictions> {
+        self.predict_with(table, self.handle_invalid)
+    }
+
+    /// [`PricePipeline::predict`] under another invalid-value policy than the one it was fitted
+    /// with (scoring may prefer `keep` or `error` to the training default `skip`).
+    pub fn predict_with(
+        &self,
+        table: &Table,
+        handle_invalid: HandleInvalid,
+    ) -> Result<Predictions> {
         let assembled = self
             .assembler
-            .transform(table, &self.indexers, self.handle_invalid)?;
+            .transform(table, &self.indexers, handle_invalid)?;
         let raw = self.forest.predict_array(assembled.x.view())?;
         let values = if self.log_label {
             raw.iter().map(|v| v.exp()).collect()

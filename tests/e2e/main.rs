@@ -2,4 +2,5 @@
 
 mod drift_cli;
 mod python_client;
+mod score_cli;
 mod train_cli;

@@ -2,5 +2,7 @@
 
 pub mod drift;
 mod loss_plot;
+pub mod model_source;
+pub mod score;
 pub mod server;
 pub mod train;
