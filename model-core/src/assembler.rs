@@ -90,43 +90,70 @@ impl VectorAssembler {
             .categorical
             .iter()
             .map(|name| match table.column(name).map(|c| &c.data) {
-                Some(ColumnData::Str(v)) => Ok(v.as_slice()),
+                Some(ColumnData::Str(v)) => Ok(v as &dyn CategoryColumn),
                 Some(ColumnData::Num(_)) => Err(wrong_type(name, "string")),
                 None => Err(missing(name)),
             })
             .collect::<Result<Vec<_>>>()?;
-        let num_cols = self
-            .numeric
+        let num_cols = self.numeric_columns(table)?;
+        self.assemble(
+            table.n_rows(),
+            &str_cols,
+            &num_cols,
+            indexers,
+            handle_invalid,
+        )
+    }
+
+    /// The numeric input columns of `table`, in feature order.
+    pub fn numeric_columns<'t>(&self, table: &'t Table) -> Result<Vec<&'t [Option<f64>]>> {
+        self.numeric
             .iter()
             .map(|name| match table.column(name).map(|c| &c.data) {
                 Some(ColumnData::Num(v)) => Ok(v.as_slice()),
                 Some(ColumnData::Str(_)) => Err(wrong_type(name, "a number")),
                 None => Err(missing(name)),
             })
-            .collect::<Result<Vec<_>>>()?;
-        if indexers.len() != str_cols.len() {
+            .collect()
+    }
+
+    /// Assembles `n_rows` rows from categorical sources (one per indexer, in feature order) and
+    /// numeric columns (in feature order). The scorer calls this with polars' own string columns, so
+    /// that no cell is copied into a `String` just to be looked up.
+    pub fn assemble(
+        &self,
+        n_rows: usize,
+        str_cols: &[&dyn CategoryColumn],
+        num_cols: &[&[Option<f64>]],
+        indexers: &[StringIndexerModel],
+        handle_invalid: HandleInvalid,
+    ) -> Result<Assembled> {
+        if indexers.len() != str_cols.len() || num_cols.len() != self.numeric.len() {
             return Err(ModelError::Shape(format!(
-                "{} indexers for {} categorical columns",
+                "{} indexers and {} numeric columns for {} categorical and {} numeric features",
                 indexers.len(),
-                str_cols.len()
+                num_cols.len(),
+                str_cols.len(),
+                self.numeric.len()
             )));
         }
         let width = str_cols.len() + num_cols.len();
-        let mut flat = Vec::with_capacity(table.n_rows() * width);
-        let mut rows = Vec::with_capacity(table.n_rows());
+        let mut flat = Vec::with_capacity(n_rows * width);
+        let mut rows = Vec::with_capacity(n_rows);
         let mut skipped = Vec::new();
-        'rows: for row in 0..table.n_rows() {
+        'rows: for row in 0..n_rows {
             let start = flat.len();
             for (values, indexer) in str_cols.iter().zip(indexers) {
-                let lookup = indexer.lookup_as(values[row].as_deref(), row, handle_invalid)?;
-                let value = match lookup {
+                let value = values.value(row);
+                let lookup = indexer.lookup_as(value, row, handle_invalid)?;
+                let index = match lookup {
                     Lookup::Index(i) => i,
                     Lookup::SkipUnseen | Lookup::SkipNull => {
                         flat.truncate(start);
                         skipped.push(SkippedRow {
                             row,
                             column: indexer.column().to_string(),
-                            value: match values[row].as_deref() {
+                            value: match value {
                                 Some(v) if lookup == Lookup::SkipUnseen => InvalidValue::Unseen {
                                     value: v.to_string(),
                                 },
@@ -137,7 +164,7 @@ impl VectorAssembler {
                     }
                 };
                 #[allow(clippy::cast_precision_loss)]
-                flat.push(value as f64);
+                flat.push(index as f64);
             }
             for (values, name) in num_cols.iter().zip(&self.numeric) {
                 match (values[row], handle_invalid) {
@@ -165,6 +192,19 @@ impl VectorAssembler {
         let x = Array2::from_shape_vec((rows.len(), width), flat)
             .map_err(|e| ModelError::Shape(format!("assembled features: {e}")))?;
         Ok(Assembled { x, rows, skipped })
+    }
+}
+
+/// A categorical input column, read by row: a [`Table`]'s strings, or (in the scorer) a polars
+/// string column, without copying.
+pub trait CategoryColumn {
+    /// The value at `row`; `None` is null.
+    fn value(&self, row: usize) -> Option<&str>;
+}
+
+impl CategoryColumn for Vec<Option<String>> {
+    fn value(&self, row: usize) -> Option<&str> {
+        self[row].as_deref()
     }
 }
 

@@ -71,7 +71,9 @@ pub struct StringIndexerModel {
     column: String,
     labels: Vec<String>,
     handle_invalid: HandleInvalid,
-    index: HashMap<String, usize>,
+    /// polars' hash map (foldhash): scoring looks up every categorical cell, and std's SipHash was
+    /// a tenth of the scoring profile.
+    index: polars::prelude::PlHashMap<String, usize>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -128,7 +130,8 @@ impl StringIndexerModel {
         labels: Vec<String>,
         handle_invalid: HandleInvalid,
     ) -> Result<Self> {
-        let mut index = HashMap::with_capacity(labels.len());
+        let mut index =
+            polars::prelude::PlHashMap::with_capacity_and_hasher(labels.len(), Default::default());
         for (i, l) in labels.iter().enumerate() {
             if index.insert(l.clone(), i).is_some() {
                 return Err(ModelError::Table(format!(

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::assembler::{SkippedRow, VectorAssembler};
+use crate::assembler::{CategoryColumn, SkippedRow, VectorAssembler};
 use crate::dataset::{ColumnData, Table};
 use crate::error::{invalid_param, ModelError, Result};
 use crate::forest::{RandomForestModel, RandomForestParams};
@@ -159,6 +159,29 @@ impl PricePipeline {
         let assembled = self
             .assembler
             .transform(table, &self.indexers, handle_invalid)?;
+        self.predict_assembled(assembled)
+    }
+
+    /// Predicts from columns already split by kind, in the assembler's order (see
+    /// [`VectorAssembler::assemble`]).
+    pub fn predict_columns(
+        &self,
+        n_rows: usize,
+        categorical: &[&dyn CategoryColumn],
+        numeric: &[&[Option<f64>]],
+        handle_invalid: HandleInvalid,
+    ) -> Result<Predictions> {
+        let assembled = self.assembler.assemble(
+            n_rows,
+            categorical,
+            numeric,
+            &self.indexers,
+            handle_invalid,
+        )?;
+        self.predict_assembled(assembled)
+    }
+
+    fn predict_assembled(&self, assembled: crate::assembler::Assembled) -> Result<Predictions> {
         let raw = self.forest.predict_array(assembled.x.view())?;
         let values = if self.log_label {
             raw.iter().map(|v| v.exp()).collect()

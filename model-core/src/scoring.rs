@@ -7,7 +7,7 @@ use std::path::Path;
 
 use polars::prelude::*;
 
-use crate::assembler::InvalidValue;
+use crate::assembler::{CategoryColumn, InvalidValue};
 use crate::dataset::{ColumnData, Table};
 use crate::error::{ModelError, Result};
 use crate::indexer::HandleInvalid;
@@ -140,22 +140,50 @@ impl<'a> Scorer<'a> {
 
     /// Scores one batch.
     pub fn score(&mut self, df: &DataFrame) -> Result<ScoredBatch> {
-        let features = df
-            .select(self.features.iter().map(String::as_str))
-            .map_err(|e| ModelError::Table(e.to_string()))?;
-        let (table, _) = Table::from_polars(&features)?;
+        let table_err = |e: PolarsError| ModelError::Table(e.to_string());
+        let assembler = self.pipeline.assembler();
+        // Categories are read straight from polars' string arrays (no per-cell `String`); numbers
+        // go through the crate's table as `f64`s.
+        let strings = assembler
+            .categorical
+            .iter()
+            .map(|name| {
+                let column = df.column(name).map_err(table_err)?;
+                Ok(column.str().map_err(table_err)?.rechunk().into_owned())
+            })
+            .collect::<Result<Vec<StringChunked>>>()?;
+        let arrays: Vec<PolarsStrings<'_>> = strings
+            .iter()
+            .map(|ca| PolarsStrings(ca.downcast_as_array()))
+            .collect();
+        let sources: Vec<&dyn CategoryColumn> =
+            arrays.iter().map(|a| a as &dyn CategoryColumn).collect();
+        let numbers = df
+            .select(assembler.numeric.iter().map(String::as_str))
+            .map_err(table_err)?;
+        let (table, _) = Table::from_polars(&numbers)?;
         let offset = self.rows_seen;
         let predictions = self
             .pipeline
-            .predict_with(&table, self.handle_invalid)
+            .predict_columns(
+                df.height(),
+                &sources,
+                &assembler.numeric_columns(&table)?,
+                self.handle_invalid,
+            )
             .map_err(|e| renumber(e, offset))?;
         let mut keep = vec![false; df.height()];
         for &r in &predictions.rows {
             keep[r] = true;
         }
         let mask = BooleanChunked::from_slice("keep".into(), &keep);
-        let table_err = |e: PolarsError| ModelError::Table(e.to_string());
-        let mut scored = df.filter(&mask).map_err(table_err)?;
+        // Most batches skip nothing: then the input's columns are shared, not copied through a filter.
+        let all_kept = predictions.skipped.is_empty();
+        let mut scored = if all_kept {
+            df.clone()
+        } else {
+            df.filter(&mask).map_err(table_err)?
+        };
         scored
             .with_column(Column::new(PREDICTION.into(), &predictions.values))
             .map_err(table_err)?;
@@ -190,7 +218,11 @@ impl<'a> Scorer<'a> {
                 .or_default() += 1;
         }
         let inverse: BooleanChunked = keep.iter().map(|k| Some(!k)).collect();
-        let mut skipped = df.filter(&inverse).map_err(table_err)?;
+        let mut skipped = if all_kept {
+            df.clear()
+        } else {
+            df.filter(&inverse).map_err(table_err)?
+        };
         for column in [
             Column::new("row".into(), &rows),
             Column::new("reason".into(), &reasons),
@@ -211,6 +243,15 @@ impl<'a> Scorer<'a> {
     /// Counts over every batch scored so far.
     pub fn totals(&self) -> &ScoreCounts {
         &self.totals
+    }
+}
+
+/// A polars string column seen as a categorical source.
+struct PolarsStrings<'a>(&'a <StringType as PolarsDataType>::Array);
+
+impl CategoryColumn for PolarsStrings<'_> {
+    fn value(&self, row: usize) -> Option<&str> {
+        self.0.get(row)
     }
 }
 

@@ -354,7 +354,10 @@ impl TableWriter {
         let temp = dir.join(format!(".{name}.partial-{}", std::process::id()));
         let file = File::create(&temp).map_err(|e| write_err(path, e))?;
         let sink = match Format::of(path) {
+            // Snappy, Spark's default: output is written once per batch on the scoring path,
+            // where zstd's compressor costs more CPU than the forest itself.
             Format::Parquet => ParquetWriter::new(file)
+                .with_compression(ParquetCompression::Snappy)
                 .batched(schema)
                 .map(|w| Sink::Parquet(Box::new(w))),
             Format::Csv => CsvWriter::new(file).batched(schema).map(Sink::Csv),

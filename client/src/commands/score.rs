@@ -13,7 +13,7 @@ use crate::rest::{now_ms, TrackingClient};
 use anyhow::{bail, Context};
 use indicatif::{ProgressBar, ProgressStyle};
 use model_core::indexer::HandleInvalid;
-use model_core::scoring::{ScoreCounts, Scorer};
+use model_core::scoring::{ScoreCounts, ScoredBatch, Scorer};
 use model_core::table_io::{TableReader, TableWriter};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -75,7 +75,7 @@ pub fn run(args: ScoreArgs) -> anyhow::Result<()> {
         .unwrap_or_else(model_source::default_cache_dir);
     let model = model_source::resolve(&args.model, client.as_ref(), &cache)?;
     tracing::info!(
-        "model {} loaded from {}{}",
+        "using model {} from `{}`{}",
         args.model,
         model.dir.display(),
         if model.cached { " (cached)" } else { "" }
@@ -132,31 +132,35 @@ fn score_file(
     let mut reader = TableReader::open(&args.input, args.batch_rows, scorer.string_columns())?;
     let progress = progress_bar(&reader);
     let by_rows = reader.total_rows().is_some();
-    let (tx, rx) = std::sync::mpsc::sync_channel(1);
+    // Three stages, one thread each: decode → score → encode, handing batches over without a queue (at most three in memory).
+    // The writer publishes its files only on the explicit end-of-input message (`None`); if scoring
+    // fails, the channel just closes and the writer drops its temporary files.
+    let (read_tx, read_rx) = std::sync::mpsc::sync_channel(0);
+    let (write_tx, write_rx) = std::sync::mpsc::sync_channel::<Option<ScoredBatch>>(0);
+    let mut write_rx = Some(write_rx);
     std::thread::scope(|s| {
+        let write_tx = write_tx;
         s.spawn(move || loop {
             let next = reader.next_batch();
             let bytes = reader.bytes_read();
             let stop = !matches!(next, Ok(Some(_)));
-            if tx.send((next, bytes)).is_err() || stop {
+            if read_tx.send((next, bytes)).is_err() || stop {
                 break;
             }
         });
-        let mut writers: Option<(TableWriter, TableWriter)> = None;
-        for (batch, bytes) in rx {
+        let mut writer = None;
+        for (batch, bytes) in read_rx {
             let Some(df) = batch? else { break };
             scorer.check_schema(df.schema(), &args.input)?;
-            if writers.is_none() {
+            if let Some(rx) = write_rx.take() {
                 let (scored_schema, skipped_schema) = Scorer::output_schemas(df.schema());
-                writers = Some((
-                    TableWriter::create(&args.output, &scored_schema)?,
-                    TableWriter::create(skipped_path, &skipped_schema)?,
-                ));
+                let out = TableWriter::create(&args.output, &scored_schema)?;
+                let skipped = TableWriter::create(skipped_path, &skipped_schema)?;
+                writer = Some(s.spawn(move || write_all(out, skipped, &rx)));
             }
             let scored = scorer.score(&df)?;
-            if let Some((out, skipped)) = writers.as_mut() {
-                out.write(&scored.scored)?;
-                skipped.write(&scored.skipped)?;
+            if write_tx.send(Some(scored)).is_err() {
+                break;
             }
             progress.set_position(if by_rows {
                 scorer.totals().rows_in as u64
@@ -165,12 +169,13 @@ fn score_file(
             });
             progress.set_message(format!("{} skipped", scorer.totals().skipped));
         }
-        let Some((out, skipped)) = writers else {
+        let Some(handle) = writer else {
             bail!("`{}` is empty: it has no rows", args.input.display());
         };
-        skipped.finish()?;
-        out.finish()?;
-        Ok(())
+        let _ = write_tx.send(None);
+        handle
+            .join()
+            .map_err(|_| anyhow::anyhow!("the output writer panicked"))?
     })?;
     progress.finish_and_clear();
     Ok(Outcome {
@@ -178,6 +183,24 @@ fn score_file(
         seconds: started.elapsed().as_secs_f64(),
         skipped_path: skipped_path.to_path_buf(),
     })
+}
+
+/// The writer stage: appends batches until the end-of-input message, then publishes both files.
+fn write_all(
+    mut out: TableWriter,
+    mut skipped: TableWriter,
+    batches: &std::sync::mpsc::Receiver<Option<ScoredBatch>>,
+) -> anyhow::Result<()> {
+    for batch in batches {
+        let Some(b) = batch else {
+            skipped.finish()?;
+            out.finish()?;
+            return Ok(());
+        };
+        out.write(&b.scored)?;
+        skipped.write(&b.skipped)?;
+    }
+    bail!("scoring stopped before the end of the input")
 }
 
 fn progress_bar(reader: &TableReader) -> ProgressBar {

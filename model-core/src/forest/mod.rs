@@ -15,6 +15,7 @@
 //! Trees are grown in parallel with rayon. Tree `t` draws from its own ChaCha8 stream `t` of the seed,
 //! so a forest depends only on the seed, never on the number of threads.
 
+mod compiled;
 mod params;
 pub mod split;
 mod tree;
@@ -201,14 +202,7 @@ impl RandomForestModel {
     }
 
     fn predict_unchecked(&self, x: ArrayView2<'_, f64>) -> Array1<f64> {
-        let mut row = vec![0.0; x.ncols()];
-        x.rows()
-            .into_iter()
-            .map(|r| {
-                row.iter_mut().zip(r.iter()).for_each(|(d, s)| *d = *s);
-                self.predict_row(&row)
-            })
-            .collect()
+        compiled::CompiledForest::new(&self.trees).predict(x)
     }
 
     /// Checks the structure of a model read from disk, so that prediction cannot index out of range.

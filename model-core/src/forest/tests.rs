@@ -197,3 +197,48 @@ fn linfa_fit_and_predict_work_on_a_dataset() {
         .unwrap_err();
     assert!(bad.to_string().contains("maxBins"), "{bad}");
 }
+
+/// The flattened predictor routes every row exactly as the trees do, including NaN, fractional and
+/// out-of-range category values, and categories past the first 64 (a second bitset word).
+#[test]
+fn compiled_prediction_is_bit_identical_to_walking_the_trees() {
+    let mut rng = ChaCha8Rng::seed_from_u64(11);
+    let n = 3000;
+    let x = Array2::from_shape_fn((n, 3), |(_, j)| match j {
+        0 => f64::from(rng.gen_range(0..90u32)),
+        _ => rng.gen::<f64>(),
+    });
+    let y: Vec<f64> = x
+        .rows()
+        .into_iter()
+        .map(|r| if (r[0] as u32) % 7 < 3 { 5.0 } else { 0.0 } + 2.0 * r[1])
+        .collect();
+    let model = RandomForestParams::new()
+        .num_trees(15)
+        .max_depth(6)
+        .max_bins(100)
+        .categorical_features(BTreeMap::from([(0, 90)]))
+        .check()
+        .and_then(|p| p.fit_arrays(x.view(), &y, &names(3)))
+        .expect("fits");
+    let mut probe = Array2::from_shape_fn((10_000, 3), |(_, j)| match j {
+        0 => f64::from(rng.gen_range(0..95u32)),
+        _ => rng.gen::<f64>(),
+    });
+    for (i, v) in [f64::NAN, -1.0, 2.5, 1e12, f64::INFINITY, 64.0, 89.0]
+        .iter()
+        .enumerate()
+    {
+        probe[[i, 0]] = *v;
+        probe[[i + 10, 1]] = f64::NAN;
+    }
+    let fast = model.predict_array(probe.view()).expect("predicts");
+    for (r, got) in probe.rows().into_iter().zip(fast.iter()) {
+        let row: Vec<f64> = r.to_vec();
+        assert_eq!(
+            got.to_bits(),
+            model.predict_row(&row).to_bits(),
+            "row {row:?}"
+        );
+    }
+}
