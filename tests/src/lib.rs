@@ -158,3 +158,61 @@ pub fn pytest(url: &str, target: &str) -> (bool, String) {
     );
     (out.status.success(), text)
 }
+
+/// Debian's Chromium (`MLTRACK_CHROMIUM` overrides); `.ci/run` installs it.
+pub fn chromium() -> PathBuf {
+    let path = std::env::var_os("MLTRACK_CHROMIUM")
+        .map_or_else(|| PathBuf::from("/usr/bin/chromium"), PathBuf::from);
+    assert!(
+        path.exists(),
+        "{} not found: install Debian's chromium (.ci/run does) or set MLTRACK_CHROMIUM",
+        path.display()
+    );
+    path
+}
+
+/// Opens `url` in headless Chromium with the network closed to everything but loopback, and returns
+/// the DOM after scripts ran; with `screenshot`, also saves a PNG of the page there.
+pub fn chromium_render(url: &str, screenshot: Option<&Path>) -> String {
+    let profile = tempfile::tempdir().expect("profile dir");
+    let headless = |extra: &[String]| {
+        let out = Command::new(chromium())
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+                "--window-size=1280,2000",
+            ])
+            .arg(format!("--user-data-dir={}", profile.path().display()))
+            .args(extra)
+            .arg(url)
+            .output()
+            .expect("chromium runs");
+        assert!(
+            out.status.success(),
+            "chromium failed on {url}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    if let Some(png) = screenshot {
+        headless(&[format!("--screenshot={}", png.display())]);
+        assert!(png.exists(), "no screenshot of {url}");
+    }
+    headless(&["--dump-dom".to_string()])
+}
+
+/// Where tests save screenshots for review: `$CARGO_TARGET_DIR/screenshots` (or `target/…`).
+pub fn screenshot_dir() -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map_or_else(|| workspace_root().join("target"), PathBuf::from);
+    let dir = target.join("screenshots");
+    std::fs::create_dir_all(&dir).expect("screenshot dir");
+    dir
+}
