@@ -4,21 +4,10 @@
 //! report in headless Chromium with the network closed.
 
 use client::rest::TrackingClient;
-use e2e::{chromium_render, mltrack_bin, screenshot_dir, Server};
+use e2e::{chromium_render, mltrack_cli, runs_in, screenshot_dir, Server};
 use model_core::table_io::{TableReader, TableWriter};
 use polars::prelude::*;
 use std::path::Path;
-use std::process::{Command, Output};
-
-fn mltrack(args: &[&str], cache: &Path) -> Output {
-    Command::new(mltrack_bin())
-        .args(args)
-        .env("MLTRACK_MODEL_CACHE", cache)
-        .env("MLTRACK_LOG", "warn")
-        .env_remove("MLFLOW_TRACKING_URI")
-        .output()
-        .unwrap()
-}
 
 fn write_parquet(df: &DataFrame, path: &Path) {
     let mut w = TableWriter::create(path, df.schema()).unwrap();
@@ -47,7 +36,7 @@ fn drift_on_gold_data_scored_by_the_registered_model_is_logged_and_its_report_re
     let work = tempfile::tempdir().unwrap();
     let w = work.path();
     let cache = w.join("cache");
-    let train = mltrack(
+    let train = mltrack_cli(
         &[
             "train",
             "--max-evals",
@@ -85,7 +74,7 @@ fn drift_on_gold_data_scored_by_the_registered_model_is_logged_and_its_report_re
     write_parquet(&reference, &w.join("reference.parquet"));
     write_parquet(&current, &w.join("current.parquet"));
     for side in ["reference", "current"] {
-        let out = mltrack(
+        let out = mltrack_cli(
             &[
                 "score",
                 "--model",
@@ -109,7 +98,7 @@ fn drift_on_gold_data_scored_by_the_registered_model_is_logged_and_its_report_re
     }
 
     let html = w.join("drift.html");
-    let out = mltrack(
+    let out = mltrack_cli(
         &[
             "drift",
             "--reference",
@@ -139,18 +128,7 @@ fn drift_on_gold_data_scored_by_the_registered_model_is_logged_and_its_report_re
 
     // The run: flags and share as metrics, the alert tag, the report as artifacts.
     let c = TrackingClient::new(&server.url).unwrap();
-    let exp = c.get_experiment_by_name("monitoring").unwrap().unwrap();
-    let runs = c
-        .search_runs(
-            &[&exp.experiment_id],
-            "tags.`mltrack.command` = 'drift'",
-            &[],
-            tracking_server::protocol::ViewType::ActiveOnly,
-            10,
-            None,
-        )
-        .unwrap()
-        .items;
+    let runs = runs_in(&c, "monitoring", "tags.`mltrack.command` = 'drift'");
     assert_eq!(runs.len(), 1);
     let run = &runs[0];
     let metric = |k: &str| {

@@ -3,21 +3,11 @@
 //! with their reasons, and the scoring run shows the counts.
 
 use client::rest::TrackingClient;
-use e2e::{mltrack_bin, Server};
+use e2e::{mltrack_bin, mltrack_cli, runs_in, Server};
 use model_core::dataset::{read_table, ColumnData, Table};
 use polars::prelude::*;
 use std::path::Path;
 use std::process::{Command, Output};
-
-fn mltrack(args: &[&str], cache: &Path) -> Output {
-    Command::new(mltrack_bin())
-        .args(args)
-        .env("MLTRACK_MODEL_CACHE", cache)
-        .env("MLTRACK_LOG", "warn")
-        .env_remove("MLFLOW_TRACKING_URI")
-        .output()
-        .unwrap()
-}
 
 fn ok(out: &Output) -> String {
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
@@ -77,7 +67,7 @@ fn the_production_model_scores_gold_data_as_it_predicts_and_reports_what_it_skip
     let work = tempfile::tempdir().unwrap();
     let cache = work.path().join("cache");
     let local = work.path().join("model");
-    ok(&mltrack(
+    ok(&mltrack_cli(
         &[
             "train",
             "--max-evals",
@@ -99,7 +89,7 @@ fn the_production_model_scores_gold_data_as_it_predicts_and_reports_what_it_skip
     // All 7,146 gold rows through the registry's Production model.
     let gold_path = model_core::dataset::gold_data_path();
     let scored = work.path().join("scored.parquet");
-    let stdout = ok(&mltrack(
+    let stdout = ok(&mltrack_cli(
         &[
             "score",
             "--model",
@@ -168,7 +158,7 @@ fn the_production_model_scores_gold_data_as_it_predicts_and_reports_what_it_skip
     let c = TrackingClient::new(&server.url).unwrap();
     c.set_alias("airbnb-price", "champion", "1").unwrap();
     let crafted_out = work.path().join("crafted-scored.csv");
-    ok(&mltrack(
+    ok(&mltrack_cli(
         &[
             "score",
             "--model",
@@ -221,18 +211,7 @@ fn the_production_model_scores_gold_data_as_it_predicts_and_reports_what_it_skip
     assert_eq!(read_table(&crafted_out).unwrap().table.n_rows(), 36);
 
     // The scoring run shows the counts and keeps the skipped rows as an artifact.
-    let exp = c.get_experiment_by_name("daily-scoring").unwrap().unwrap();
-    let runs = c
-        .search_runs(
-            &[&exp.experiment_id],
-            "",
-            &[],
-            tracking_server::protocol::ViewType::ActiveOnly,
-            10,
-            None,
-        )
-        .unwrap()
-        .items;
+    let runs = runs_in(&c, "daily-scoring", "");
     assert_eq!(runs.len(), 1);
     let run = &runs[0];
     assert_eq!(
@@ -272,7 +251,7 @@ fn the_production_model_scores_gold_data_as_it_predicts_and_reports_what_it_skip
     let by_run = format!("runs:/{}/model", version.run_id.unwrap());
     for uri in ["models:/airbnb-price/1", by_run.as_str()] {
         let again = work.path().join("again.parquet");
-        ok(&mltrack(
+        ok(&mltrack_cli(
             &[
                 "score",
                 "--model",
@@ -485,7 +464,7 @@ fn score_refuses_bad_input_with_one_line_and_leaves_no_output() {
         );
     }
     // The same good input scores, and then the output exists.
-    ok(&mltrack(
+    ok(&mltrack_cli(
         &["score", "--model", m, "--input", good, "--output", out],
         &d.join("cache"),
     ));

@@ -216,3 +216,38 @@ pub fn screenshot_dir() -> PathBuf {
     std::fs::create_dir_all(&dir).expect("screenshot dir");
     dir
 }
+
+/// Runs `mltrack ARGS…` as a user would, with its own model cache, quiet logs and no tracking server
+/// from the environment (each test names its server).
+pub fn mltrack_cli(args: &[&str], model_cache: &Path) -> std::process::Output {
+    Command::new(mltrack_bin())
+        .args(args)
+        .env("MLTRACK_MODEL_CACHE", model_cache)
+        .env("MLTRACK_LOG", "warn")
+        .env_remove("MLFLOW_TRACKING_URI")
+        .output()
+        .expect("mltrack runs")
+}
+
+/// The active runs of the experiment named `experiment` that match `filter`.
+pub fn runs_in(
+    client: &client::rest::TrackingClient,
+    experiment: &str,
+    filter: &str,
+) -> Vec<tracking_server::protocol::Run> {
+    let exp = client
+        .get_experiment_by_name(experiment)
+        .expect("experiment lookup")
+        .unwrap_or_else(|| panic!("no experiment {experiment}"));
+    client
+        .search_runs(
+            &[&exp.experiment_id],
+            filter,
+            &[],
+            tracking_server::protocol::ViewType::ActiveOnly,
+            100,
+            None,
+        )
+        .expect("search runs")
+        .items
+}
