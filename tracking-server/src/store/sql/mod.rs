@@ -16,6 +16,7 @@ mod metrics;
 mod model_versions;
 mod registry;
 mod runs;
+mod overview;
 mod search;
 
 use super::StoreError;
