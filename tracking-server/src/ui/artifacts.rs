@@ -246,8 +246,9 @@ pub(super) async fn view(
 ) -> UiResult {
     validate_run_id(&run_id)?;
     let fields = Fields::query(query.as_deref());
-    let selected = fields.get("path").unwrap_or("").trim_matches('/').to_string();
-    validate_artifact_path(&selected)?;
+    let asked = fields.get("path").unwrap_or("");
+    validate_artifact_path(asked)?;
+    let selected = asked.trim_matches('/').to_string();
     let run = s.store.get_run(&run_id).await?;
     let root = root_dir(&s, &run)?;
     let (entries, truncated) = tree(&s, &run).await?;
@@ -306,7 +307,9 @@ pub(super) async fn raw(
 ) -> UiResult {
     validate_run_id(&run_id)?;
     let fields = Fields::query(query.as_deref());
-    let rel = fields.get("path").unwrap_or("").trim_matches('/').to_string();
+    let asked = fields.get("path").unwrap_or("");
+    validate_artifact_path(asked)?;
+    let rel = asked.trim_matches('/').to_string();
     if rel.is_empty() {
         return Err(ApiError::missing("path").into());
     }

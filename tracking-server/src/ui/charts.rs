@@ -151,7 +151,7 @@ impl Frame {
                     let short: String = name.chars().take(14).collect();
                     let _ = write!(
                         svg,
-                        r#"<text x="{x:.1}" y="{base}" text-anchor="middle">{}</text>"#,
+                        r#"<text class="x" x="{x:.1}" y="{base}" text-anchor="middle">{}</text>"#,
                         esc(&short)
                     );
                 }
@@ -162,7 +162,7 @@ impl Frame {
                 for t in ticks(self.x.0, self.x.1, n) {
                     let _ = write!(
                         svg,
-                        r#"<text x="{:.1}" y="{base}" text-anchor="middle">{}</text>"#,
+                        r#"<text class="x" x="{:.1}" y="{base}" text-anchor="middle">{}</text>"#,
                         self.px(t),
                         esc(&x_label(t, labels))
                     );

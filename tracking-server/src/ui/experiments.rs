@@ -144,7 +144,7 @@ pub(super) async fn create(State(s): State<AppState>, headers: HeaderMap, body: 
     let form = Fields::parse(&body);
     let typed = form.get("name").unwrap_or("").to_string();
     let write = async {
-        let name = validate_experiment_name(form.get("name").map(String::from))?;
+        let name = validate_experiment_name(form.raw("name"))?;
         let root = s.config.artifact_root();
         let id = s.store.create_experiment(&name, None, &root, &[]).await?;
         Ok(format!("/experiments/{id}"))
@@ -161,10 +161,7 @@ pub(super) async fn rename(
     let form = Fields::parse(&body);
     let write = async {
         let id = experiment_id(&id)?;
-        let new_name = validate_experiment_name(Some(required(
-            form.get("new_name").map(String::from),
-            "new_name",
-        )?))?;
+        let new_name = validate_experiment_name(Some(required(form.raw("new_name"), "new_name")?))?;
         s.store.rename_experiment(id, &new_name).await?;
         Ok(format!("/experiments/{id}"))
     };

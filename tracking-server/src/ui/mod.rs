@@ -199,6 +199,11 @@ impl Fields {
             .filter(|s| !s.is_empty())
     }
 
+    /// The first value exactly as sent (names are validated as the API receives them, untrimmed).
+    pub fn raw(&self, key: &str) -> Option<String> {
+        self.0.get(key).and_then(|v| v.first()).cloned()
+    }
+
     pub fn all(&self, key: &str) -> &[String] {
         self.0.get(key).map_or(&[], Vec::as_slice)
     }

@@ -53,7 +53,8 @@ function sortable(table) {
     link.addEventListener("click", function (ev) {
       ev.preventDefault();
       var index = Array.prototype.indexOf.call(th.parentNode.children, th);
-      var asc = !(th.classList.contains("sorted") && th.classList.contains("asc"));
+      // As the server's links: a new column starts descending, a second click flips it.
+      var asc = th.classList.contains("sorted") && !th.classList.contains("asc");
       var groups = [];
       Array.prototype.forEach.call(body.rows, function (row) {
         if (row.getAttribute("data-parent") && groups.length) groups[groups.length - 1].push(row);
@@ -64,7 +65,6 @@ function sortable(table) {
       table.querySelectorAll("thead th").forEach(function (h) { h.classList.remove("sorted", "asc"); });
       th.classList.add("sorted");
       if (asc) th.classList.add("asc");
-      if (window.history.replaceState) window.history.replaceState(null, "", link.href);
     });
   });
 }
