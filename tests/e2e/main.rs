@@ -3,3 +3,4 @@
 mod drift_cli;
 mod python_client;
 mod train_cli;
+mod ui;

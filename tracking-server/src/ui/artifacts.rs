@@ -95,7 +95,11 @@ pub(crate) async fn tree(s: &AppState, run: &Run) -> Result<(Vec<Entry>, bool), 
                 subdirs.push((path.clone(), depth + 1));
             }
             batch.push(Entry {
-                href: format!("/runs/{}/artifacts?path={}", run.info.run_id, super::enc(&path)),
+                href: format!(
+                    "/runs/{}/artifacts?path={}",
+                    run.info.run_id,
+                    super::enc(&path)
+                ),
                 name: f.path,
                 path,
                 is_dir: f.is_dir,
@@ -181,20 +185,24 @@ async fn preview(path: &std::path::Path, rel: &str, raw_url: &str) -> Result<Pre
     let ext = extension(rel);
     let name = rel.rsplit('/').next().unwrap_or(rel);
     match ext.as_str() {
-        "png" | "jpg" | "jpeg" | "gif" | "svg" | "webp" => return Ok(Preview::Image(raw_url.into())),
+        "png" | "jpg" | "jpeg" | "gif" | "svg" | "webp" => {
+            return Ok(Preview::Image(raw_url.into()))
+        }
         "html" | "htm" => return Ok(Preview::Html(raw_url.into())),
         _ => {}
     }
     let (head, len) = read_head(path).await?;
     let Ok(text) = std::str::from_utf8(&head).or_else(|e| {
         // A cut in the middle of a character is not binary.
-        std::str::from_utf8(&head[..e.valid_up_to()]).map_err(|_| e).and_then(|t| {
-            if head.len() - e.valid_up_to() < 4 {
-                Ok(t)
-            } else {
-                Err(e)
-            }
-        })
+        std::str::from_utf8(&head[..e.valid_up_to()])
+            .map_err(|_| e)
+            .and_then(|t| {
+                if head.len() - e.valid_up_to() < 4 {
+                    Ok(t)
+                } else {
+                    Err(e)
+                }
+            })
     }) else {
         return Ok(Preview::Binary);
     };
@@ -205,13 +213,19 @@ async fn preview(path: &std::path::Path, rel: &str, raw_url: &str) -> Result<Pre
     Ok(match ext.as_str() {
         "csv" | "tsv" => Preview::Table(parse_csv(text, if ext == "tsv" { '\t' } else { ',' })),
         "json" if !cut => match serde_json::from_str::<serde_json::Value>(text) {
-            Ok(v) => Preview::Text(serde_json::to_string_pretty(&v).unwrap_or_else(|_| text.into())),
+            Ok(v) => {
+                Preview::Text(serde_json::to_string_pretty(&v).unwrap_or_else(|_| text.into()))
+            }
             Err(_) => Preview::Text(text.into()),
         },
         _ if name == "MLmodel" || !ext.is_empty() || !text.is_empty() => {
             let mut t = text.to_string();
             if cut {
-                t.push_str(&format!("\n… ({} shown of {})", bytes(MAX_PREVIEW as i64), bytes(len as i64)));
+                t.push_str(&format!(
+                    "\n… ({} shown of {})",
+                    bytes(MAX_PREVIEW as i64),
+                    bytes(len as i64)
+                ));
             }
             Preview::Text(t)
         }
@@ -328,12 +342,19 @@ pub(super) async fn raw(
         .await
         .map_err(|_| ApiError::not_found(format!("No such artifact: '{rel}'")))?;
     let len = file.metadata().await.map(|m| m.len()).unwrap_or(0);
-    let name = rel.rsplit('/').next().unwrap_or("artifact").replace(['"', '\\'], "");
+    let name = rel
+        .rsplit('/')
+        .next()
+        .unwrap_or("artifact")
+        .replace(['"', '\\'], "");
     let mut response = Body::from_stream(tokio_util::io::ReaderStream::new(file)).into_response();
     let h = response.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(mime(&rel)));
     h.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
-    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
     h.insert(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(
@@ -359,7 +380,10 @@ mod tests {
     #[test]
     fn csv_fields_may_be_quoted_and_contain_separators() {
         let rows = parse_csv("a,b\n\"x, y\",\"say \"\"hi\"\"\"\n1,2", ',');
-        assert_eq!(rows, vec![vec!["a", "b"], vec!["x, y", "say \"hi\""], vec!["1", "2"]]);
+        assert_eq!(
+            rows,
+            vec![vec!["a", "b"], vec!["x, y", "say \"hi\""], vec!["1", "2"]]
+        );
     }
 
     #[test]

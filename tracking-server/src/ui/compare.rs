@@ -82,14 +82,18 @@ fn metric(run: &Run, key: &str) -> Option<f64> {
         .map(|m| m.value)
 }
 
-/// Points of the scatter and, for non-numeric params, the category names on the x axis.
-fn scatter_points(runs: &[Run], x: &str, y: &str) -> (Vec<(f64, f64, usize)>, Option<Vec<String>>) {
+/// `(x, y, run index)` points and, for non-numeric params, the category names on the x axis.
+type Scatter = (Vec<(f64, f64, usize)>, Option<Vec<String>>);
+
+fn scatter_points(runs: &[Run], x: &str, y: &str) -> Scatter {
     let pairs: Vec<(usize, &str, f64)> = runs
         .iter()
         .enumerate()
         .filter_map(|(i, r)| Some((i, param(r, x)?, metric(r, y).filter(|v| v.is_finite())?)))
         .collect();
-    let numeric = pairs.iter().all(|(_, p, _)| p.parse::<f64>().is_ok_and(f64::is_finite));
+    let numeric = pairs
+        .iter()
+        .all(|(_, p, _)| p.parse::<f64>().is_ok_and(f64::is_finite));
     if numeric {
         let pts = pairs
             .iter()
@@ -119,7 +123,9 @@ pub(super) async fn page(State(s): State<AppState>, RawQuery(query): RawQuery) -
     let mut ids = fields.list("runs");
     ids.dedup();
     if ids.is_empty() {
-        return Err(ApiError::invalid("Select at least one run to compare (runs=<id>,<id>)").into());
+        return Err(
+            ApiError::invalid("Select at least one run to compare (runs=<id>,<id>)").into(),
+        );
     }
     if ids.len() > MAX_RUNS {
         return Err(ApiError::invalid(format!(
@@ -143,11 +149,18 @@ pub(super) async fn page(State(s): State<AppState>, RawQuery(query): RawQuery) -
         line("Experiment", per_run(&|r| r.info.experiment_id.clone())),
         line("Status", per_run(&|r| r.info.status.as_str().to_string())),
         line("Created (UTC)", per_run(&|r| time(r.info.start_time))),
-        line("Duration", per_run(&|r| duration(r.info.start_time, r.info.end_time))),
+        line(
+            "Duration",
+            per_run(&|r| duration(r.info.start_time, r.info.end_time)),
+        ),
         line("User", per_run(&|r| r.info.user_id.clone())),
     ];
-    let param_keys = keys(&runs, |r| r.data.params.iter().map(|p| p.key.as_str()).collect());
-    let metric_keys = keys(&runs, |r| r.data.metrics.iter().map(|m| m.key.as_str()).collect());
+    let param_keys = keys(&runs, |r| {
+        r.data.params.iter().map(|p| p.key.as_str()).collect()
+    });
+    let metric_keys = keys(&runs, |r| {
+        r.data.metrics.iter().map(|m| m.key.as_str()).collect()
+    });
     let keep = |l: &Line| !diff_only || l.differs;
     let params: Vec<Line> = param_keys
         .iter()
@@ -169,10 +182,10 @@ pub(super) async fn page(State(s): State<AppState>, RawQuery(query): RawQuery) -
     let mut total = 0;
     let mut drawn = 0;
     if !metric_key.is_empty() {
-        let envs = futures_util::future::join_all(
-            runs.iter()
-                .map(|r| s.store.metric_envelope(&r.info.run_id, &metric_key, a, OVERLAY.0)),
-        )
+        let envs = futures_util::future::join_all(runs.iter().map(|r| {
+            s.store
+                .metric_envelope(&r.info.run_id, &metric_key, a, OVERLAY.0)
+        }))
         .await;
         for (i, env) in envs.into_iter().enumerate() {
             let env = env?;

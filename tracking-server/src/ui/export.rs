@@ -111,9 +111,7 @@ pub(crate) async fn csv(
         Some(c) => c,
         None => {
             let keys = s.store.run_keys(&[exp_id], search.view).await?;
-            let col = |kind| {
-                move |key: String| Column { kind, key }
-            };
+            let col = |kind| move |key: String| Column { kind, key };
             keys.params
                 .into_iter()
                 .map(col(Kind::Param))
@@ -143,12 +141,17 @@ pub(crate) async fn csv(
                     for run in &page.items {
                         chunk.push_str(&run_line(run, &columns));
                     }
-                    let next = page.next_offset.map(|offset| RunSearch { offset, ..search });
+                    let next = page
+                        .next_offset
+                        .map(|offset| RunSearch { offset, ..search });
                     Some((Ok(Bytes::from(chunk)), (next, columns, None)))
                 }
                 Err(e) => {
                     tracing::error!(error = %e, "CSV export stopped");
-                    Some((Err(std::io::Error::other(e.to_string())), (None, columns, None)))
+                    Some((
+                        Err(std::io::Error::other(e.to_string())),
+                        (None, columns, None),
+                    ))
                 }
             }
         }
@@ -173,7 +176,10 @@ mod tests {
 
     #[test]
     fn fields_are_quoted_only_when_needed() {
-        assert_eq!(line(["a".into(), "b,c".into(), "say \"hi\"".into()]), "a,\"b,c\",\"say \"\"hi\"\"\"\n");
+        assert_eq!(
+            line(["a".into(), "b,c".into(), "say \"hi\"".into()]),
+            "a,\"b,c\",\"say \"\"hi\"\"\"\n"
+        );
     }
 
     #[test]

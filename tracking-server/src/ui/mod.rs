@@ -143,9 +143,10 @@ pub(crate) fn render<T: Template>(page: &T) -> Response {
     match page.render() {
         Ok(html) => {
             let mut response = Html(html).into_response();
-            response
-                .headers_mut()
-                .insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(PAGE_CSP));
+            response.headers_mut().insert(
+                header::CONTENT_SECURITY_POLICY,
+                HeaderValue::from_static(PAGE_CSP),
+            );
             response
         }
         Err(e) => {

@@ -258,7 +258,10 @@ pub(super) async fn transition(
     let form = Fields::parse(&body);
     let result: Result<(), ApiError> = async {
         let number = rules::version(Some(&version))?;
-        let stage = rules::stage(form.get("stage").ok_or_else(|| ApiError::missing("stage"))?)?;
+        let stage = rules::stage(
+            form.get("stage")
+                .ok_or_else(|| ApiError::missing("stage"))?,
+        )?;
         let archive = form.flag("archive_existing_versions");
         rules::check_archive_existing(&stage, archive)?;
         s.registry

@@ -309,10 +309,7 @@ pub(super) async fn metric_page(
     let a = axis(&fields);
     let run = s.store.get_run(&run_id).await?;
     if !run.data.metrics.iter().any(|m| m.key == key) {
-        return Err(ApiError::not_found(format!(
-            "Run '{run_id}' has no metric '{key}'"
-        ))
-        .into());
+        return Err(ApiError::not_found(format!("Run '{run_id}' has no metric '{key}'")).into());
     }
     let env = s.store.metric_envelope(&run_id, &key, a, LARGE.0).await?;
     let exact_points = env.points.len() as u64 == env.total;

@@ -327,15 +327,22 @@ fn default_columns(runs: &[&Run]) -> Vec<Column> {
         .iter()
         .flat_map(|r| r.data.params.iter().map(|p| p.key.as_str()))
         .collect();
-    let col = |kind| move |key: &&str| Column {
-        kind,
-        key: (*key).to_string(),
+    let col = |kind| {
+        move |key: &&str| Column {
+            kind,
+            key: (*key).to_string(),
+        }
     };
     metrics
         .iter()
         .take(DEFAULT_METRIC_COLUMNS)
         .map(col(Kind::Metric))
-        .chain(params.iter().take(DEFAULT_PARAM_COLUMNS).map(col(Kind::Param)))
+        .chain(
+            params
+                .iter()
+                .take(DEFAULT_PARAM_COLUMNS)
+                .map(col(Kind::Param)),
+        )
         .collect()
 }
 
@@ -388,7 +395,8 @@ fn headers(opts: &Options, order: Option<&OrderBy>, columns: &[Column]) -> Vec<H
         };
         // A click on the sorted column flips it; a new column starts descending.
         let next = order_item(prefix, key, sorted && !ascending);
-        let href = (!key.is_empty()).then(|| format!("?{}", opts.query(Some(&next), Some(0), columns)));
+        let href =
+            (!key.is_empty()).then(|| format!("?{}", opts.query(Some(&next), Some(0), columns)));
         out.push(Header {
             label,
             kind,

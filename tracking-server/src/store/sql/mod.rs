@@ -14,9 +14,9 @@ mod experiments;
 mod logged_models;
 mod metrics;
 mod model_versions;
+mod overview;
 mod registry;
 mod runs;
-mod overview;
 mod search;
 
 use super::StoreError;

@@ -125,7 +125,9 @@ impl SqlStore {
                 .bind(Arg::I64(columns))
                 .push(" / ")
                 .bind(Arg::I64(span))
-                .push(&format!(" AS b, {x} AS x, value AS v FROM metrics WHERE run_uuid = "))
+                .push(&format!(
+                    " AS b, {x} AS x, value AS v FROM metrics WHERE run_uuid = "
+                ))
                 .bind(Arg::Str(run_id.to_string()))
                 .push(" AND key = ")
                 .bind(Arg::Str(key.to_string()))

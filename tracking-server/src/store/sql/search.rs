@@ -207,17 +207,8 @@ fn push_run_conditions(sql: &mut SqlBuf, dialect: Dialect, search: &RunSearch) {
                 "r.run_uuid",
                 clause,
             ),
-            Entity::Param => child_clause(
-                sql,
-                dialect,
-                "params",
-                "run_uuid",
-                "r.run_uuid",
-                clause,
-            ),
-            Entity::Tag => {
-                child_clause(sql, dialect, "tags", "run_uuid", "r.run_uuid", clause)
-            }
+            Entity::Param => child_clause(sql, dialect, "params", "run_uuid", "r.run_uuid", clause),
+            Entity::Tag => child_clause(sql, dialect, "tags", "run_uuid", "r.run_uuid", clause),
             Entity::Attribute => {
                 let column = run_attribute_column(&clause.key);
                 compare(sql, dialect, column, clause.comparator, &clause.value);
