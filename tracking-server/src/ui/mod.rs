@@ -9,6 +9,7 @@
 
 mod artifacts;
 mod charts;
+mod columns;
 mod compare;
 mod experiments;
 mod export;

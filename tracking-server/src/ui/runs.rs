@@ -5,9 +5,10 @@
 //! search, so a parent and its children always share a page. With a filter every matching run is a
 //! row, and children are grouped under a parent that happens to be on the same page.
 
-use super::format::{basename, duration, number, time};
-use super::{enc, render_status, run_url, Fields, Nav, UiResult};
-use crate::protocol::{Run, ViewType};
+pub(crate) use super::columns::{tag, Column, Kind, Options};
+use super::format::{basename, duration, time};
+use super::{render_status, run_url, Fields, Nav, UiResult};
+use crate::protocol::Run;
 use crate::routes::AppState;
 use crate::search::{
     parse_run_filter, parse_run_order_by, Clause, Comparator, Entity, FilterValue, OrderBy,
@@ -22,167 +23,12 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 pub(crate) const PARENT_TAG: &str = "mlflow.parentRunId";
 const SOURCE_TAG: &str = "mlflow.source.name";
 const USER_TAG: &str = "mlflow.user";
-const DEFAULT_PAGE: u64 = 100;
-const MAX_PAGE: u64 = 1000;
 /// Columns shown when none are picked: enough to compare runs, few enough that a page of 100 runs
 /// with hundreds of keys stays small.
 const DEFAULT_METRIC_COLUMNS: usize = 4;
 const DEFAULT_PARAM_COLUMNS: usize = 4;
 /// Children fetched for one page of parents; more are reachable through the parent's own filter.
 const MAX_CHILDREN: u64 = 1000;
-
-/// A param, metric or tag shown as a column.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub(crate) struct Column {
-    pub kind: Kind,
-    pub key: String,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub(crate) enum Kind {
-    Metric,
-    Param,
-    Tag,
-}
-
-impl Kind {
-    pub fn prefix(self) -> &'static str {
-        match self {
-            Kind::Metric => "metrics",
-            Kind::Param => "params",
-            Kind::Tag => "tags",
-        }
-    }
-
-    fn entity(self) -> Entity {
-        match self {
-            Kind::Metric => Entity::Metric,
-            Kind::Param => Entity::Param,
-            Kind::Tag => Entity::Tag,
-        }
-    }
-}
-
-impl Column {
-    /// `metrics.rmse`, `params.lr`, `tags.team` (singular prefixes accepted too).
-    pub fn parse(text: &str) -> Option<Self> {
-        let (prefix, key) = text.split_once('.')?;
-        let kind = match prefix {
-            "metrics" | "metric" => Kind::Metric,
-            "params" | "param" => Kind::Param,
-            "tags" | "tag" => Kind::Tag,
-            _ => return None,
-        };
-        let key = key.trim_matches('`');
-        (!key.is_empty()).then(|| Self {
-            kind,
-            key: key.to_string(),
-        })
-    }
-
-    pub fn id(&self) -> String {
-        format!("{}.{}", self.kind.prefix(), self.key)
-    }
-
-    /// The cell text for a run (metrics rounded for the table).
-    pub fn value(&self, run: &Run) -> String {
-        let d = &run.data;
-        match self.kind {
-            Kind::Metric => d
-                .metrics
-                .iter()
-                .find(|m| m.key == self.key)
-                .map(|m| number(m.value)),
-            Kind::Param => d
-                .params
-                .iter()
-                .find(|p| p.key == self.key)
-                .map(|p| p.value.clone()),
-            Kind::Tag => tag(run, &self.key).map(String::from),
-        }
-        .unwrap_or_default()
-    }
-}
-
-pub(crate) fn tag<'a>(run: &'a Run, key: &str) -> Option<&'a str> {
-    run.data
-        .tags
-        .iter()
-        .find(|t| t.key == key)
-        .map(|t| t.value.as_str())
-}
-
-/// Options of the runs page, from its query string; links are rebuilt from them.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct Options {
-    pub filter: String,
-    pub order: String,
-    pub offset: u64,
-    pub size: u64,
-    pub view: &'static str,
-    pub columns: Option<Vec<Column>>,
-}
-
-impl Options {
-    pub fn from(fields: &Fields) -> Self {
-        let mut picked: Vec<Column> = fields
-            .list("columns")
-            .iter()
-            .chain(fields.all("col"))
-            .filter_map(|c| Column::parse(c))
-            .collect();
-        let mut seen = HashSet::new();
-        picked.retain(|c| seen.insert(c.clone()));
-        let explicit = !fields.all("columns").is_empty() || !fields.all("col").is_empty();
-        Self {
-            filter: fields.get("filter").unwrap_or("").to_string(),
-            order: fields.get("order").unwrap_or("").to_string(),
-            offset: fields
-                .get("offset")
-                .and_then(|o| o.parse().ok())
-                .unwrap_or(0),
-            size: fields
-                .get("size")
-                .and_then(|o| o.parse().ok())
-                .unwrap_or(DEFAULT_PAGE)
-                .clamp(1, MAX_PAGE),
-            view: match fields.get("view") {
-                Some("deleted") => "deleted",
-                Some("all") => "all",
-                _ => "active",
-            },
-            columns: explicit.then_some(picked),
-        }
-    }
-
-    pub fn view_type(&self) -> ViewType {
-        match self.view {
-            "deleted" => ViewType::DeletedOnly,
-            "all" => ViewType::All,
-            _ => ViewType::ActiveOnly,
-        }
-    }
-
-    /// The query string for these options with some fields replaced.
-    pub fn query(&self, order: Option<&str>, offset: Option<u64>, columns: &[Column]) -> String {
-        let cols: Vec<String> = columns.iter().map(Column::id).collect();
-        let mut q = format!(
-            "filter={}&order={}&view={}&columns={}",
-            enc(&self.filter),
-            enc(order.unwrap_or(&self.order)),
-            self.view,
-            enc(&cols.join(",")),
-        );
-        if self.size != DEFAULT_PAGE {
-            q.push_str(&format!("&size={}", self.size));
-        }
-        let offset = offset.unwrap_or(self.offset);
-        if offset > 0 {
-            q.push_str(&format!("&offset={offset}"));
-        }
-        q
-    }
-}
 
 /// The search grammar's `order_by` item for a column: keys are backquoted so that any key parses.
 fn order_item(entity_prefix: &str, key: &str, ascending: bool) -> String {
