@@ -48,6 +48,12 @@ def test_sorting_a_complete_page_happens_without_reload(page, base_url, seeded, 
     assert names(page)[:3] == ["beta", "alpha", "gamma"]
     expect(page.locator("#runs thead th.sorted")).to_contain_text("rmse")
     shot(page, "sorted-by-rmse")
+    # Duration has no server-side order; on a complete page it sorts in place too.
+    page.locator("#runs thead th", has_text="Duration").locator("span.sort").click()
+    expect(page.locator("#runs thead th.sorted")).to_contain_text("Duration")
+    top = page.locator("#runs tbody tr:not([data-parent]) td:nth-child(4)")
+    values = [int(v) for v in top.evaluate_all("cells => cells.map(c => c.dataset.v)")]
+    assert values == sorted(values, reverse=True), values
 
 
 def test_the_server_sorts_by_any_column_through_links(nojs, base_url, seeded, shot):

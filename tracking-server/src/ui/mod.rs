@@ -233,15 +233,19 @@ pub(crate) fn same_origin(headers: &HeaderMap) -> UiResult<()> {
         .get("sec-fetch-site")
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v == "cross-site");
-    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
-    let origin_mismatch = match (headers.get(header::ORIGIN), host) {
-        (Some(origin), Some(host)) => {
+    // Behind a reverse proxy the browser's origin is the proxy's host, which it forwards.
+    let hosts: Vec<&str> = [header::HOST.as_str(), "x-forwarded-host"]
+        .iter()
+        .filter_map(|h| headers.get(*h).and_then(|v| v.to_str().ok()))
+        .collect();
+    let origin_mismatch = match headers.get(header::ORIGIN) {
+        Some(origin) if !hosts.is_empty() => {
             let origin = origin.to_str().unwrap_or("");
             origin != "null"
                 && origin
                     .split_once("://")
                     .map(|(_, rest)| rest)
-                    .is_none_or(|rest| rest != host)
+                    .is_none_or(|rest| !hosts.contains(&rest))
         }
         _ => false,
     };

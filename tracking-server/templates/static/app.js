@@ -48,8 +48,10 @@ function sortable(table) {
   if (table.getAttribute("data-complete") !== "1") return;
   var body = table.tBodies[0];
   table.querySelectorAll("thead th[data-col]").forEach(function (th, _) {
-    var link = th.querySelector("a");
+    // Duration has no server-side order (the search grammar has none), so it is a plain label.
+    var link = th.querySelector("a") || th.querySelector("span.sort");
     if (!link) return;
+    link.style.cursor = "pointer";
     link.addEventListener("click", function (ev) {
       ev.preventDefault();
       var index = Array.prototype.indexOf.call(th.parentNode.children, th);
