@@ -5,3 +5,4 @@ mod gold_monitoring;
 mod python_client;
 mod score_cli;
 mod train_cli;
+mod ui;

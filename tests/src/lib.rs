@@ -134,21 +134,21 @@ impl Drop for Server {
 
 /// Runs pytest on `tests/python/<target>` against `url`; returns (success, combined output).
 pub fn pytest(url: &str, target: &str) -> (bool, String) {
+    pytest_at(&format!("tests/python/{target}"), url, &[])
+}
+
+/// Runs pytest on `path` (relative to the workspace root) against `url`, with extra environment
+/// variables; returns (success, combined output).
+pub fn pytest_at(path: &str, url: &str, env: &[(&str, &str)]) -> (bool, String) {
     let out = Command::new(python())
         .current_dir(workspace_root())
-        .args([
-            "-m",
-            "pytest",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            &format!("tests/python/{target}"),
-        ])
+        .args(["-m", "pytest", "-q", "-p", "no:cacheprovider", path])
         .env("MLTRACK_URL", url)
         .env("MLFLOW_TRACKING_URI", url)
         .env("MLTRACK_STRICT", "1")
         .env("MLFLOW_DISABLE_TELEMETRY", "true")
         .env("DO_NOT_TRACK", "true")
+        .envs(env.iter().copied())
         .output()
         .expect("pytest runs");
     let text = format!(

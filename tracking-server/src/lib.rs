@@ -1,6 +1,9 @@
 //! mltrack's tracking server: the MLflow tracking REST API (experiments, runs, params, metrics, tags,
 //! dataset inputs, artifacts through the `mlflow-artifacts` proxy) over SQLite or PostgreSQL.
 //!
+//! It also serves the web UI (`ui`): server-rendered pages at `/` for experiments, runs, charts,
+//! artifacts and the model registry, compiled into the binary.
+//!
 //! The unmodified Python `mlflow` client works against it with `MLFLOW_TRACKING_URI=http://host:port`.
 //! The wire contract is MLflow's (`protocol`), the rules are MLflow's (`validation`, `search`), and the
 //! store keeps a latest-metric table so searches never read metric history.
@@ -23,4 +26,5 @@ pub mod routes;
 pub mod search;
 pub mod startup;
 pub mod store;
+pub mod ui;
 pub mod validation;

@@ -7,7 +7,7 @@ mod logged_models;
 mod meta;
 mod metrics;
 mod registry;
-mod registry_rules;
+pub(crate) mod registry_rules;
 mod runs;
 
 use crate::artifacts::ArtifactStore;
@@ -49,6 +49,7 @@ pub fn router(state: AppState) -> Router {
         .nest(ARTIFACTS_PREFIX, proxy.clone())
         .nest(AJAX_ARTIFACTS_PREFIX, proxy)
         .merge(meta::router())
+        .merge(crate::ui::router())
         .fallback(endpoint_not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)

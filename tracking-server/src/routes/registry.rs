@@ -289,12 +289,7 @@ async fn transition_stage(
     let (name, version) = name_and_version(&req)?;
     let stage = rules::stage(&required(req.stage, "stage")?)?;
     let archive = req.archive_existing_versions.unwrap_or(false);
-    if archive && !matches!(stage.as_str(), "Staging" | "Production") {
-        return Err(ApiError::invalid(format!(
-            "Model version transition cannot archive existing model versions because '{stage}' is not \
-             an Active stage. Valid stages are Staging, Production"
-        )));
-    }
+    rules::check_archive_existing(&stage, archive)?;
     let model_version = s
         .registry
         .transition_stage(&name, version, &stage, archive, &actor.0)

@@ -51,6 +51,17 @@ pub fn stage(s: &str) -> ApiResult<String> {
         })
 }
 
+/// `archive_existing_versions` only makes sense when moving into an active stage.
+pub fn check_archive_existing(stage: &str, archive: bool) -> ApiResult<()> {
+    if archive && !matches!(stage, "Staging" | "Production") {
+        return Err(ApiError::invalid(format!(
+            "Model version transition cannot archive existing model versions because '{stage}' is not \
+             an Active stage. Valid stages are Staging, Production"
+        )));
+    }
+    Ok(())
+}
+
 /// `^[\w\-]*$`, ≤ 255, not `latest` (any case), not `v<digits>`.
 pub fn alias(alias: Option<String>) -> ApiResult<String> {
     let alias = required(alias, "alias")?;

@@ -10,3 +10,4 @@ mod persistence;
 mod registry;
 mod runs;
 mod search;
+mod ui;

@@ -108,6 +108,25 @@ impl crate::store::TrackingStore for SqlStore {
         self.metric_history_sampled_impl(run_ids, key, steps, max_points)
             .await
     }
+    async fn count_runs(&self, search: &crate::store::RunSearch) -> StoreResult<u64> {
+        self.count_runs_impl(search).await
+    }
+    async fn run_keys(
+        &self,
+        experiment_ids: &[i64],
+        view: crate::protocol::ViewType,
+    ) -> StoreResult<crate::store::RunKeys> {
+        self.run_keys_impl(experiment_ids, view).await
+    }
+    async fn metric_envelope(
+        &self,
+        run_id: &str,
+        key: &str,
+        axis: crate::store::HistoryAxis,
+        columns: u32,
+    ) -> StoreResult<crate::store::MetricEnvelope> {
+        self.metric_envelope_impl(run_id, key, axis, columns).await
+    }
 }
 
 #[async_trait::async_trait]

@@ -14,6 +14,7 @@ mod experiments;
 mod logged_models;
 mod metrics;
 mod model_versions;
+mod overview;
 mod registry;
 mod runs;
 mod search;

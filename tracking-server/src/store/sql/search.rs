@@ -153,50 +153,7 @@ pub(super) fn compile_run_search(dialect: Dialect, search: &RunSearch) -> Search
         ));
         sql.bind(Arg::Str(ob.key.clone()));
     }
-    sql.push(" WHERE r.experiment_id IN (");
-    if search.experiment_ids.is_empty() {
-        sql.push("NULL");
-    } else {
-        sql.bind_list(search.experiment_ids.iter().map(|id| Arg::I64(*id)));
-    }
-    sql.push(") AND r.lifecycle_stage IN (");
-    sql.bind_list(
-        search
-            .view
-            .stages()
-            .iter()
-            .map(|s| Arg::Str((*s).to_string())),
-    )
-    .push(")");
-    for clause in &search.filter {
-        sql.push(" AND ");
-        match clause.entity {
-            Entity::Metric => child_clause(
-                &mut sql,
-                dialect,
-                "latest_metrics",
-                "run_uuid",
-                "r.run_uuid",
-                clause,
-            ),
-            Entity::Param => child_clause(
-                &mut sql,
-                dialect,
-                "params",
-                "run_uuid",
-                "r.run_uuid",
-                clause,
-            ),
-            Entity::Tag => {
-                child_clause(&mut sql, dialect, "tags", "run_uuid", "r.run_uuid", clause)
-            }
-            Entity::Attribute => {
-                let column = run_attribute_column(&clause.key);
-                compare(&mut sql, dialect, column, clause.comparator, &clause.value);
-            }
-            Entity::Dataset => dataset_clause(&mut sql, dialect, clause),
-        }
-    }
+    push_run_conditions(&mut sql, dialect, search);
     sql.push(" ORDER BY ");
     let mut has_start_time = false;
     for (i, ob) in search.order_by.iter().enumerate() {
@@ -219,6 +176,53 @@ pub(super) fn compile_run_search(dialect: Dialect, search: &RunSearch) -> Search
     sql.push("r.run_uuid ASC");
     push_limit(&mut sql, search.max_results, search.offset);
     SearchSql(sql)
+}
+
+/// The `WHERE` part of a run search (experiments, lifecycle, filter clauses), shared by the page query
+/// and the count the web UI shows, so that both always agree on which runs match.
+fn push_run_conditions(sql: &mut SqlBuf, dialect: Dialect, search: &RunSearch) {
+    sql.push(" WHERE r.experiment_id IN (");
+    if search.experiment_ids.is_empty() {
+        sql.push("NULL");
+    } else {
+        sql.bind_list(search.experiment_ids.iter().map(|id| Arg::I64(*id)));
+    }
+    sql.push(") AND r.lifecycle_stage IN (");
+    sql.bind_list(
+        search
+            .view
+            .stages()
+            .iter()
+            .map(|s| Arg::Str((*s).to_string())),
+    )
+    .push(")");
+    for clause in &search.filter {
+        sql.push(" AND ");
+        match clause.entity {
+            Entity::Metric => child_clause(
+                sql,
+                dialect,
+                "latest_metrics",
+                "run_uuid",
+                "r.run_uuid",
+                clause,
+            ),
+            Entity::Param => child_clause(sql, dialect, "params", "run_uuid", "r.run_uuid", clause),
+            Entity::Tag => child_clause(sql, dialect, "tags", "run_uuid", "r.run_uuid", clause),
+            Entity::Attribute => {
+                let column = run_attribute_column(&clause.key);
+                compare(sql, dialect, column, clause.comparator, &clause.value);
+            }
+            Entity::Dataset => dataset_clause(sql, dialect, clause),
+        }
+    }
+}
+
+/// `SELECT COUNT(*)` over the runs a search matches, ignoring its ordering and paging.
+pub(super) fn compile_run_count(dialect: Dialect, search: &RunSearch) -> SqlBuf {
+    let mut sql = SqlBuf::new("SELECT COUNT(*) FROM runs r");
+    push_run_conditions(&mut sql, dialect, search);
+    sql
 }
 
 fn push_limit(sql: &mut SqlBuf, max_results: u64, offset: u64) {

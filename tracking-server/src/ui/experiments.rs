@@ -1,0 +1,198 @@
+//! The experiment list (`/`) and its writes: create, rename, delete, restore. Each write runs the
+//! same validation and store call as the REST endpoint; a refused write re-renders the list with the
+//! API's message and status.
+
+use super::format::time;
+use super::{render_status, same_origin, see_other, Fields, Nav, UiError, UiResult};
+use crate::protocol::{Experiment, ViewType};
+use crate::routes::AppState;
+use crate::search::{Clause, Comparator, Entity, FilterValue};
+use crate::store::ExperimentSearch;
+use crate::validation::{experiment_id, required, validate_experiment_name};
+use askama::Template;
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
+
+const PAGE_SIZE: u64 = 200;
+
+pub(crate) struct ExperimentRow {
+    pub id: String,
+    pub name: String,
+    pub created: String,
+    pub updated: String,
+    pub deleted: bool,
+}
+
+#[derive(Template)]
+#[template(path = "experiments.html")]
+struct ListPage {
+    title: String,
+    nav: Nav,
+    q: String,
+    view: &'static str,
+    rows: Vec<ExperimentRow>,
+    error: Option<String>,
+    new_name: String,
+    prev: Option<String>,
+    next: Option<String>,
+}
+
+fn view_of(fields: &Fields) -> ViewType {
+    match fields.get("view") {
+        Some("deleted") => ViewType::DeletedOnly,
+        Some("all") => ViewType::All,
+        _ => ViewType::ActiveOnly,
+    }
+}
+
+fn view_name(view: ViewType) -> &'static str {
+    match view {
+        ViewType::ActiveOnly => "active",
+        ViewType::DeletedOnly => "deleted",
+        ViewType::All => "all",
+    }
+}
+
+fn row(e: Experiment) -> ExperimentRow {
+    ExperimentRow {
+        created: time(e.creation_time),
+        updated: time(e.last_update_time),
+        deleted: e.lifecycle_stage == "deleted",
+        id: e.experiment_id,
+        name: e.name,
+    }
+}
+
+/// Renders the list for `fields`, with an optional error from a refused write.
+async fn list_page(
+    s: &AppState,
+    fields: &Fields,
+    error: Option<UiError>,
+    new_name: String,
+) -> UiResult {
+    let q = fields.get("q").unwrap_or("").to_string();
+    let view = view_of(fields);
+    let offset: u64 = fields
+        .get("offset")
+        .and_then(|o| o.parse().ok())
+        .unwrap_or(0);
+    let filter = if q.is_empty() {
+        Vec::new()
+    } else {
+        vec![Clause {
+            entity: Entity::Attribute,
+            key: "name".into(),
+            comparator: Comparator::ILike,
+            value: FilterValue::Str(format!("%{q}%")),
+        }]
+    };
+    let page = s
+        .store
+        .search_experiments(&ExperimentSearch {
+            filter,
+            order_by: Vec::new(),
+            view,
+            max_results: PAGE_SIZE,
+            offset,
+        })
+        .await?;
+    let link = |offset: u64| {
+        format!(
+            "/?q={}&view={}&offset={offset}",
+            super::enc(&q),
+            view_name(view)
+        )
+    };
+    let status = error.as_ref().map_or(StatusCode::OK, |e| e.status);
+    let page = ListPage {
+        title: "Experiments".into(),
+        nav: "experiments",
+        view: view_name(view),
+        rows: page.items.into_iter().map(row).collect(),
+        error: error.map(|e| e.message),
+        new_name,
+        prev: (offset > 0).then(|| link(offset.saturating_sub(PAGE_SIZE))),
+        next: page.next_offset.map(link),
+        q,
+    };
+    Ok(render_status(status, &page))
+}
+
+pub(super) async fn list(State(s): State<AppState>, RawQuery(query): RawQuery) -> UiResult {
+    list_page(&s, &Fields::query(query.as_deref()), None, String::new()).await
+}
+
+/// Runs a write; on a refusal the list is shown again with the message (and the typed name kept).
+async fn write_or_reshow(
+    s: &AppState,
+    headers: &HeaderMap,
+    typed: String,
+    write: impl std::future::Future<Output = UiResult<String>>,
+) -> UiResult {
+    same_origin(headers)?;
+    match write.await {
+        Ok(location) => Ok(see_other(&location)),
+        Err(e) if e.status.is_client_error() => {
+            list_page(s, &Fields::default(), Some(e), typed).await
+        }
+        Err(e) => Err(e),
+    }
+}
+
+pub(super) async fn create(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> UiResult {
+    let form = Fields::parse(&body);
+    let typed = form.get("name").unwrap_or("").to_string();
+    let write = async {
+        let name = validate_experiment_name(form.raw("name"))?;
+        let root = s.config.artifact_root();
+        let id = s.store.create_experiment(&name, None, &root, &[]).await?;
+        Ok(format!("/experiments/{id}"))
+    };
+    write_or_reshow(&s, &headers, typed, write).await
+}
+
+pub(super) async fn rename(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> UiResult {
+    let form = Fields::parse(&body);
+    let write = async {
+        let id = experiment_id(&id)?;
+        let new_name = validate_experiment_name(Some(required(form.raw("new_name"), "new_name")?))?;
+        s.store.rename_experiment(id, &new_name).await?;
+        Ok(format!("/experiments/{id}"))
+    };
+    write_or_reshow(&s, &headers, String::new(), write).await
+}
+
+async fn set_deleted(s: &AppState, headers: &HeaderMap, id: &str, deleted: bool) -> UiResult {
+    let write = async {
+        let id = experiment_id(id)?;
+        s.store.set_experiment_deleted(id, deleted).await?;
+        Ok(if deleted {
+            "/?view=deleted".to_string()
+        } else {
+            format!("/experiments/{id}")
+        })
+    };
+    write_or_reshow(s, headers, String::new(), write).await
+}
+
+pub(super) async fn delete(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> UiResult {
+    set_deleted(&s, &headers, &id, true).await
+}
+
+pub(super) async fn restore(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> UiResult {
+    set_deleted(&s, &headers, &id, false).await
+}

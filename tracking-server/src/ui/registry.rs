@@ -1,0 +1,280 @@
+//! The model registry: models with their latest version per stage and aliases, a model's versions,
+//! and a version page whose stage transition form runs the API's rules (`registry_rules`).
+
+use super::format::time;
+use super::{
+    model_url, render, render_status, run_url, same_origin, see_other, version_url, Fields, Nav,
+    UiError, UiResult,
+};
+use crate::error::ApiError;
+use crate::extract::Actor;
+use crate::protocol::{ModelVersion, ModelVersionEvent, RegisteredModel};
+use crate::routes::registry_rules as rules;
+use crate::routes::AppState;
+use crate::search::{Clause, Comparator, Entity, FilterValue, OrderBy};
+use crate::store::registry::RegistrySearch;
+use askama::Template;
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
+
+const PAGE_SIZE: u64 = 100;
+
+pub(crate) struct Latest {
+    pub stage: String,
+    pub version: String,
+    pub url: String,
+}
+
+pub(crate) struct ModelRow {
+    pub name: String,
+    pub url: String,
+    pub latest: Vec<Latest>,
+    pub aliases: Vec<(String, String)>,
+    pub updated: String,
+    pub description: String,
+}
+
+#[derive(Template)]
+#[template(path = "models.html")]
+struct ModelsPage {
+    title: String,
+    nav: Nav,
+    q: String,
+    rows: Vec<ModelRow>,
+    prev: Option<String>,
+    next: Option<String>,
+}
+
+fn name_clause(comparator: Comparator, value: String) -> Clause {
+    Clause {
+        entity: Entity::Attribute,
+        key: "name".into(),
+        comparator,
+        value: FilterValue::Str(value),
+    }
+}
+
+fn model_row(m: RegisteredModel) -> ModelRow {
+    let mut latest: Vec<Latest> = m
+        .latest_versions
+        .iter()
+        .map(|v| Latest {
+            stage: v.current_stage.clone(),
+            version: v.version.clone(),
+            url: version_url(&m.name, &v.version),
+        })
+        .collect();
+    let order = |s: &str| rules::STAGES.iter().position(|x| *x == s).unwrap_or(9);
+    latest.sort_by_key(|l| order(&l.stage));
+    ModelRow {
+        url: model_url(&m.name),
+        aliases: m
+            .aliases
+            .iter()
+            .map(|a| (a.alias.clone(), version_url(&m.name, &a.version)))
+            .collect(),
+        updated: time(m.last_updated_timestamp),
+        description: m.description.unwrap_or_default(),
+        name: m.name,
+        latest,
+    }
+}
+
+pub(super) async fn models(State(s): State<AppState>, RawQuery(query): RawQuery) -> UiResult {
+    let fields = Fields::query(query.as_deref());
+    let q = fields.get("q").unwrap_or("").to_string();
+    let offset: u64 = fields
+        .get("offset")
+        .and_then(|o| o.parse().ok())
+        .unwrap_or(0);
+    let filter = if q.is_empty() {
+        Vec::new()
+    } else {
+        vec![name_clause(Comparator::ILike, format!("%{q}%"))]
+    };
+    let page = s
+        .registry
+        .search_registered_models(&RegistrySearch {
+            filter,
+            order_by: Vec::new(),
+            max_results: PAGE_SIZE,
+            offset,
+        })
+        .await?;
+    let link = |o: u64| format!("/models?q={}&offset={o}", super::enc(&q));
+    let page = ModelsPage {
+        title: "Models".into(),
+        nav: "models",
+        rows: page.items.into_iter().map(model_row).collect(),
+        prev: (offset > 0).then(|| link(offset.saturating_sub(PAGE_SIZE))),
+        next: page.next_offset.map(link),
+        q,
+    };
+    Ok(render(&page))
+}
+
+pub(crate) struct VersionRow {
+    pub version: String,
+    pub url: String,
+    pub created: String,
+    pub stage: String,
+    pub aliases: Vec<String>,
+    pub run: Option<(String, String)>,
+    pub source: String,
+    pub description: String,
+}
+
+#[derive(Template)]
+#[template(path = "model.html")]
+struct ModelPage {
+    title: String,
+    nav: Nav,
+    model: ModelRow,
+    tags: Vec<(String, String)>,
+    versions: Vec<VersionRow>,
+}
+
+/// The source run of a version, as a link, when this store knows the run.
+async fn run_link(s: &AppState, run_id: Option<&str>) -> Option<(String, String)> {
+    let id = run_id.filter(|r| !r.is_empty())?;
+    match s.store.get_run(id).await {
+        Ok(run) => Some((
+            run.info.run_name.clone(),
+            run_url(&run.info.experiment_id, id),
+        )),
+        Err(_) => Some((id.to_string(), format!("/runs/{id}"))),
+    }
+}
+
+fn version_row(v: &ModelVersion, run: Option<(String, String)>) -> VersionRow {
+    VersionRow {
+        version: v.version.clone(),
+        url: version_url(&v.name, &v.version),
+        created: time(v.creation_timestamp),
+        stage: v.current_stage.clone(),
+        aliases: v.aliases.clone(),
+        run,
+        source: v.source.clone(),
+        description: v.description.clone().unwrap_or_default(),
+    }
+}
+
+pub(super) async fn model(State(s): State<AppState>, Path(name): Path<String>) -> UiResult {
+    let model = s.registry.get_registered_model(&name).await?;
+    let versions = s
+        .registry
+        .search_model_versions(&RegistrySearch {
+            filter: vec![name_clause(Comparator::Eq, name.clone())],
+            order_by: vec![OrderBy {
+                entity: Entity::Attribute,
+                key: "version_number".into(),
+                ascending: false,
+            }],
+            max_results: 1000,
+            offset: 0,
+        })
+        .await?
+        .items;
+    let mut rows = Vec::with_capacity(versions.len());
+    for v in &versions {
+        rows.push(version_row(v, run_link(&s, v.run_id.as_deref()).await));
+    }
+    let page = ModelPage {
+        title: format!("{name} · model"),
+        nav: "models",
+        tags: model
+            .tags
+            .iter()
+            .map(|t| (t.key.clone(), t.value.clone()))
+            .collect(),
+        model: model_row(model),
+        versions: rows,
+    };
+    Ok(render(&page))
+}
+
+#[derive(Template)]
+#[template(path = "version.html")]
+struct VersionPage {
+    title: String,
+    nav: Nav,
+    name: String,
+    model_url: String,
+    v: VersionRow,
+    updated: String,
+    tags: Vec<(String, String)>,
+    history: Vec<ModelVersionEvent>,
+    history_times: Vec<String>,
+    stages: [&'static str; 4],
+    error: Option<String>,
+    action: String,
+}
+
+async fn version_page(s: &AppState, name: &str, version: &str, error: Option<UiError>) -> UiResult {
+    let number = rules::version(Some(version))?;
+    let mv = s.registry.get_model_version(name, number).await?;
+    let history = s.registry.model_version_history(name, number).await?;
+    let run = run_link(s, mv.run_id.as_deref()).await;
+    let status = error.as_ref().map_or(StatusCode::OK, |e| e.status);
+    let page = VersionPage {
+        title: format!("{name} v{version}"),
+        nav: "models",
+        name: name.to_string(),
+        model_url: model_url(name),
+        action: format!("{}/stage", version_url(name, &mv.version)),
+        updated: time(mv.last_updated_timestamp),
+        tags: mv
+            .tags
+            .iter()
+            .map(|t| (t.key.clone(), t.value.clone()))
+            .collect(),
+        v: version_row(&mv, run),
+        history_times: history.iter().map(|e| time(e.timestamp)).collect(),
+        history,
+        stages: rules::STAGES,
+        error: error.map(|e| e.message),
+    };
+    Ok(render_status(status, &page))
+}
+
+pub(super) async fn version(
+    State(s): State<AppState>,
+    Path((name, version)): Path<(String, String)>,
+) -> UiResult {
+    version_page(&s, &name, &version, None).await
+}
+
+/// The form's stage transition, through the API's checks; a refusal re-renders the version page
+/// with the message and the API's status code.
+pub(super) async fn transition(
+    State(s): State<AppState>,
+    Path((name, version)): Path<(String, String)>,
+    actor: Actor,
+    headers: HeaderMap,
+    body: Bytes,
+) -> UiResult {
+    same_origin(&headers)?;
+    let form = Fields::parse(&body);
+    let result: Result<(), ApiError> = async {
+        let number = rules::version(Some(&version))?;
+        let stage = rules::stage(
+            form.get("stage")
+                .ok_or_else(|| ApiError::missing("stage"))?,
+        )?;
+        let archive = form.flag("archive_existing_versions");
+        rules::check_archive_existing(&stage, archive)?;
+        s.registry
+            .transition_stage(&name, number, &stage, archive, &actor.0)
+            .await?;
+        Ok(())
+    }
+    .await;
+    match result {
+        Ok(()) => Ok(see_other(&version_url(&name, &version))),
+        Err(e) if e.code.status().is_client_error() => {
+            version_page(&s, &name, &version, Some(e.into())).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
