@@ -131,6 +131,20 @@ fn the_production_model_scores_gold_data_as_it_predicts_and_reports_what_it_skip
     assert_eq!(bits(&numbers(&out, "price")), bits(&kept_prices));
     let skipped_rows: Vec<Option<f64>> = own.skipped.iter().map(|s| Some(s.row as f64)).collect();
     assert_eq!(numbers(&skipped, "row"), skipped_rows);
+    // Without `--experiment` the run goes to `scoring`; a parquet skipped file also gets a CSV sample
+    // that the web UI previews as a table.
+    let c = TrackingClient::new(&server.url).unwrap();
+    let gold_run = &runs_in(&c, "scoring", "")[0];
+    let files = c
+        .list_artifacts(&TrackingClient::run_artifact_path(gold_run, "scoring").unwrap())
+        .unwrap();
+    let names: Vec<&str> = files.iter().map(|f| f.path.as_str()).collect();
+    assert!(names.contains(&"scored.skipped.parquet"), "{names:?}");
+    assert_eq!(
+        names.contains(&"skipped_sample.csv"),
+        !own.skipped.is_empty(),
+        "{names:?}"
+    );
 
     // A crafted file: unseen neighbourhoods and property types, a null room type.
     let mut df = gold_head(40);
@@ -155,7 +169,6 @@ fn the_production_model_scores_gold_data_as_it_predicts_and_reports_what_it_skip
     CsvWriter::new(std::fs::File::create(&crafted).unwrap())
         .finish(&mut df)
         .unwrap();
-    let c = TrackingClient::new(&server.url).unwrap();
     c.set_alias("airbnb-price", "champion", "1").unwrap();
     let crafted_out = work.path().join("crafted-scored.csv");
     ok(&mltrack_cli(

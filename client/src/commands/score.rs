@@ -334,6 +334,12 @@ fn log_outcome(
         &TrackingClient::run_artifact_path(&run, &format!("scoring/{name}"))?,
         &o.skipped_path,
     )?;
+    if c.skipped > 0
+        && model_core::table_io::Format::of(&o.skipped_path)
+            == model_core::table_io::Format::Parquet
+    {
+        upload_skipped_sample(client, &run, &o.skipped_path)?;
+    }
     let summary = serde_json::json!({
         "model_uri": args.model,
         "input": args.input.display().to_string(),
@@ -351,6 +357,30 @@ fn log_outcome(
     client.upload_artifact(
         &TrackingClient::run_artifact_path(&run, "scoring/summary.json")?,
         tmp.path(),
+    )?;
+    Ok(())
+}
+
+/// The first rows of a parquet skipped file as CSV, which the web UI previews as a table.
+fn upload_skipped_sample(
+    client: &TrackingClient,
+    run: &tracking_server::protocol::Run,
+    skipped: &Path,
+) -> anyhow::Result<()> {
+    const SAMPLE_ROWS: usize = 1000;
+    let mut reader = TableReader::open(skipped, SAMPLE_ROWS, &[])?;
+    let Some(first) = reader.next_batch()? else {
+        return Ok(());
+    };
+    let sample = first.slice(0, SAMPLE_ROWS);
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("skipped_sample.csv");
+    let mut writer = TableWriter::create(&path, sample.schema())?;
+    writer.write(&sample)?;
+    writer.finish()?;
+    client.upload_artifact(
+        &TrackingClient::run_artifact_path(run, "scoring/skipped_sample.csv")?,
+        &path,
     )?;
     Ok(())
 }
