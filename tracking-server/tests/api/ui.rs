@@ -116,7 +116,16 @@ backend_tests!(
                 "{path} is an HTML page"
             );
         }
-        // Unknown API paths keep the API's JSON 404.
+        // A browser gets an HTML 404 for an unknown page; unknown API paths keep the API's JSON 404.
+        let r = app
+            .http
+            .get(format!("{}/no/such/page", app.url))
+            .header("accept", "text/html,application/xhtml+xml")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 404);
+        assert!(r.text().await.unwrap().contains("No page at /no/such/page"));
         let (status, body) = app.get("no-such-endpoint", &[]).await;
         assert_eq!(
             (status, body["error_code"].as_str()),
