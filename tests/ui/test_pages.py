@@ -115,7 +115,7 @@ def test_artifacts_preview_text_json_csv_image_and_html(page, base_url, seeded, 
     image = page.locator("img#preview")
     expect(image).to_be_visible()
     # The 2x2 PNG decodes (waits for the load rather than racing it).
-    page.wait_for_function("document.querySelector('img#preview').naturalWidth === 2")
+    page.wait_for_function("() => document.querySelector('img#preview').naturalWidth === 2")
     link = page.get_by_role("link", name="Download").get_attribute("href")
     download = page.request.get(base_url + link)
     assert download.headers["content-disposition"].startswith("attachment")
