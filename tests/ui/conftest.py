@@ -51,6 +51,10 @@ def pytest_configure(config):
     }.items():
         os.environ.setdefault(key, value)
     SHOTS.mkdir(parents=True, exist_ok=True)
+    # CI shares two cores with the build; give assertions the same slack as actions.
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=15_000)
 
 
 @pytest.fixture(scope="session")

@@ -114,7 +114,8 @@ def test_artifacts_preview_text_json_csv_image_and_html(page, base_url, seeded, 
     page.locator("#artifact-tree a", has_text="tiny.png").click()
     image = page.locator("img#preview")
     expect(image).to_be_visible()
-    assert page.evaluate("document.querySelector('img#preview').naturalWidth") == 2
+    # The 2x2 PNG decodes (waits for the load rather than racing it).
+    page.wait_for_function("() => document.querySelector('img#preview').naturalWidth === 2")
     link = page.get_by_role("link", name="Download").get_attribute("href")
     download = page.request.get(base_url + link)
     assert download.headers["content-disposition"].startswith("attachment")
@@ -147,7 +148,11 @@ def test_a_version_is_transitioned_and_the_stage_changes(page, base_url, seeded,
     assert answer.value.status == 400
     expect(page.locator("#transition-error")).to_contain_text("cannot archive existing model versions")
     expect(page.locator("#stage")).to_have_text("None")
+    # The form keeps what was asked, so it can be corrected.
+    expect(page.locator("#transition select[name=stage]")).to_have_value("Archived")
+    expect(page.locator("#transition input[name=archive_existing_versions]")).to_be_checked()
     shot(page, "transition-refused")
+    page.uncheck("#transition input[name=archive_existing_versions]")
     page.select_option("#transition select[name=stage]", "Production")
     page.click("#transition button")
     expect(page.locator("#stage")).to_have_text("Production")

@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 
 
 def names(pg) -> list[str]:
-    return pg.locator("#runs tbody tr td.name a").all_inner_texts()
+    return pg.locator("#runs tbody tr td.name a:not([title])").all_inner_texts()
 
 
 def header_link(pg, label: str):
@@ -92,6 +92,13 @@ def test_an_invalid_filter_shows_the_parse_error_inline_with_400(page, base_url,
     expect(page.locator("#filter-form input[name=filter]")).to_have_value("metrics.rmse <<< 1")
     expect(page.locator("#runs tbody tr")).to_have_count(0)
     shot(page, "invalid-filter")
+
+
+def test_a_filtered_child_links_to_its_parent(nojs, base_url, seeded):
+    nojs.goto(f"{base_url}/experiments/{seeded['experiment_id']}?filter=params.lr%20%3D%20%270.05%27")
+    assert names(nojs) == ["trial-1"]
+    nojs.locator("#runs a[title='Parent run']").click()
+    expect(nojs.locator("#run-name")).to_contain_text("sweep")
 
 
 def test_paging_walks_through_the_runs(nojs, base_url, seeded):

@@ -74,7 +74,16 @@ pub(crate) fn sized_json<T: serde::Serialize>(value: &T, capacity: usize) -> Res
     }
 }
 
-async fn endpoint_not_found(uri: Uri) -> Response {
+async fn endpoint_not_found(uri: Uri, headers: axum::http::HeaderMap) -> Response {
+    // A browser asking for a page that does not exist gets the UI's 404 page; the API keeps JSON.
+    let api = uri.path().starts_with("/api/") || uri.path().starts_with("/ajax-api/");
+    let wants_html = headers
+        .get(axum::http::header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("text/html"));
+    if !api && wants_html {
+        return crate::ui::not_found(uri.path());
+    }
     ApiError::new(
         ErrorCode::EndpointNotFound,
         format!("No API endpoint matches {}", uri.path()),

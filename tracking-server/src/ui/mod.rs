@@ -139,6 +139,16 @@ impl IntoResponse for UiError {
 
 pub(crate) type UiResult<T = Response> = Result<T, UiError>;
 
+/// The 404 page for a path no route serves, for browsers (the API's fallback stays JSON).
+pub fn not_found(path: &str) -> Response {
+    UiError {
+        status: StatusCode::NOT_FOUND,
+        code: "ENDPOINT_NOT_FOUND",
+        message: format!("No page at {path}"),
+    }
+    .into_response()
+}
+
 /// Renders a page; a template error is a bug, reported as a 500 page in plain text.
 pub(crate) fn render<T: Template>(page: &T) -> Response {
     match page.render() {

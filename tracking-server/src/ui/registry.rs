@@ -209,15 +209,34 @@ struct VersionPage {
     stages: [&'static str; 4],
     error: Option<String>,
     action: String,
+    /// The form as submitted, kept when a transition is refused.
+    chosen: String,
+    archive_checked: bool,
 }
 
-async fn version_page(s: &AppState, name: &str, version: &str, error: Option<UiError>) -> UiResult {
+/// A refused transition: the API's error and what the form asked for.
+struct Refusal {
+    error: UiError,
+    stage: String,
+    archive: bool,
+}
+
+async fn version_page(
+    s: &AppState,
+    name: &str,
+    version: &str,
+    refusal: Option<Refusal>,
+) -> UiResult {
     let number = rules::version(Some(version))?;
     let mv = s.registry.get_model_version(name, number).await?;
     let history = s.registry.model_version_history(name, number).await?;
     let run = run_link(s, mv.run_id.as_deref()).await;
-    let status = error.as_ref().map_or(StatusCode::OK, |e| e.status);
+    let status = refusal.as_ref().map_or(StatusCode::OK, |r| r.error.status);
     let page = VersionPage {
+        chosen: refusal
+            .as_ref()
+            .map_or_else(|| mv.current_stage.clone(), |r| r.stage.clone()),
+        archive_checked: refusal.as_ref().is_some_and(|r| r.archive),
         title: format!("{name} v{version}"),
         nav: "models",
         name: name.to_string(),
@@ -233,7 +252,7 @@ async fn version_page(s: &AppState, name: &str, version: &str, error: Option<UiE
         history_times: history.iter().map(|e| time(e.timestamp)).collect(),
         history,
         stages: rules::STAGES,
-        error: error.map(|e| e.message),
+        error: refusal.map(|r| r.error.message),
     };
     Ok(render_status(status, &page))
 }
@@ -273,7 +292,12 @@ pub(super) async fn transition(
     match result {
         Ok(()) => Ok(see_other(&version_url(&name, &version))),
         Err(e) if e.code.status().is_client_error() => {
-            version_page(&s, &name, &version, Some(e.into())).await
+            let refusal = Refusal {
+                error: e.into(),
+                stage: form.get("stage").unwrap_or("").to_string(),
+                archive: form.flag("archive_existing_versions"),
+            };
+            version_page(&s, &name, &version, Some(refusal)).await
         }
         Err(e) => Err(e.into()),
     }

@@ -4,7 +4,7 @@
 
 use super::artifacts::{tree, Entry};
 use super::charts::{self, Series, XLabels};
-use super::format::{basename, duration, exact, time};
+use super::format::{duration, exact, time};
 use super::runs::{tag, PARENT_TAG};
 use super::{enc, render, run_url, see_other, version_url, Fields, Nav, UiResult};
 use crate::error::ApiError;
@@ -329,7 +329,7 @@ pub(super) async fn metric_page(
         nav: "experiments",
         run_url: run_url(&run.info.experiment_id, &run_id),
         experiment_id: run.info.experiment_id.clone(),
-        run_name: format!("{} ({})", run.info.run_name, basename(&run_id)),
+        run_name: run.info.run_name.clone(),
         step_url: metric_url(&run_id, &key, HistoryAxis::Step),
         time_url: metric_url(&run_id, &key, HistoryAxis::Time),
         x: axis_name(a),

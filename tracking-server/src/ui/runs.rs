@@ -67,6 +67,8 @@ pub(crate) struct Row {
     /// The top-level run this row is nested under (for collapsing), if any.
     pub root: Option<String>,
     pub children: usize,
+    /// A nested run shown at the top level (its parent is not on this page, e.g. under a filter).
+    pub parent: Option<String>,
 }
 
 #[derive(Template)]
@@ -76,6 +78,7 @@ struct RunsPage {
     nav: Nav,
     experiment_id: String,
     experiment_name: String,
+    description: String,
     deleted: bool,
     opts: Options,
     error: Option<String>,
@@ -160,6 +163,9 @@ fn row(run: &Run, depth: usize, root: Option<String>, columns: &[Column], kids: 
         depth,
         root,
         children: kids,
+        parent: tag(run, PARENT_TAG)
+            .filter(|_| depth == 0)
+            .map(|p| format!("/runs/{p}")),
     }
 }
 
@@ -363,6 +369,12 @@ pub(super) async fn page(
         nav: "experiments",
         experiment_id: experiment.experiment_id.clone(),
         experiment_name: experiment.name.clone(),
+        description: experiment
+            .tags
+            .iter()
+            .find(|t| t.key == "mlflow.note.content")
+            .map(|t| t.value.clone())
+            .unwrap_or_default(),
         deleted: experiment.lifecycle_stage == "deleted",
         headers: headers(&opts, order_by.first(), &columns),
         base_columns: 6,

@@ -116,7 +116,16 @@ backend_tests!(
                 "{path} is an HTML page"
             );
         }
-        // Unknown API paths keep the API's JSON 404.
+        // A browser gets an HTML 404 for an unknown page; unknown API paths keep the API's JSON 404.
+        let r = app
+            .http
+            .get(format!("{}/no/such/page", app.url))
+            .header("accept", "text/html,application/xhtml+xml")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 404);
+        assert!(r.text().await.unwrap().contains("No page at /no/such/page"));
         let (status, body) = app.get("no-such-endpoint", &[]).await;
         assert_eq!(
             (status, body["error_code"].as_str()),
@@ -322,6 +331,30 @@ async fn the_envelope_keeps_each_columns_minimum_and_maximum() {
         20_000,
         "short enough histories come back whole"
     );
+    // A history logged at a single step is one column, not every point.
+    let flat = (0..3000)
+        .map(|i| tracking_server::protocol::Metric {
+            key: "flat".into(),
+            value: f64::from(i % 10),
+            timestamp: i64::from(i),
+            step: 0,
+            run_id: None,
+        })
+        .collect::<Vec<_>>();
+    for chunk in flat.chunks(1000) {
+        let batch = tracking_server::store::Batch {
+            metrics: chunk.to_vec(),
+            ..Default::default()
+        };
+        store.log_batch(&id, batch).await.unwrap();
+    }
+    let env = store
+        .metric_envelope(&id, "flat", HistoryAxis::Step, 100)
+        .await
+        .unwrap();
+    assert_eq!(env.total, 3000);
+    assert_eq!(env.points.len(), 1);
+    assert_eq!((env.points[0].min, env.points[0].max), (0.0, 9.0));
     let missing = store
         .metric_envelope("nope", "m", HistoryAxis::Step, 10)
         .await;

@@ -98,7 +98,18 @@ impl SqlStore {
         }
         let (lo, hi): (i64, i64) = (row.try_get(1)?, row.try_get(2)?);
         let columns = i64::from(columns.max(1));
-        let points = if total <= 2 * columns || hi == lo {
+        let points = if total > 2 * columns && hi == lo {
+            // Every point at one x (MLflow issue #24169: all logged at step 0): one column.
+            let rows = scope("SELECT MIN(value), MAX(value)")
+                .fetch_all(&mut conn)
+                .await?;
+            let row = rows.first().ok_or(sqlx::Error::RowNotFound)?;
+            vec![EnvelopePoint {
+                x: lo,
+                min: row.try_get(0)?,
+                max: row.try_get(1)?,
+            }]
+        } else if total <= 2 * columns {
             let mut sql = scope(&format!("SELECT {x}, value"));
             sql.push(&format!(" ORDER BY {x}, timestamp, step"));
             sql.fetch_all(&mut conn)
