@@ -15,9 +15,11 @@
 //! ```
 
 pub mod artifacts;
+pub mod auth;
 pub mod config;
 pub mod error;
 pub mod extract;
+pub mod ops;
 pub mod protocol;
 pub mod routes;
 pub mod search;

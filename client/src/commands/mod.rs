@@ -1,6 +1,8 @@
 //! One module per `mltrack` subcommand.
 
 pub mod drift;
+pub mod gc;
 mod loss_plot;
 pub mod server;
 pub mod train;
+pub mod user;

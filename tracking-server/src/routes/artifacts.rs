@@ -4,11 +4,11 @@
 use super::AppState;
 use crate::artifacts::{list_dir, ArtifactStore};
 use crate::error::{ApiError, ApiResult, ErrorCode};
-use crate::extract::{MlflowJson, MlflowQuery};
+use crate::extract::{MlflowJson, MlflowPath, MlflowQuery};
 use crate::protocol::{FileInfo, ListArtifacts, ListArtifactsResponse};
 use crate::validation::{run_id, validate_artifact_path};
 use axum::body::Body;
-use axum::extract::{Path, Request, State};
+use axum::extract::{Request, State};
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -58,17 +58,31 @@ async fn list(
 
 async fn upload(
     State(s): State<AppState>,
-    Path(path): Path<String>,
+    MlflowPath(path): MlflowPath<String>,
     req: Request,
 ) -> ApiResult<Json<serde_json::Value>> {
     let store = proxy(&s)?;
+    // Refuse at once when the client announces a body over the limit; the stream is counted too.
+    if let Some(limit) = store.max_upload_bytes() {
+        let announced = req
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        if announced.is_some_and(|n| n > limit) {
+            return Err(crate::artifacts::upload_too_large(limit));
+        }
+    }
     let stream = req.into_body().into_data_stream();
     let bytes = store.put(&path, stream).await?;
     tracing::debug!(%path, bytes, "artifact stored");
     Ok(super::empty())
 }
 
-async fn download(State(s): State<AppState>, Path(path): Path<String>) -> ApiResult<Response> {
+async fn download(
+    State(s): State<AppState>,
+    MlflowPath(path): MlflowPath<String>,
+) -> ApiResult<Response> {
     let (file, len) = proxy(&s)?.open_file(&path).await?;
     let name = path
         .rsplit('/')
@@ -98,7 +112,7 @@ async fn download(State(s): State<AppState>, Path(path): Path<String>) -> ApiRes
 
 async fn delete(
     State(s): State<AppState>,
-    Path(path): Path<String>,
+    MlflowPath(path): MlflowPath<String>,
 ) -> ApiResult<Json<serde_json::Value>> {
     proxy(&s)?.delete(&path).await?;
     Ok(super::empty())

@@ -108,6 +108,9 @@ impl crate::store::TrackingStore for SqlStore {
         self.metric_history_sampled_impl(run_ids, key, steps, max_points)
             .await
     }
+    fn pool_stats(&self) -> Vec<crate::ops::metrics::PoolStats> {
+        SqlStore::pool_stats(self)
+    }
 }
 
 #[async_trait::async_trait]
