@@ -123,6 +123,27 @@ impl Server {
     pub fn pid(&self) -> u32 {
         self.child.id()
     }
+
+    /// Sends `signal` (`TERM`, `KILL`, …) to the server with `kill(1)`.
+    pub fn signal(&self, signal: &str) {
+        let status = Command::new("kill")
+            .args([&format!("-{signal}"), &self.pid().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(status.success(), "kill -{signal} failed");
+    }
+
+    /// Waits up to `timeout` for the server to exit on its own.
+    pub fn wait_for_exit(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        None
+    }
 }
 
 impl Drop for Server {
@@ -134,7 +155,13 @@ impl Drop for Server {
 
 /// Runs pytest on `tests/python/<target>` against `url`; returns (success, combined output).
 pub fn pytest(url: &str, target: &str) -> (bool, String) {
+    pytest_with_env(url, target, &[])
+}
+
+/// `pytest` with extra environment variables (credentials, for example).
+pub fn pytest_with_env(url: &str, target: &str, env: &[(&str, &str)]) -> (bool, String) {
     let out = Command::new(python())
+        .envs(env.iter().copied())
         .current_dir(workspace_root())
         .args([
             "-m",

@@ -69,37 +69,74 @@ const STRING: &[(&str, Comparator)] = &[
 fn run_clause() -> impl Strategy<Value = (String, Clause)> {
     let metric = (pick(&["metrics", "metric"]), key(), pick(NUMERIC), number()).prop_map(
         |(entity, (kt, k), (op, c), (nt, n))| {
-            (format!("{entity}.{kt} {op} {nt}"), clause(Entity::Metric, k, c, FilterValue::Num(n)))
+            (
+                format!("{entity}.{kt} {op} {nt}"),
+                clause(Entity::Metric, k, c, FilterValue::Num(n)),
+            )
         },
     );
     let string = (
-        pick(&[("params", Entity::Param), ("param", Entity::Param), ("tags", Entity::Tag), ("tag", Entity::Tag)]),
+        pick(&[
+            ("params", Entity::Param),
+            ("param", Entity::Param),
+            ("tags", Entity::Tag),
+            ("tag", Entity::Tag),
+        ]),
         key(),
         pick(STRING),
         string_value(),
         any::<bool>(),
     )
         .prop_map(|((entity, e), (kt, k), (op, c), v, double)| {
-            let quoted = if double { format!("\"{v}\"") } else { format!("'{v}'") };
-            (format!("{entity}.{kt} {op} {quoted}"), clause(e, k, c, FilterValue::Str(v)))
+            let quoted = if double {
+                format!("\"{v}\"")
+            } else {
+                format!("'{v}'")
+            };
+            (
+                format!("{entity}.{kt} {op} {quoted}"),
+                clause(e, k, c, FilterValue::Str(v)),
+            )
         });
-    let null = (pick(&["params", "tags"]), key(), any::<bool>()).prop_map(|(entity, (kt, k), not)| {
-        let e = if entity == "params" { Entity::Param } else { Entity::Tag };
-        let (op, c) = if not {
-            ("IS NOT NULL", Comparator::IsNotNull)
-        } else {
-            ("IS NULL", Comparator::IsNull)
-        };
-        (format!("{entity}.{kt} {op}"), clause(e, k, c, FilterValue::Null))
-    });
-    let ids = (prop::collection::vec("[a-f0-9]{32}", 1..4), any::<bool>()).prop_map(|(ids, not)| {
-        let list = ids.iter().map(|i| format!("'{i}'")).collect::<Vec<_>>().join(", ");
-        let (op, c) = if not { ("NOT IN", Comparator::NotIn) } else { ("IN", Comparator::In) };
-        (
-            format!("attributes.run_id {op} ({list})"),
-            clause(Entity::Attribute, "run_id".into(), c, FilterValue::List(ids)),
-        )
-    });
+    let null =
+        (pick(&["params", "tags"]), key(), any::<bool>()).prop_map(|(entity, (kt, k), not)| {
+            let e = if entity == "params" {
+                Entity::Param
+            } else {
+                Entity::Tag
+            };
+            let (op, c) = if not {
+                ("IS NOT NULL", Comparator::IsNotNull)
+            } else {
+                ("IS NULL", Comparator::IsNull)
+            };
+            (
+                format!("{entity}.{kt} {op}"),
+                clause(e, k, c, FilterValue::Null),
+            )
+        });
+    let ids =
+        (prop::collection::vec("[a-f0-9]{32}", 1..4), any::<bool>()).prop_map(|(ids, not)| {
+            let list = ids
+                .iter()
+                .map(|i| format!("'{i}'"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let (op, c) = if not {
+                ("NOT IN", Comparator::NotIn)
+            } else {
+                ("IN", Comparator::In)
+            };
+            (
+                format!("attributes.run_id {op} ({list})"),
+                clause(
+                    Entity::Attribute,
+                    "run_id".into(),
+                    c,
+                    FilterValue::List(ids),
+                ),
+            )
+        });
     prop_oneof![3 => metric, 3 => string, 1 => null, 1 => ids]
 }
 
@@ -114,9 +151,40 @@ fn clause(entity: Entity, key: String, comparator: Comparator, value: FilterValu
 
 /// Pieces that matter to the lexer, for token soup.
 const PIECES: &[&str] = &[
-    "metrics.", "params.", "tags.", "attributes.", "datasets.", "run_id", "`", "'", "\"", "(", ")",
-    ",", "=", "!=", "<=", ">", "LIKE", "ILIKE", "IN", "NOT", "IS", "NULL", "AND", "OR", " ", "1",
-    "-.5e3", "'a'", "\\", ";", "\0", "é", "ASC", "DESC",
+    "metrics.",
+    "params.",
+    "tags.",
+    "attributes.",
+    "datasets.",
+    "run_id",
+    "`",
+    "'",
+    "\"",
+    "(",
+    ")",
+    ",",
+    "=",
+    "!=",
+    "<=",
+    ">",
+    "LIKE",
+    "ILIKE",
+    "IN",
+    "NOT",
+    "IS",
+    "NULL",
+    "AND",
+    "OR",
+    " ",
+    "1",
+    "-.5e3",
+    "'a'",
+    "\\",
+    ";",
+    "\0",
+    "é",
+    "ASC",
+    "DESC",
 ];
 
 fn every_parser(input: &str) {
@@ -152,7 +220,7 @@ proptest! {
         dir in pick(&["", " ASC", " DESC", " asc", " desc"]),
     ) {
         let item = format!("{entity}.{kt}{dir}");
-        let parsed = parse_run_order_by(&[item.clone()]);
+        let parsed = parse_run_order_by(std::slice::from_ref(&item));
         let expected = vec![OrderBy { entity: e, key: k, ascending: !dir.to_ascii_lowercase().contains("desc") }];
         prop_assert_eq!(parsed, Ok(expected), "{}", item);
     }

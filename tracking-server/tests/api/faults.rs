@@ -285,3 +285,78 @@ fn tokio_stream<T: Send + 'static>(
     futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|v| (v, rx)) })
         .boxed()
 }
+
+/// A full disk fails the upload with MLflow's JSON (`REQUEST_LIMIT_EXCEEDED`, which the client
+/// retries with back-off) and leaves no partial or temporary file: the space comes back at once.
+/// Needs root to mount a small tmpfs; skipped otherwise.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_disk_fails_the_upload_and_leaves_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let mount = dir.path().join("small");
+    std::fs::create_dir_all(&mount).unwrap();
+    let mounted = std::process::Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=256k", "tmpfs"])
+        .arg(&mount)
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !mounted {
+        eprintln!("skipped: cannot mount a tmpfs here (not root?)");
+        return;
+    }
+    struct Unmount(std::path::PathBuf);
+    impl Drop for Unmount {
+        fn drop(&mut self) {
+            let _ = std::process::Command::new("umount").arg(&self.0).status();
+        }
+    }
+    let _unmount = Unmount(mount.clone());
+    let mut config = test_config(Backend::Sqlite, &dir).await.unwrap();
+    config.artifacts_destination = mount.clone();
+    let app = TestApp::start(config, tempfile::tempdir().unwrap()).await;
+
+    let r = app
+        .http
+        .put(format!("{}{PROXY}/0/r/artifacts/huge.bin", app.url))
+        .body(vec![9u8; 1024 * 1024])
+        .send()
+        .await
+        .unwrap();
+    let (status, v) = TestApp::answer(r).await;
+    assert!((400..500).contains(&status), "{status} {v}");
+    assert!(
+        v["message"].as_str().unwrap().contains("no space left"),
+        "{v}"
+    );
+    let mut left = Vec::new();
+    for entry in walk(&mount) {
+        if entry.is_file() {
+            left.push(entry);
+        }
+    }
+    assert!(left.is_empty(), "left behind: {left:?}");
+
+    let r = app
+        .http
+        .put(format!("{}{PROXY}/0/r/artifacts/small.bin", app.url))
+        .body(vec![9u8; 100 * 1024])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        200,
+        "the space of the failed upload was not freed"
+    );
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(walk(&path));
+        }
+        out.push(path);
+    }
+    out
+}
