@@ -267,3 +267,43 @@ fn gc_purges_what_was_deleted() {
         .unwrap();
     assert_eq!(r.status(), 404);
 }
+
+#[test]
+fn json_logs_carry_the_request_id_route_and_status() {
+    let server = Server::start_with_env(
+        None,
+        &[],
+        &[
+            ("MLTRACK_LOG", "info,tracking_server::ops=debug"),
+            ("MLTRACK_LOG_FORMAT", "json"),
+        ],
+    );
+    let r = reqwest::blocking::Client::new()
+        .get(format!(
+            "{}/api/2.0/mlflow/runs/get?run_id=nope",
+            server.url
+        ))
+        .header("x-request-id", "req-from-client-7")
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    assert_eq!(r.headers()["x-request-id"], "req-from-client-7");
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    let line = loop {
+        let found = server
+            .logs()
+            .into_iter()
+            .find(|l| l.contains("req-from-client-7") && l.contains("answered"));
+        if let Some(line) = found {
+            break line;
+        }
+        assert!(std::time::Instant::now() < deadline, "{:?}", server.logs());
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let v: Value = serde_json::from_str(&line).unwrap();
+    let span = &v["span"];
+    assert_eq!(span["request_id"], "req-from-client-7", "{line}");
+    assert_eq!(span["route"], "/api/2.0/mlflow/runs/get", "{line}");
+    assert_eq!(span["method"], "GET", "{line}");
+    assert_eq!(v["fields"]["message"], "answered", "{line}");
+}

@@ -82,12 +82,22 @@ pub struct Server {
     pub url: String,
     pub dir: tempfile::TempDir,
     child: Child,
+    logs: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 impl Server {
     /// Starts `mltrack server --port 0` in a temp directory with the given backend store URI
     /// (`None`: the default `sqlite:///mlruns.db` relative to that directory) and waits until ready.
     pub fn start(backend_store_uri: Option<&str>, extra_args: &[&str]) -> Self {
+        Self::start_with_env(backend_store_uri, extra_args, &[])
+    }
+
+    /// `start` with extra environment variables for the server (`MLTRACK_LOG`, for example).
+    pub fn start_with_env(
+        backend_store_uri: Option<&str>,
+        extra_args: &[&str],
+        env: &[(&str, &str)],
+    ) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let mut cmd = Command::new(mltrack_bin());
         cmd.current_dir(dir.path())
@@ -99,12 +109,15 @@ impl Server {
         let mut child = cmd
             .env("MLTRACK_LOG", "info")
             .env("NO_COLOR", "1")
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
             .expect("mltrack starts");
         let stderr = child.stderr.take().expect("stderr");
         let (tx, rx) = std::sync::mpsc::channel();
+        let logs = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let kept = logs.clone();
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
                 if let Some(rest) = line.split("listening on ").nth(1) {
@@ -112,12 +125,23 @@ impl Server {
                     let _ = tx.send(url);
                 }
                 eprintln!("[mltrack] {line}");
+                kept.lock().unwrap().push(line);
             }
         });
         let url = rx
             .recv_timeout(Duration::from_secs(60))
             .expect("mltrack server announced its address");
-        Self { url, dir, child }
+        Self {
+            url,
+            dir,
+            child,
+            logs,
+        }
+    }
+
+    /// The server's log lines (stderr) so far.
+    pub fn logs(&self) -> Vec<String> {
+        self.logs.lock().unwrap().clone()
     }
 
     pub fn pid(&self) -> u32 {

@@ -448,3 +448,81 @@ async fn auth_off_lets_anonymous_requests_in() {
     .await;
     assert_eq!((status, challenge), (200, false));
 }
+
+/// The cost of `--auth`: requests per second on one keep-alive connection and with 8 at once, auth
+/// off and on (credentials cached after the first request), and one uncached argon2 check. Numbers
+/// for BENCHMARKS.md:
+/// `cargo test --release -p tracking-server --test api -- --ignored --nocapture auth_overhead`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "benchmark"]
+async fn auth_overhead() {
+    const N: usize = 4000;
+    const PATH: &str = "/api/2.0/mlflow/experiments/get?experiment_id=0";
+    let mut rows = Vec::new();
+    for (label, auth) in [("off", false), ("basic", true), ("bearer", true)] {
+        let app = TestApp::spawn_with(Backend::Sqlite, |c| c.auth = auth)
+            .await
+            .unwrap();
+        let token = add_user(
+            &app.config,
+            "alice",
+            Some("wonderland"),
+            Permission::Edit,
+            true,
+        )
+        .await
+        .unwrap();
+        let header = match label {
+            "basic" => Some(basic("alice", "wonderland")),
+            "bearer" => Some(format!("Bearer {token}")),
+            _ => None,
+        };
+        let one = |header: Option<String>, http: reqwest::Client, url: String| async move {
+            let mut req = http.get(format!("{url}{PATH}"));
+            if let Some(h) = &header {
+                req = req.header("authorization", h);
+            }
+            let r = req.send().await.unwrap();
+            assert_eq!(r.status(), 200);
+            r.bytes().await.unwrap();
+        };
+        for _ in 0..200 {
+            one(header.clone(), app.http.clone(), app.url.clone()).await;
+        }
+        let started = std::time::Instant::now();
+        for _ in 0..N {
+            one(header.clone(), app.http.clone(), app.url.clone()).await;
+        }
+        let serial = N as f64 / started.elapsed().as_secs_f64();
+        let started = std::time::Instant::now();
+        let tasks: Vec<_> = (0..8)
+            .map(|_| {
+                let (h, http, url) = (header.clone(), app.http.clone(), app.url.clone());
+                tokio::spawn(async move {
+                    for _ in 0..N / 8 {
+                        one(h.clone(), http.clone(), url.clone()).await;
+                    }
+                })
+            })
+            .collect();
+        for t in tasks {
+            t.await.unwrap();
+        }
+        let parallel = N as f64 / started.elapsed().as_secs_f64();
+        rows.push(format!("| {label} | {serial:.0} | {parallel:.0} |"));
+    }
+    let phc = hash_secret("wonderland").unwrap();
+    let started = std::time::Instant::now();
+    for _ in 0..10 {
+        assert!(tracking_server::auth::credentials::verify_secret(
+            "wonderland",
+            &phc
+        ));
+    }
+    let argon2_ms = started.elapsed().as_secs_f64() * 100.0;
+    println!("| auth | req/s, 1 connection | req/s, 8 connections |\n|---|---:|---:|");
+    for row in rows {
+        println!("{row}");
+    }
+    println!("one uncached argon2id verification: {argon2_ms:.1} ms");
+}
