@@ -85,7 +85,8 @@ pub struct ServerArgs {
     #[arg(long, env = env_vars::DEFAULT_ARTIFACT_ROOT)]
     pub default_artifact_root: Option<String>,
 
-    /// Directory behind the `mlflow-artifacts:/` proxy.
+    /// Where the `mlflow-artifacts:/` proxy keeps artifacts: a directory, or `s3://bucket/prefix`
+    /// (credentials and endpoint from `AWS_*` variables, e.g. `AWS_ENDPOINT_URL`).
     #[arg(long, env = env_vars::ARTIFACTS_DESTINATION, default_value = "./mlartifacts")]
     pub artifacts_destination: PathBuf,
 
@@ -160,7 +161,7 @@ pub struct GcArgs {
     /// The store the server uses.
     #[arg(long, env = env_vars::BACKEND_STORE_URI, default_value = "sqlite:///mlruns.db")]
     pub backend_store_uri: String,
-    /// Directory behind the `mlflow-artifacts:/` proxy, where the runs' artifacts are.
+    /// Where the proxy keeps artifacts: the server's directory or `s3://bucket/prefix`.
     #[arg(long, env = env_vars::ARTIFACTS_DESTINATION, default_value = "./mlartifacts")]
     pub artifacts_destination: PathBuf,
     /// Only what was deleted at least this long ago: `#d#h#m#s`, as `mlflow gc` (e.g. `30d`,

@@ -4,4 +4,5 @@ mod drift_cli;
 mod load;
 mod ops_cli;
 mod python_client;
+mod s3;
 mod train_cli;

@@ -1,6 +1,7 @@
-//! The artifact repository behind the `mlflow-artifacts` proxy: a directory tree on local disk.
+//! The artifact repository behind the `mlflow-artifacts` proxy: a directory tree on local disk, or
+//! (feature `s3`) an object store, see `artifacts_object`; every method dispatches on which.
 //!
-//! Uploads stream to a temporary file beside the target and are renamed into place only when the
+//! On disk, uploads stream to a temporary file beside the target and are renamed into place only when the
 //! body is complete, so a broken upload never leaves a partial file visible. Downloads stream from
 //! disk. Every path is checked twice: lexically (no `..`, no absolute path, no NUL) and, after
 //! resolving symlinks, that it is still under the root.
@@ -15,9 +16,19 @@ use std::path::{Path, PathBuf};
 use tokio::io::AsyncWriteExt;
 
 pub struct ArtifactStore {
+    /// The local directory; unused (empty) when `object` is set.
     root: PathBuf,
+    /// `Some` for `--artifacts-destination s3://…`: every operation goes to the object store.
+    #[cfg(feature = "s3")]
+    object: Option<crate::artifacts_object::ObjectArtifacts>,
     max_upload_bytes: Option<u64>,
 }
+
+/// A download: the bytes as a stream, and their length.
+pub type Download = (
+    futures_util::stream::BoxStream<'static, io::Result<Bytes>>,
+    u64,
+);
 
 impl ArtifactStore {
     /// Creates the root directory if needed.
@@ -25,8 +36,50 @@ impl ArtifactStore {
         std::fs::create_dir_all(root)?;
         Ok(Self {
             root: root.canonicalize()?,
+            #[cfg(feature = "s3")]
+            object: None,
             max_upload_bytes: None,
         })
+    }
+
+    /// `--artifacts-destination`: a directory (created if needed) or, with the `s3` feature,
+    /// `s3://bucket/prefix`.
+    pub fn open_destination(destination: &Path) -> anyhow::Result<Self> {
+        let text = destination.to_string_lossy();
+        if text.starts_with("s3://") {
+            #[cfg(feature = "s3")]
+            return Ok(Self {
+                root: PathBuf::new(),
+                object: Some(crate::artifacts_object::ObjectArtifacts::open(&text)?),
+                max_upload_bytes: None,
+            });
+            #[cfg(not(feature = "s3"))]
+            anyhow::bail!("`{text}`: this build has no object store support (the `s3` feature)");
+        }
+        if text.contains("://") {
+            anyhow::bail!(
+                "unsupported artifacts destination `{text}`: expected a directory or s3://bucket/prefix"
+            );
+        }
+        Ok(Self::open(destination)?)
+    }
+
+    /// The local directory behind the proxy; `None` for an object store.
+    pub fn local_root(&self) -> Option<&Path> {
+        #[cfg(feature = "s3")]
+        if self.object.is_some() {
+            return None;
+        }
+        Some(&self.root)
+    }
+
+    /// Where artifacts go, for logs: the directory or the object store URL.
+    pub fn describe(&self) -> String {
+        #[cfg(feature = "s3")]
+        if let Some(o) = &self.object {
+            return o.url().to_string();
+        }
+        self.root.display().to_string()
     }
 
     /// Uploads larger than `limit` are refused with 413 (`MAX_BLOCK_SIZE_EXCEEDED`).
@@ -40,13 +93,16 @@ impl ArtifactStore {
         self.max_upload_bytes
     }
 
-    pub fn root(&self) -> &Path {
-        &self.root
-    }
-
     /// Maps a proxy path onto the disk, refusing anything that would leave the root.
     pub fn resolve(&self, rel: &str) -> ApiResult<PathBuf> {
         validate_artifact_path(rel)?;
+        #[cfg(feature = "s3")]
+        if let Some(o) = &self.object {
+            return Err(ApiError::invalid(format!(
+                "'{rel}' is in the object store {}, not on this server's disk",
+                o.url()
+            )));
+        }
         // Empty and `.` segments name nothing; dropping them keeps `a/.` from meaning `a`'s parent
         // to `Path::parent` while the rename targets `a`.
         let path = rel
@@ -80,6 +136,16 @@ impl ArtifactStore {
                 "Invalid path: '{rel}': a file name is required"
             )));
         }
+        #[cfg(feature = "s3")]
+        if let Some(o) = &self.object {
+            validate_artifact_path(rel)?;
+            if rel.split('/').all(|s| s.is_empty() || s == ".") {
+                return Err(ApiError::invalid(format!(
+                    "Invalid path: '{rel}': a file name is required"
+                )));
+            }
+            return o.put(rel, body, self.max_upload_bytes).await;
+        }
         let target = self.resolve(rel)?;
         if target.is_dir() {
             return Err(ApiError::invalid(format!(
@@ -107,6 +173,18 @@ impl ArtifactStore {
         }
     }
 
+    /// Streams an artifact from disk or the object store.
+    pub async fn download(&self, rel: &str) -> ApiResult<Download> {
+        #[cfg(feature = "s3")]
+        if let Some(o) = &self.object {
+            validate_artifact_path(rel)?;
+            return o.get(rel).await;
+        }
+        let (file, len) = self.open_file(rel).await?;
+        let stream = tokio_util::io::ReaderStream::with_capacity(file, 256 * 1024);
+        Ok((futures_util::StreamExt::boxed(stream), len))
+    }
+
     /// Opens a file for streaming; directories and missing files are client errors.
     pub async fn open_file(&self, rel: &str) -> ApiResult<(tokio::fs::File, u64)> {
         let path = self.resolve(rel)?;
@@ -126,12 +204,36 @@ impl ArtifactStore {
 
     /// Lists a directory with base names, as the proxy does; a missing directory or a file is empty.
     pub async fn list(&self, rel: &str) -> ApiResult<Vec<FileInfo>> {
+        self.list_named(rel, |name| name.to_string()).await
+    }
+
+    /// Lists `rel` naming each entry with `name_of(basename)`; a missing directory is empty.
+    pub async fn list_named(
+        &self,
+        rel: &str,
+        name_of: impl Fn(&str) -> String,
+    ) -> ApiResult<Vec<FileInfo>> {
+        #[cfg(feature = "s3")]
+        if let Some(o) = &self.object {
+            validate_artifact_path(rel)?;
+            return o.list(rel, name_of).await;
+        }
         let dir = self.resolve(rel)?;
-        list_dir(&dir, |name| name.to_string()).await
+        list_dir(&dir, name_of).await
     }
 
     /// Recursive delete of a file or directory; deleting nothing is not an error.
     pub async fn delete(&self, rel: &str) -> ApiResult<()> {
+        #[cfg(feature = "s3")]
+        if let Some(o) = &self.object {
+            validate_artifact_path(rel)?;
+            if rel.split('/').all(|s| s.is_empty() || s == ".") {
+                return Err(ApiError::invalid(
+                    "Invalid path: refusing to delete the artifact root",
+                ));
+            }
+            return o.delete(rel).await;
+        }
         let path = self.resolve(rel)?;
         // `.`, `./.` and `` all name the root.
         if path == self.root {

@@ -15,6 +15,8 @@
 //! ```
 
 pub mod artifacts;
+#[cfg(feature = "s3")]
+pub mod artifacts_object;
 pub mod auth;
 pub mod config;
 pub mod error;

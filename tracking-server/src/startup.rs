@@ -51,7 +51,7 @@ pub async fn build_state(config: ServerConfig) -> anyhow::Result<AppState> {
         .ensure_default_experiment(&format!("{root}/0"))
         .await?;
     let artifacts = if config.serve_artifacts {
-        let store = ArtifactStore::open(&config.artifacts_destination)
+        let store = ArtifactStore::open_destination(&config.artifacts_destination)
             .with_context(|| {
                 format!(
                     "cannot open artifacts destination `{}`",

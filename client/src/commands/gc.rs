@@ -30,9 +30,13 @@ pub fn run(args: GcArgs) -> anyhow::Result<()> {
                     redact(&args.backend_store_uri)
                 )
             })?;
-        // A missing destination just means no proxied artifacts yet; do not create it.
-        let artifacts = if args.artifacts_destination.is_dir() {
-            Some(ArtifactStore::open(&args.artifacts_destination)?)
+        // A missing directory is not created: gc then refuses to purge runs whose artifacts it
+        // cannot reach, instead of orphaning them.
+        let is_url = args.artifacts_destination.to_string_lossy().contains("://");
+        let artifacts = if is_url || args.artifacts_destination.is_dir() {
+            Some(ArtifactStore::open_destination(
+                &args.artifacts_destination,
+            )?)
         } else {
             None
         };

@@ -59,9 +59,9 @@ pub async fn collect(
             delete_location(artifacts, location, &mut report).await?;
         }
         if store.purge_experiment(exp.experiment_id).await? {
-            if let Some(a) = artifacts {
+            if let Some(root) = artifacts.and_then(ArtifactStore::local_root) {
                 // Only if empty: the experiment's directory may hold files gc does not own.
-                let _ = tokio::fs::remove_dir(a.root().join(exp.experiment_id.to_string())).await;
+                let _ = tokio::fs::remove_dir(root.join(exp.experiment_id.to_string())).await;
             }
             report.experiments.push(exp.experiment_id);
         }
@@ -82,7 +82,8 @@ async fn purge_run(
         artifacts,
         run.artifact_uri.strip_prefix("mlflow-artifacts:"),
     ) {
-        // `<exp>/<run>/artifacts` lives in `<exp>/<run>`; remove that too once empty.
+        // `<exp>/<run>/artifacts` lives in `<exp>/<run>`; remove that too once empty (on disk:
+        // an object store has no directories, and `resolve` refuses).
         if let Some((run_dir, _)) = rest.trim_matches('/').rsplit_once('/') {
             if let Ok(dir) = a.resolve(run_dir) {
                 let _ = tokio::fs::remove_dir(dir).await;
