@@ -149,6 +149,7 @@ pub struct UserAddArgs {
 
 #[derive(Debug, Args)]
 pub struct UserRemoveArgs {
+    /// The user to remove.
     pub name: String,
     /// The store the server uses.
     #[arg(long, env = env_vars::BACKEND_STORE_URI, default_value = "sqlite:///mlruns.db")]

@@ -417,6 +417,41 @@ async fn a_removed_user_is_refused_and_history_names_the_user() {
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
+    // The registry's history names the authenticated user, not the client's address.
+    for (path, body) in [
+        (
+            "model-versions/create",
+            json!({"name": "m", "source": "mlflow-artifacts:/0/x"}),
+        ),
+        (
+            "model-versions/transition-stage",
+            json!({"name": "m", "version": "1", "stage": "Staging"}),
+        ),
+    ] {
+        let r = app
+            .http
+            .post(format!("{}/api/2.0/mlflow/{path}", app.url))
+            .header("authorization", &bearer)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "{path}");
+    }
+    let (_, history, _) = send(
+        &app,
+        "GET",
+        "/api/2.0/mlflow/model-versions/history?name=m&version=1",
+        Some(&bearer),
+    )
+    .await;
+    let actors: Vec<&str> = history["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["actor"].as_str())
+        .collect();
+    assert_eq!(actors, ["bob", "bob"], "{history}");
     let store = SqlStore::connect(&app.config.backend_store_uri)
         .await
         .unwrap();
