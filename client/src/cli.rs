@@ -25,6 +25,9 @@ pub enum Command {
     /// Score a parquet or CSV file with a registered or local model; rows the model cannot score go
     /// to a skipped file with the reason, and a scoring run records the counts.
     Score(ScoreArgs),
+    /// Permanently delete runs and experiments in the `deleted` stage, with their artifacts (like
+    /// `mlflow gc`).
+    Gc(GcArgs),
 }
 
 #[derive(Debug, Args)]
@@ -104,6 +107,9 @@ pub struct TrainArgs {
 /// Flags are named like `mlflow server`'s, and each also reads an `MLTRACK_*` environment variable.
 #[derive(Debug, Args)]
 pub struct ServerArgs {
+    #[command(subcommand)]
+    pub command: Option<ServerCommand>,
+
     /// Address to listen on.
     #[arg(long, env = env_vars::HOST, default_value = "127.0.0.1")]
     pub host: String,
@@ -122,7 +128,8 @@ pub struct ServerArgs {
     #[arg(long, env = env_vars::DEFAULT_ARTIFACT_ROOT)]
     pub default_artifact_root: Option<String>,
 
-    /// Directory behind the `mlflow-artifacts:/` proxy.
+    /// Where the `mlflow-artifacts:/` proxy keeps artifacts: a directory, or `s3://bucket/prefix`
+    /// (credentials and endpoint from `AWS_*` variables, e.g. `AWS_ENDPOINT_URL`).
     #[arg(long, env = env_vars::ARTIFACTS_DESTINATION, default_value = "./mlartifacts")]
     pub artifacts_destination: PathBuf,
 
@@ -133,6 +140,84 @@ pub struct ServerArgs {
     /// Do not serve artifacts: the proxy answers 503 and clients use the artifact root directly.
     #[arg(long, overrides_with = "serve_artifacts")]
     pub no_serve_artifacts: bool,
+
+    /// Require credentials on every route but `/health`: HTTP Basic (`MLFLOW_TRACKING_USERNAME` and
+    /// `MLFLOW_TRACKING_PASSWORD`) or a bearer token (`MLFLOW_TRACKING_TOKEN`) of a user made with
+    /// `mltrack server user add`.
+    #[arg(long, env = env_vars::AUTH)]
+    pub auth: bool,
+
+    /// Largest artifact upload accepted, in bytes; larger ones get 413 and leave nothing behind
+    /// [default: no limit].
+    #[arg(long, env = env_vars::MAX_UPLOAD_BYTES, value_name = "BYTES")]
+    pub max_upload_bytes: Option<u64>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ServerCommand {
+    /// Manage the users `--auth` lets in.
+    #[command(subcommand)]
+    User(UserCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Add a user with a password, a token, or both; prints a generated token once.
+    Add(UserAddArgs),
+    /// Remove a user and their tokens (servers notice within 30 seconds).
+    Remove(UserRemoveArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(group = clap::ArgGroup::new("secret").required(true).multiple(true))]
+pub struct UserAddArgs {
+    /// The user name (`MLFLOW_TRACKING_USERNAME` on the client).
+    pub name: String,
+    /// Read the password from the first line of standard input.
+    #[arg(long, group = "secret", conflicts_with = "password_env")]
+    pub password_stdin: bool,
+    /// Read the password from this environment variable.
+    #[arg(long, group = "secret", value_name = "VAR")]
+    pub password_env: Option<String>,
+    /// Generate an API token and print it (once: only its hash is stored).
+    #[arg(long, group = "secret")]
+    pub token: bool,
+    /// Allow reads only: searches and gets, no writes (403 `PERMISSION_DENIED`).
+    #[arg(long)]
+    pub read_only: bool,
+    /// The store the server uses.
+    #[arg(long, env = env_vars::BACKEND_STORE_URI, default_value = "sqlite:///mlruns.db")]
+    pub backend_store_uri: String,
+}
+
+#[derive(Debug, Args)]
+pub struct UserRemoveArgs {
+    /// The user to remove.
+    pub name: String,
+    /// The store the server uses.
+    #[arg(long, env = env_vars::BACKEND_STORE_URI, default_value = "sqlite:///mlruns.db")]
+    pub backend_store_uri: String,
+}
+
+/// Deletes rows and artifacts for good; the server may keep running.
+#[derive(Debug, Args)]
+pub struct GcArgs {
+    /// The store the server uses.
+    #[arg(long, env = env_vars::BACKEND_STORE_URI, default_value = "sqlite:///mlruns.db")]
+    pub backend_store_uri: String,
+    /// Where the proxy keeps artifacts: the server's directory or `s3://bucket/prefix`.
+    #[arg(long, env = env_vars::ARTIFACTS_DESTINATION, default_value = "./mlartifacts")]
+    pub artifacts_destination: PathBuf,
+    /// Only what was deleted at least this long ago: `#d#h#m#s`, as `mlflow gc` (e.g. `30d`,
+    /// `1d2h`, `90s`) [default: everything deleted].
+    #[arg(long, value_name = "AGE")]
+    pub older_than: Option<String>,
+    /// Only these runs (comma-separated); each must be deleted.
+    #[arg(long, value_delimiter = ',')]
+    pub run_ids: Vec<String>,
+    /// Only these experiments and their runs (comma-separated); each must be deleted.
+    #[arg(long, value_delimiter = ',')]
+    pub experiment_ids: Vec<i64>,
 }
 
 #[derive(Debug, Args)]
@@ -244,6 +329,7 @@ pub fn main() -> ExitCode {
         Command::Server(args) => crate::commands::server::run(args).map(|()| ExitCode::SUCCESS),
         Command::Train(args) => crate::commands::train::run(args).map(|()| ExitCode::SUCCESS),
         Command::Score(args) => crate::commands::score::run(args).map(|()| ExitCode::SUCCESS),
+        Command::Gc(args) => crate::commands::gc::run(args).map(|()| ExitCode::SUCCESS),
         Command::Drift(args) => crate::commands::drift::run(*args).map(|failed| {
             if failed {
                 ExitCode::from(crate::commands::drift::DRIFT_EXIT_CODE)

@@ -2,7 +2,10 @@
 
 mod drift_cli;
 mod gold_monitoring;
+mod load;
+mod ops_cli;
 mod python_client;
+mod s3;
 mod score_cli;
 mod train_cli;
 mod ui;

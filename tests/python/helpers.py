@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import http.client
 import json
 import os
@@ -56,6 +57,19 @@ class Response:
         return f"{self.method} {self.target[:200]} -> {self.status} {self.content_type} {text}"
 
 
+def _auth_header() -> dict:
+    """The credentials the mlflow client would send, from the same environment variables."""
+    user = os.environ.get("MLFLOW_TRACKING_USERNAME")
+    password = os.environ.get("MLFLOW_TRACKING_PASSWORD")
+    token = os.environ.get("MLFLOW_TRACKING_TOKEN")
+    if user and password is not None:
+        raw = base64.b64encode(f"{user}:{password}".encode()).decode()
+        return {"Authorization": f"Basic {raw}"}
+    if token:
+        return {"Authorization": f"Bearer {token}"}
+    return {}
+
+
 class RawApi:
     """Raw HTTP against the server.
 
@@ -80,9 +94,9 @@ class RawApi:
         ``query`` is a dict or a list of pairs (repeat a key for repeated fields).
         """
         target = self.prefix + path
+        hdrs = {**_auth_header(), **(headers or {})}
         if query:
             target += ("&" if "?" in target else "?") + urllib.parse.urlencode(query, doseq=True)
-        hdrs = dict(headers or {})
         body = None
         if json_body is not None:
             body = json.dumps(json_body).encode()

@@ -101,7 +101,9 @@ def test_run_lifecycle_params_metrics_tags(client, experiment):
     assert info.status == "FINISHED"
     assert info.lifecycle_stage == "active"
     assert info.run_name == "lifecycle"
-    assert info.user_id == getpass.getuser()
+    # The client names the run after MLFLOW_TRACKING_USERNAME when it has one (auth on).
+    expected_user = os.environ.get("MLFLOW_TRACKING_USERNAME") or getpass.getuser()
+    assert info.user_id == expected_user
     assert info.start_time is not None and t0 - 5_000 <= info.start_time <= now_ms() + 5_000
     assert info.end_time is not None and info.end_time >= info.start_time
     assert info.artifact_uri == artifact_uri_of(experiment.experiment_id, run_id)
@@ -111,7 +113,7 @@ def test_run_lifecycle_params_metrics_tags(client, experiment):
     assert data.metrics == {"loss": 1.5, "acc": 0.75, "f1": 0.5}
     assert tags_without_system(data.tags) == {"team": "ml2", "stage": "dev"}
     assert data.tags["mlflow.runName"] == "lifecycle"
-    assert data.tags["mlflow.user"] == getpass.getuser()
+    assert data.tags["mlflow.user"] == expected_user
     assert "mlflow.source.name" in data.tags
     assert "mlflow.source.type" in data.tags
 

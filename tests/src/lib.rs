@@ -82,12 +82,22 @@ pub struct Server {
     pub url: String,
     pub dir: tempfile::TempDir,
     child: Child,
+    logs: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 impl Server {
     /// Starts `mltrack server --port 0` in a temp directory with the given backend store URI
     /// (`None`: the default `sqlite:///mlruns.db` relative to that directory) and waits until ready.
     pub fn start(backend_store_uri: Option<&str>, extra_args: &[&str]) -> Self {
+        Self::start_with_env(backend_store_uri, extra_args, &[])
+    }
+
+    /// `start` with extra environment variables for the server (`MLTRACK_LOG`, for example).
+    pub fn start_with_env(
+        backend_store_uri: Option<&str>,
+        extra_args: &[&str],
+        env: &[(&str, &str)],
+    ) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let mut cmd = Command::new(mltrack_bin());
         cmd.current_dir(dir.path())
@@ -99,12 +109,15 @@ impl Server {
         let mut child = cmd
             .env("MLTRACK_LOG", "info")
             .env("NO_COLOR", "1")
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
             .expect("mltrack starts");
         let stderr = child.stderr.take().expect("stderr");
         let (tx, rx) = std::sync::mpsc::channel();
+        let logs = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let kept = logs.clone();
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
                 if let Some(rest) = line.split("listening on ").nth(1) {
@@ -112,16 +125,48 @@ impl Server {
                     let _ = tx.send(url);
                 }
                 eprintln!("[mltrack] {line}");
+                kept.lock().unwrap().push(line);
             }
         });
         let url = rx
             .recv_timeout(Duration::from_secs(60))
             .expect("mltrack server announced its address");
-        Self { url, dir, child }
+        Self {
+            url,
+            dir,
+            child,
+            logs,
+        }
+    }
+
+    /// The server's log lines (stderr) so far.
+    pub fn logs(&self) -> Vec<String> {
+        self.logs.lock().unwrap().clone()
     }
 
     pub fn pid(&self) -> u32 {
         self.child.id()
+    }
+
+    /// Sends `signal` (`TERM`, `KILL`, …) to the server with `kill(1)`.
+    pub fn signal(&self, signal: &str) {
+        let status = Command::new("kill")
+            .args([&format!("-{signal}"), &self.pid().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(status.success(), "kill -{signal} failed");
+    }
+
+    /// Waits up to `timeout` for the server to exit on its own.
+    pub fn wait_for_exit(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        None
     }
 }
 
@@ -135,6 +180,11 @@ impl Drop for Server {
 /// Runs pytest on `tests/python/<target>` against `url`; returns (success, combined output).
 pub fn pytest(url: &str, target: &str) -> (bool, String) {
     pytest_at(&format!("tests/python/{target}"), url, &[])
+}
+
+/// `pytest` with extra environment variables (credentials, for example).
+pub fn pytest_with_env(url: &str, target: &str, env: &[(&str, &str)]) -> (bool, String) {
+    pytest_at(&format!("tests/python/{target}"), url, env)
 }
 
 /// Runs pytest on `path` (relative to the workspace root) against `url`, with extra environment

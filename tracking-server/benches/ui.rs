@@ -16,11 +16,10 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tower::ServiceExt;
-use tracking_server::artifacts::ArtifactStore;
 use tracking_server::config::ServerConfig;
 use tracking_server::protocol::{KeyValue, Metric};
-use tracking_server::routes::{router, AppState};
-use tracking_server::store::{Batch, NewRun, RegistryStore, SqlStore, TrackingStore};
+use tracking_server::routes::router;
+use tracking_server::store::{Batch, NewRun, SqlStore, TrackingStore};
 
 const RUNS: usize = 10_000;
 const PARAMS: usize = 20;
@@ -83,14 +82,9 @@ async fn fixture() -> Fixture {
         artifacts_destination: dir.join("mlartifacts"),
         ..ServerConfig::default()
     };
-    let artifacts = ArtifactStore::open(&config.artifacts_destination).unwrap();
-    let registry: Arc<dyn RegistryStore> = store.clone();
-    let state = AppState {
-        store,
-        registry,
-        artifacts: Some(Arc::new(artifacts)),
-        config: Arc::new(config),
-    };
+    // The server's own state (store, registry, artifacts, auth off, metrics) on the seeded database.
+    drop(store);
+    let state = tracking_server::startup::build_state(config).await.unwrap();
     Fixture {
         app: router(state),
         experiment,

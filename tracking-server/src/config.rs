@@ -10,6 +10,8 @@ pub mod env_vars {
     pub const DEFAULT_ARTIFACT_ROOT: &str = "MLTRACK_DEFAULT_ARTIFACT_ROOT";
     pub const ARTIFACTS_DESTINATION: &str = "MLTRACK_ARTIFACTS_DESTINATION";
     pub const SERVE_ARTIFACTS: &str = "MLTRACK_SERVE_ARTIFACTS";
+    pub const AUTH: &str = "MLTRACK_AUTH";
+    pub const MAX_UPLOAD_BYTES: &str = "MLTRACK_MAX_UPLOAD_BYTES";
 }
 
 #[derive(Debug, Clone)]
@@ -23,6 +25,10 @@ pub struct ServerConfig {
     /// The directory behind the `mlflow-artifacts:/` proxy.
     pub artifacts_destination: PathBuf,
     pub serve_artifacts: bool,
+    /// Refuse requests without valid credentials (users from `mltrack server user add`).
+    pub auth: bool,
+    /// Largest artifact upload accepted; larger ones get 413 and leave nothing behind.
+    pub max_upload_bytes: Option<u64>,
 }
 
 impl Default for ServerConfig {
@@ -34,6 +40,8 @@ impl Default for ServerConfig {
             default_artifact_root: None,
             artifacts_destination: PathBuf::from("./mlartifacts"),
             serve_artifacts: true,
+            auth: false,
+            max_upload_bytes: None,
         }
     }
 }

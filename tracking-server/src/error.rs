@@ -23,6 +23,9 @@ pub enum ErrorCode {
     InternalError,
     NotImplemented,
     TemporarilyUnavailable,
+    /// An upload over `--max-upload-bytes`. Not in MLflow's status table (which would make it a 500,
+    /// retried for minutes); 413 is what it is, and the client does not retry it.
+    MaxBlockSizeExceeded,
 }
 
 impl ErrorCode {
@@ -39,6 +42,7 @@ impl ErrorCode {
             Self::InternalError => StatusCode::INTERNAL_SERVER_ERROR,
             Self::NotImplemented => StatusCode::NOT_IMPLEMENTED,
             Self::TemporarilyUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::MaxBlockSizeExceeded => StatusCode::PAYLOAD_TOO_LARGE,
         }
     }
 
@@ -55,6 +59,7 @@ impl ErrorCode {
             Self::InternalError => "INTERNAL_ERROR",
             Self::NotImplemented => "NOT_IMPLEMENTED",
             Self::TemporarilyUnavailable => "TEMPORARILY_UNAVAILABLE",
+            Self::MaxBlockSizeExceeded => "MAX_BLOCK_SIZE_EXCEEDED",
         }
     }
 }

@@ -71,6 +71,21 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for MlflowQuery<T>
     }
 }
 
+/// Path parameters; a parameter that is not valid UTF-8 (or not the expected type) is MLflow's 400,
+/// not axum's plain-text rejection.
+pub struct MlflowPath<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for MlflowPath<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Path(v)| Self(v))
+            .map_err(|e| ApiError::invalid(format!("Invalid path parameter: {}", e.body_text())))
+    }
+}
+
 /// Query keys that are repeated fields in MLflow's protos: one occurrence is still a list.
 const REPEATED_QUERY_KEYS: &[&str] = &[
     "experiment_ids",
@@ -125,6 +140,9 @@ impl<S: Send + Sync> FromRequestParts<S> for Actor {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        if let Some(p) = parts.extensions.get::<crate::auth::Principal>() {
+            return Ok(Self(p.user.clone()));
+        }
         let forwarded = parts
             .headers
             .get("x-forwarded-for")

@@ -18,9 +18,13 @@
 //! ```
 
 pub mod artifacts;
+#[cfg(feature = "s3")]
+pub mod artifacts_object;
+pub mod auth;
 pub mod config;
 pub mod error;
 pub mod extract;
+pub mod ops;
 pub mod protocol;
 pub mod routes;
 pub mod search;

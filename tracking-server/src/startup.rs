@@ -2,15 +2,16 @@
 //! shutdown signal, letting requests in flight finish.
 
 use crate::artifacts::ArtifactStore;
+use crate::auth::Authenticator;
 use crate::config::ServerConfig;
 use crate::routes::{router, AppState};
+use crate::store::auth::AuthStore;
 use crate::store::{RegistryStore, SqlStore, TrackingStore};
 use anyhow::Context;
 use axum::Router;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
-use tower_http::trace::TraceLayer;
 
 pub struct Application {
     listener: tokio::net::TcpListener,
@@ -18,45 +19,69 @@ pub struct Application {
     port: u16,
 }
 
-impl Application {
-    pub async fn build(config: ServerConfig) -> anyhow::Result<Self> {
-        let store = SqlStore::connect(&config.backend_store_uri)
-            .await
+/// Opens the store and the artifact directory and assembles what handlers share; the router
+/// itself is `routes::router(state)`. Public so tests can drive the router without a socket.
+pub async fn build_state(config: ServerConfig) -> anyhow::Result<AppState> {
+    let store = SqlStore::connect(&config.backend_store_uri)
+        .await
+        .with_context(|| {
+            format!(
+                "cannot open backend store `{}`",
+                redact(&config.backend_store_uri)
+            )
+        })?;
+    let store = Arc::new(store);
+    let auth = if config.auth {
+        let users = store.count_users().await?;
+        if users == 0 {
+            tracing::warn!(
+                "authentication is on but no user exists: every request will get 401 \
+                 (add one with `mltrack server user add`)"
+            );
+        }
+        let auth_store: Arc<dyn AuthStore> = store.clone();
+        Some(Arc::new(Authenticator::new(auth_store)?))
+    } else {
+        None
+    };
+    let registry: Arc<dyn RegistryStore> = store.clone();
+    let store: Arc<dyn TrackingStore> = store;
+    let root = config.artifact_root();
+    store
+        .ensure_default_experiment(&format!("{root}/0"))
+        .await?;
+    let artifacts = if config.serve_artifacts {
+        let store = ArtifactStore::open_destination(&config.artifacts_destination)
             .with_context(|| {
-                format!(
-                    "cannot open backend store `{}`",
-                    redact(&config.backend_store_uri)
-                )
-            })?;
-        let store = Arc::new(store);
-        let registry: Arc<dyn RegistryStore> = store.clone();
-        let store: Arc<dyn TrackingStore> = store;
-        let root = config.artifact_root();
-        store
-            .ensure_default_experiment(&format!("{root}/0"))
-            .await?;
-        let artifacts = if config.serve_artifacts {
-            let store = ArtifactStore::open(&config.artifacts_destination).with_context(|| {
                 format!(
                     "cannot open artifacts destination `{}`",
                     config.artifacts_destination.display()
                 )
-            })?;
-            Some(Arc::new(store))
-        } else {
-            None
-        };
-        let listener = tokio::net::TcpListener::bind((config.host.as_str(), config.port))
+            })?
+            .with_max_upload_bytes(config.max_upload_bytes);
+        Some(Arc::new(store))
+    } else {
+        None
+    };
+    Ok(AppState {
+        store,
+        registry,
+        artifacts,
+        config: Arc::new(config),
+        auth,
+        metrics: Arc::default(),
+    })
+}
+
+impl Application {
+    pub async fn build(config: ServerConfig) -> anyhow::Result<Self> {
+        let (host, port) = (config.host.clone(), config.port);
+        let state = build_state(config).await?;
+        let listener = tokio::net::TcpListener::bind((host.as_str(), port))
             .await
-            .with_context(|| format!("cannot listen on {}:{}", config.host, config.port))?;
+            .with_context(|| format!("cannot listen on {host}:{port}"))?;
         let port = listener.local_addr()?.port();
-        let state = AppState {
-            store,
-            registry,
-            artifacts,
-            config: Arc::new(config),
-        };
-        let app = router(state).layer(TraceLayer::new_for_http());
+        let app = router(state);
         Ok(Self {
             listener,
             app,

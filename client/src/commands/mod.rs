@@ -1,8 +1,10 @@
 //! One module per `mltrack` subcommand.
 
 pub mod drift;
+pub mod gc;
 mod loss_plot;
 pub mod model_source;
 pub mod score;
 pub mod server;
 pub mod train;
+pub mod user;

@@ -1,10 +1,13 @@
 //! `mltrack server`.
 
-use crate::cli::ServerArgs;
+use crate::cli::{ServerArgs, ServerCommand};
 use tracking_server::config::ServerConfig;
 use tracking_server::startup::{redact, Application};
 
 pub fn run(args: ServerArgs) -> anyhow::Result<()> {
+    if let Some(ServerCommand::User(command)) = args.command {
+        return crate::commands::user::run(command);
+    }
     let config = ServerConfig {
         host: args.host,
         port: args.port,
@@ -12,6 +15,8 @@ pub fn run(args: ServerArgs) -> anyhow::Result<()> {
         default_artifact_root: args.default_artifact_root,
         artifacts_destination: args.artifacts_destination,
         serve_artifacts: !args.no_serve_artifacts,
+        auth: args.auth,
+        max_upload_bytes: args.max_upload_bytes,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -20,9 +25,10 @@ pub fn run(args: ServerArgs) -> anyhow::Result<()> {
         let store = redact(&config.backend_store_uri);
         let root = config.artifact_root();
         let host = config.host.clone();
+        let auth = if config.auth { "on" } else { "off" };
         let app = Application::build(config).await?;
         tracing::info!(
-            "mltrack {} listening on http://{host}:{} (store {store}, artifact root {root}/)",
+            "mltrack {} listening on http://{host}:{} (store {store}, artifact root {root}/, auth {auth})",
             env!("CARGO_PKG_VERSION"),
             app.port()
         );

@@ -4,15 +4,16 @@
 use super::AppState;
 use crate::artifacts::{list_dir, ArtifactStore};
 use crate::error::{ApiError, ApiResult, ErrorCode};
-use crate::extract::{MlflowJson, MlflowQuery};
+use crate::extract::{MlflowJson, MlflowPath, MlflowQuery};
 use crate::protocol::{FileInfo, ListArtifacts, ListArtifactsResponse};
 use crate::validation::{run_id, validate_artifact_path};
 use axum::body::Body;
-use axum::extract::{Path, Request, State};
+use axum::extract::{Request, State};
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
+use futures_util::StreamExt;
 use serde::Deserialize;
 use std::sync::Arc;
 
@@ -58,27 +59,62 @@ async fn list(
 
 async fn upload(
     State(s): State<AppState>,
-    Path(path): Path<String>,
+    MlflowPath(path): MlflowPath<String>,
     req: Request,
 ) -> ApiResult<Json<serde_json::Value>> {
     let store = proxy(&s)?;
-    let stream = req.into_body().into_data_stream();
-    let bytes = store.put(&path, stream).await?;
+    let announced = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    let mut stream = req.into_body().into_data_stream();
+    // Refuse at once when the client announces a body over the limit; the stream is counted too.
+    let result = match store.max_upload_bytes() {
+        Some(limit) if announced.is_some_and(|n| n > limit) => {
+            Err(crate::artifacts::upload_too_large(limit))
+        }
+        _ => store.put(&path, &mut stream).await,
+    };
+    if result
+        .as_ref()
+        .is_err_and(|e| e.code == ErrorCode::MaxBlockSizeExceeded)
+    {
+        drain(&mut stream).await;
+    }
+    let bytes = result?;
     tracing::debug!(%path, bytes, "artifact stored");
     Ok(super::empty())
 }
 
-async fn download(State(s): State<AppState>, Path(path): Path<String>) -> ApiResult<Response> {
-    let (file, len) = proxy(&s)?.open_file(&path).await?;
+/// Reads and discards what is left of a refused upload (up to a cap), so that a client that does
+/// not wait for `100 Continue` (the `mlflow` client does not) can finish sending and read the 413,
+/// instead of seeing the connection break mid-body and retrying.
+async fn drain(stream: &mut axum::body::BodyDataStream) {
+    const CAP: u64 = 64 * 1024 * 1024;
+    let mut seen = 0u64;
+    let read = async {
+        while let Some(Ok(chunk)) = stream.next().await {
+            seen += chunk.len() as u64;
+            if seen > CAP {
+                break;
+            }
+        }
+    };
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(10), read).await;
+}
+
+async fn download(
+    State(s): State<AppState>,
+    MlflowPath(path): MlflowPath<String>,
+) -> ApiResult<Response> {
+    let (stream, len) = proxy(&s)?.download(&path).await?;
     let name = path
         .rsplit('/')
         .next()
         .unwrap_or("artifact")
         .replace('"', "");
-    let body = Body::from_stream(tokio_util::io::ReaderStream::with_capacity(
-        file,
-        256 * 1024,
-    ));
+    let body = Body::from_stream(stream);
     let mut response = body.into_response();
     let headers = response.headers_mut();
     headers.insert(
@@ -98,7 +134,7 @@ async fn download(State(s): State<AppState>, Path(path): Path<String>) -> ApiRes
 
 async fn delete(
     State(s): State<AppState>,
-    Path(path): Path<String>,
+    MlflowPath(path): MlflowPath<String>,
 ) -> ApiResult<Json<serde_json::Value>> {
     proxy(&s)?.delete(&path).await?;
     Ok(super::empty())
@@ -149,10 +185,10 @@ async fn list_run_artifacts(
         }
     };
     let files: Vec<FileInfo> = if let Some(proxied) = root_uri.strip_prefix("mlflow-artifacts:") {
-        let store = proxy(&s)?;
         let base = proxied.trim_start_matches('/');
-        let dir = store.resolve(&format!("{base}/{rel}"))?;
-        list_dir(&dir, name_of).await?
+        proxy(&s)?
+            .list_named(&format!("{base}/{rel}"), name_of)
+            .await?
     } else if let Some(local) = root_uri.strip_prefix("file://") {
         list_dir(&std::path::Path::new(local).join(&rel), name_of).await?
     } else {

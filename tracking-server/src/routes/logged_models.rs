@@ -3,7 +3,7 @@
 
 use super::{empty, AppState};
 use crate::error::{ApiError, ApiResult};
-use crate::extract::MlflowJson;
+use crate::extract::{MlflowJson, MlflowPath};
 use crate::protocol::{
     LogOutputs, LoggedModelRequest, LoggedModelResponse, SearchLoggedModelsResponse,
 };
@@ -12,7 +12,7 @@ use crate::search::{
 };
 use crate::store::registry::{LoggedModelSearch, NewLoggedModel};
 use crate::validation::{experiment_id, required, run_id};
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use serde_json::Value;
@@ -83,7 +83,7 @@ async fn create(
 
 async fn get_model(
     State(s): State<AppState>,
-    Path(model_id): Path<String>,
+    MlflowPath(model_id): MlflowPath<String>,
     MlflowJson(req): MlflowJson<LoggedModelRequest>,
 ) -> ApiResult<Json<LoggedModelResponse>> {
     let model = s
@@ -111,7 +111,7 @@ fn final_status(v: Option<&Value>) -> ApiResult<&'static str> {
 
 async fn finalize(
     State(s): State<AppState>,
-    Path(model_id): Path<String>,
+    MlflowPath(model_id): MlflowPath<String>,
     MlflowJson(req): MlflowJson<LoggedModelRequest>,
 ) -> ApiResult<Json<LoggedModelResponse>> {
     let status = final_status(req.status.as_ref())?;
@@ -121,7 +121,7 @@ async fn finalize(
 
 async fn delete_model(
     State(s): State<AppState>,
-    Path(model_id): Path<String>,
+    MlflowPath(model_id): MlflowPath<String>,
 ) -> ApiResult<Json<Value>> {
     s.registry.delete_logged_model(&model_id).await?;
     Ok(empty())
@@ -238,7 +238,7 @@ async fn search(
 
 async fn set_tags(
     State(s): State<AppState>,
-    Path(model_id): Path<String>,
+    MlflowPath(model_id): MlflowPath<String>,
     MlflowJson(req): MlflowJson<LoggedModelRequest>,
 ) -> ApiResult<Json<Value>> {
     s.registry
@@ -249,7 +249,7 @@ async fn set_tags(
 
 async fn delete_tag(
     State(s): State<AppState>,
-    Path((model_id, key)): Path<(String, String)>,
+    MlflowPath((model_id, key)): MlflowPath<(String, String)>,
 ) -> ApiResult<Json<Value>> {
     s.registry.delete_logged_model_tag(&model_id, &key).await?;
     Ok(empty())
@@ -257,7 +257,7 @@ async fn delete_tag(
 
 async fn log_params(
     State(s): State<AppState>,
-    Path(model_id): Path<String>,
+    MlflowPath(model_id): MlflowPath<String>,
     MlflowJson(req): MlflowJson<LoggedModelRequest>,
 ) -> ApiResult<Json<Value>> {
     s.registry

@@ -6,6 +6,7 @@ mod experiments;
 mod logged_models;
 mod meta;
 mod metrics;
+mod ops;
 mod registry;
 pub(crate) mod registry_rules;
 mod runs;
@@ -31,9 +32,13 @@ pub struct AppState {
     /// `None` when the server runs with `--no-serve-artifacts`.
     pub artifacts: Option<Arc<ArtifactStore>>,
     pub config: Arc<ServerConfig>,
+    /// `Some` when the server runs with `--auth`.
+    pub auth: Option<Arc<crate::auth::Authenticator>>,
+    pub metrics: Arc<crate::ops::metrics::Metrics>,
 }
 
-/// The whole HTTP surface; public so tests can drive it without a socket.
+/// The whole HTTP surface, with the middleware of `ops::layers` (authentication included); public
+/// so tests can drive it without a socket.
 pub fn router(state: AppState) -> Router {
     let api = Router::new()
         .merge(experiments::router())
@@ -43,16 +48,18 @@ pub fn router(state: AppState) -> Router {
         .merge(registry::router())
         .merge(artifacts::tracking_router());
     let proxy = artifacts::proxy_router();
-    Router::new()
+    let app = Router::new()
         .nest(API_PREFIX, api.clone())
         .nest(AJAX_PREFIX, api)
         .nest(ARTIFACTS_PREFIX, proxy.clone())
         .nest(AJAX_ARTIFACTS_PREFIX, proxy)
         .merge(meta::router())
         .merge(crate::ui::router())
+        .merge(ops::router())
         .fallback(endpoint_not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .with_state(state)
+        .with_state(state.clone());
+    crate::ops::layers(app, state)
 }
 
 /// An empty success body, as MLflow sends it.

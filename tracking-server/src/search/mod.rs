@@ -15,6 +15,9 @@ mod registry_filter;
 mod statement;
 mod values;
 
+#[cfg(test)]
+mod filter_props;
+
 pub use filter::*;
 pub use order_by::*;
 pub use page_token::*;

@@ -5,11 +5,12 @@
 //! (a run is active, a param keeps its value) happen inside the write transaction, so a rejected write
 //! leaves the store exactly as it was.
 
+pub mod auth;
 pub mod registry;
 mod sql;
 
 pub use registry::RegistryStore;
-pub use sql::SqlStore;
+pub use sql::{DeletedExperiment, DeletedRun, SqlStore};
 
 use crate::error::ApiError;
 use crate::protocol::{
@@ -34,17 +35,33 @@ pub enum StoreError {
 impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> Self {
         match &e {
-            sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => {
-                StoreError::Busy(e.to_string())
-            }
+            sqlx::Error::PoolTimedOut
+            | sqlx::Error::Io(_)
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::WorkerCrashed => StoreError::Busy(e.to_string()),
             sqlx::Error::Database(db) => {
                 let msg = db.message().to_ascii_lowercase();
-                // SQLITE_BUSY / SQLITE_LOCKED, and PostgreSQL's connection/serialization classes.
+                // SQLITE_BUSY / SQLITE_LOCKED and their extended codes (sqlx reports the extended
+                // code), and PostgreSQL's connection, serialization, shutdown and too-many-
+                // connections classes.
                 let busy = msg.contains("database is locked")
                     || msg.contains("database table is locked")
-                    || db
-                        .code()
-                        .is_some_and(|c| c.starts_with("08") || c == "40001" || c == "40P01");
+                    || db.code().is_some_and(|c| {
+                        c.starts_with("08")
+                            || c.starts_with("57P")
+                            || matches!(
+                                c.as_ref(),
+                                "40001"
+                                    | "40P01"
+                                    | "53300"
+                                    | "5"
+                                    | "6"
+                                    | "261"
+                                    | "262"
+                                    | "517"
+                                    | "773"
+                            )
+                    });
                 if busy {
                     StoreError::Busy(e.to_string())
                 } else {
@@ -205,4 +222,8 @@ pub trait TrackingStore: Send + Sync + 'static {
         axis: HistoryAxis,
         columns: u32,
     ) -> StoreResult<MetricEnvelope>;
+    /// Connection pools at this moment, for `/metrics`.
+    fn pool_stats(&self) -> Vec<crate::ops::metrics::PoolStats> {
+        Vec::new()
+    }
 }

@@ -67,6 +67,21 @@ pub async fn fresh_pg_database() -> Option<String> {
     Some(format!("{base}/{name}"))
 }
 
+/// Settings for a server on a fresh store inside `dir`; `None` when PostgreSQL is not configured.
+pub async fn test_config(backend: Backend, dir: &tempfile::TempDir) -> Option<ServerConfig> {
+    let backend_store_uri = match backend {
+        Backend::Sqlite => format!("sqlite:///{}", dir.path().join("mlruns.db").display()),
+        Backend::Postgres => fresh_pg_database().await?,
+    };
+    Some(ServerConfig {
+        host: "127.0.0.1".into(),
+        port: 0,
+        backend_store_uri,
+        artifacts_destination: dir.path().join("mlartifacts"),
+        ..ServerConfig::default()
+    })
+}
+
 fn uuid_like() -> String {
     use std::time::{SystemTime, UNIX_EPOCH};
     let nanos = SystemTime::now()
@@ -78,19 +93,17 @@ fn uuid_like() -> String {
 
 impl TestApp {
     pub async fn spawn(backend: Backend) -> Option<Self> {
+        Self::spawn_with(backend, |_| {}).await
+    }
+
+    /// `spawn` with settings changed by `configure` (auth, upload limit…).
+    pub async fn spawn_with(
+        backend: Backend,
+        configure: impl FnOnce(&mut ServerConfig),
+    ) -> Option<Self> {
         let dir = tempfile::tempdir().unwrap();
-        let backend_store_uri = match backend {
-            Backend::Sqlite => format!("sqlite:///{}", dir.path().join("mlruns.db").display()),
-            Backend::Postgres => fresh_pg_database().await?,
-        };
-        let config = ServerConfig {
-            host: "127.0.0.1".into(),
-            port: 0,
-            backend_store_uri,
-            default_artifact_root: None,
-            artifacts_destination: dir.path().join("mlartifacts"),
-            serve_artifacts: true,
-        };
+        let mut config = test_config(backend, &dir).await?;
+        configure(&mut config);
         Some(Self::start(config, dir).await)
     }
 

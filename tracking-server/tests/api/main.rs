@@ -4,8 +4,13 @@
 mod helpers;
 
 mod artifacts;
+mod auth;
 mod errors;
 mod experiments;
+mod faults;
+mod fuzz;
+mod ops;
+mod paths;
 mod persistence;
 mod registry;
 mod runs;

@@ -127,6 +127,9 @@ impl crate::store::TrackingStore for SqlStore {
     ) -> StoreResult<crate::store::MetricEnvelope> {
         self.metric_envelope_impl(run_id, key, axis, columns).await
     }
+    fn pool_stats(&self) -> Vec<crate::ops::metrics::PoolStats> {
+        SqlStore::pool_stats(self)
+    }
 }
 
 #[async_trait::async_trait]

@@ -11,6 +11,7 @@
 
 mod delegate;
 mod experiments;
+mod gc;
 mod logged_models;
 mod metrics;
 mod model_versions;
@@ -18,6 +19,9 @@ mod overview;
 mod registry;
 mod runs;
 mod search;
+mod users;
+
+pub use gc::{DeletedExperiment, DeletedRun};
 
 use super::StoreError;
 use crate::error::ApiError;
@@ -316,6 +320,20 @@ impl SqlStore {
             self.read.size() + self.write.size(),
             self.read.num_idle() + self.write.num_idle(),
         )
+    }
+
+    /// Each pool's size and use; PostgreSQL has one pool for both.
+    pub fn pool_stats(&self) -> Vec<crate::ops::metrics::PoolStats> {
+        let stats = |pool: &'static str, p: &AnyPool| crate::ops::metrics::PoolStats {
+            pool,
+            open: p.size(),
+            idle: p.num_idle(),
+            max: p.options().get_max_connections(),
+        };
+        match self.dialect {
+            Dialect::Sqlite => vec![stats("read", &self.read), stats("write", &self.write)],
+            Dialect::Postgres => vec![stats("shared", &self.write)],
+        }
     }
 }
 
