@@ -44,6 +44,13 @@ fn moto_binary() -> Option<PathBuf> {
 
 fn start_moto() -> Option<Moto> {
     let Some(bin) = moto_binary() else {
+        // CI installs moto into the venv (tests/python/requirements.txt): there a skip would hide a
+        // broken install, so it fails instead.
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "no moto_server beside {} in CI",
+            e2e::python().display()
+        );
         eprintln!(
             "skipped: no moto_server (pip install 'moto[server]' or set MLTRACK_MOTO_SERVER)"
         );
