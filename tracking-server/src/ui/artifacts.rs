@@ -253,16 +253,22 @@ pub(crate) fn raw_url(run_id: &str, path: &str) -> String {
     format!("/runs/{run_id}/artifacts/raw?path={}", super::enc(path))
 }
 
+/// The run id and the `path` query checked the same way for the tree and the raw file; the path
+/// comes back without leading or trailing slashes (empty for the root).
+fn checked_path(run_id: &str, query: Option<&str>) -> UiResult<String> {
+    validate_run_id(run_id)?;
+    let fields = Fields::query(query);
+    let asked = fields.get("path").unwrap_or("");
+    validate_artifact_path(asked)?;
+    Ok(asked.trim_matches('/').to_string())
+}
+
 pub(super) async fn view(
     State(s): State<AppState>,
     Path(run_id): Path<String>,
     RawQuery(query): RawQuery,
 ) -> UiResult {
-    validate_run_id(&run_id)?;
-    let fields = Fields::query(query.as_deref());
-    let asked = fields.get("path").unwrap_or("");
-    validate_artifact_path(asked)?;
-    let selected = asked.trim_matches('/').to_string();
+    let selected = checked_path(&run_id, query.as_deref())?;
     let run = s.store.get_run(&run_id).await?;
     let root = root_dir(&s, &run)?;
     let (entries, truncated) = tree(&s, &run).await?;
@@ -319,11 +325,7 @@ pub(super) async fn raw(
     Path(run_id): Path<String>,
     RawQuery(query): RawQuery,
 ) -> UiResult {
-    validate_run_id(&run_id)?;
-    let fields = Fields::query(query.as_deref());
-    let asked = fields.get("path").unwrap_or("");
-    validate_artifact_path(asked)?;
-    let rel = asked.trim_matches('/').to_string();
+    let rel = checked_path(&run_id, query.as_deref())?;
     if rel.is_empty() {
         return Err(ApiError::missing("path").into());
     }
@@ -361,7 +363,7 @@ pub(super) async fn raw(
             "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data:; font-src data:",
         ),
     );
-    let disposition = if fields.flag("download") {
+    let disposition = if Fields::query(query.as_deref()).flag("download") {
         "attachment"
     } else {
         "inline"
