@@ -206,3 +206,103 @@ backend_tests!(
         assert_eq!(ids(v), vec![keep]);
     }
 );
+
+backend_tests!(
+    a_large_page_carries_every_run_whole_and_in_order,
+    |app: TestApp| async move {
+        // Over 200 runs, so the page's children are read as two halves on two connections; values
+        // hold the store's own field markers, quotes, newlines and multi-byte text.
+        let exp = app.create_experiment("large page").await;
+        let keys = ["3:abc", "12 P.T", "a/b", "x-y_z", "k.", "0"];
+        let values = [
+            "3:abc",
+            "12;P.T.M",
+            "line\nbreak \"quoted\" \\",
+            "日本語 é",
+            "",
+            "0",
+        ];
+        let specials = [
+            json!("NaN"),
+            json!("Infinity"),
+            json!("-Infinity"),
+            json!(5e-324),
+        ];
+        for i in 0..230_usize {
+            let start = 1000 + (i % 17) as i64;
+            let run = app
+                .ok(
+                    "runs/create",
+                    json!({"experiment_id": exp, "run_name": format!("r{i}"), "start_time": start}),
+                )
+                .await["run"]["info"]["run_id"]
+                .as_str()
+                .unwrap()
+                .to_string();
+            let mut metrics = vec![
+                json!({"key": "m", "value": (i % 13) as f64 / 7.0, "timestamp": i, "step": 2}),
+            ];
+            if i.is_multiple_of(5) {
+                metrics.push(
+                    json!({"key": "special", "value": specials[i % 4], "timestamp": 1, "step": -1}),
+                );
+            }
+            let params = [
+                json!({"key": keys[i % 6], "value": values[(i + 1) % 6]}),
+                json!({"key": "i", "value": i.to_string()}),
+            ];
+            let tags = [json!({"key": "t", "value": values[(i + 2) % 6]})];
+            app.ok(
+                "runs/log-batch",
+                json!({"run_id": run, "metrics": metrics, "params": params, "tags": tags}),
+            )
+            .await;
+            if i.is_multiple_of(50) {
+                let dataset = json!({"name": format!("ds{i}"), "digest": "d1", "source_type": "local", "source": "{}"});
+                let inputs = json!({"run_id": run, "datasets": [{"tags": [], "dataset": dataset}]});
+                app.ok("runs/log-inputs", inputs).await;
+            }
+        }
+        // Rank of a run under `metrics.special` ascending: -Infinity, 5e-324, Infinity, NaN, missing.
+        let special_rank = |i: usize| {
+            if i.is_multiple_of(5) {
+                [3, 2, 0, 1][i % 4]
+            } else {
+                5
+            }
+        };
+        for order_by in [
+            json!([]),
+            json!(["metrics.m DESC", "params.i"]),
+            json!(["metrics.special"]),
+        ] {
+            let v = app
+                .ok(
+                    "runs/search",
+                    json!({"experiment_ids": [exp], "max_results": 1000, "order_by": order_by}),
+                )
+                .await;
+            let runs = v["runs"].as_array().unwrap();
+            assert_eq!(runs.len(), 230);
+            // Every run is exactly what runs/get answers for it.
+            for r in runs.iter().step_by(7) {
+                let one = app.run(r["info"]["run_id"].as_str().unwrap()).await;
+                assert_eq!(r, &one);
+            }
+            let index = |r: &Value| -> usize {
+                r["info"]["run_name"].as_str().unwrap()[1..]
+                    .parse()
+                    .unwrap()
+            };
+            let sorted = match order_by.as_array().unwrap().len() {
+                0 => runs.is_sorted_by_key(|r| std::cmp::Reverse(r["info"]["start_time"].as_i64())),
+                2 => runs.is_sorted_by_key(|r| {
+                    let i = index(r);
+                    (std::cmp::Reverse(i % 13), i.to_string())
+                }),
+                _ => runs.is_sorted_by_key(|r| special_rank(index(r))),
+            };
+            assert!(sorted, "order {order_by}");
+        }
+    }
+);

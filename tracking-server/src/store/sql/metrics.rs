@@ -12,7 +12,7 @@ use sqlx::Row;
 fn history_query(dialect: Dialect, run_id: &str, key: &str, order: &str) -> SqlBuf {
     let agg = dialect.json_array_agg(
         dialect.metric_object(),
-        &format!("c.{}", order.replace(", ", ", c.")),
+        Some(&format!("c.{}", order.replace(", ", ", c."))),
     );
     let mut sql = SqlBuf::new(&format!(
         "SELECT {agg} FROM (SELECT key, value, is_nan, timestamp, step FROM metrics WHERE run_uuid = "

@@ -17,7 +17,9 @@ mod metrics;
 mod model_versions;
 mod overview;
 mod registry;
+mod run_rows;
 mod runs;
+mod runs_read;
 mod search;
 mod users;
 
@@ -82,21 +84,22 @@ impl Dialect {
 
     /// An aggregate that folds `object` over the rows of its query into one JSON array (text), so that
     /// a run's params or a metric's history cross the driver as one value instead of one row each.
-    pub(crate) fn json_array_agg(self, object: &str, order_by: &str) -> String {
+    /// Without `order_by` the rows come in whatever order the query produces them.
+    pub(crate) fn json_array_agg(self, object: &str, order_by: Option<&str>) -> String {
+        let order = order_by.map_or(String::new(), |o| format!(" ORDER BY {o}"));
         match self {
-            Dialect::Sqlite => format!("json_group_array({object} ORDER BY {order_by})"),
-            Dialect::Postgres => {
-                format!("COALESCE(json_agg({object} ORDER BY {order_by}), '[]'::json)::text")
-            }
+            Dialect::Sqlite => format!("json_group_array({object}{order})"),
+            Dialect::Postgres => format!("COALESCE(json_agg({object}{order}), '[]'::json)::text"),
         }
     }
 
-    /// `{"key", "value"}` of a key-value row aliased `c`.
-    pub(crate) fn key_value_object(self) -> &'static str {
-        match self {
-            Dialect::Sqlite => "json_object('key', c.key, 'value', c.value)",
-            Dialect::Postgres => "json_build_object('key', c.key, 'value', c.value)",
-        }
+    /// A JSON array of SQL expressions.
+    pub(crate) fn json_array(self, exprs: &[&str]) -> String {
+        let function = match self {
+            Dialect::Sqlite => "json_array",
+            Dialect::Postgres => "json_build_array",
+        };
+        format!("{function}({})", exprs.join(", "))
     }
 
     /// `{"key", "value", "timestamp", "step"}` of a metric row aliased `c`. SQLite's JSON writes
@@ -169,6 +172,13 @@ impl SqlBuf {
         self
     }
 
+    /// Appends another query's text and arguments (a subquery).
+    pub fn append(&mut self, other: SqlBuf) -> &mut Self {
+        self.sql.push_str(&other.sql);
+        self.args.extend(other.args);
+        self
+    }
+
     pub fn bind(&mut self, arg: Arg) -> &mut Self {
         self.args.push(arg);
         self.sql.push(PLACEHOLDER);
@@ -223,6 +233,14 @@ impl SqlBuf {
     ) -> Result<Vec<sqlx::any::AnyRow>, sqlx::Error> {
         let text = self.render(conn.backend_name());
         self.query(&text).fetch_all(conn).await
+    }
+
+    pub async fn fetch_one(
+        &self,
+        conn: &mut AnyConnection,
+    ) -> Result<sqlx::any::AnyRow, sqlx::Error> {
+        let text = self.render(conn.backend_name());
+        self.query(&text).fetch_one(conn).await
     }
 
     pub async fn execute(
@@ -345,7 +363,7 @@ fn sqlite_session_setup(
     Box::pin(async move {
         conn.execute(
             "PRAGMA busy_timeout = 10000; PRAGMA synchronous = NORMAL; \
-             PRAGMA foreign_keys = ON; PRAGMA cache_size = -32000;",
+             PRAGMA foreign_keys = ON; PRAGMA cache_size = -32000; PRAGMA mmap_size = 1073741824;",
         )
         .await?;
         Ok(())

@@ -1,14 +1,12 @@
 //! Runs: lifecycle, params/tags/metrics writes (all-or-nothing per request), inputs, search.
 
-use super::experiments::{page_overflow, require_active_experiment};
-use super::search::{compile_run_search, SearchSql, RUN_COLUMNS};
-use super::{now_ms, run_not_found, Arg, Dialect, SqlBuf, SqlStore, IN_CHUNK};
+use super::experiments::require_active_experiment;
+use super::runs_read::load_runs;
+use super::search::RUN_COLUMNS;
+use super::{now_ms, run_not_found, Arg, SqlBuf, SqlStore, IN_CHUNK};
 use crate::error::ApiError;
-use crate::protocol::{
-    Dataset, DatasetInput, DatasetInputRecord, KeyValue, Metric, ModelOutput, Run, RunData,
-    RunInfo, RunInputs, RunOutputs, RunStatus,
-};
-use crate::store::{Batch, NewRun, Page, RunSearch, RunUpdate, StoreError, StoreResult};
+use crate::protocol::{DatasetInputRecord, KeyValue, Metric, Run, RunInfo, RunStatus};
+use crate::store::{Batch, NewRun, RunUpdate, StoreError, StoreResult};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 use std::collections::HashMap;
@@ -56,173 +54,6 @@ pub(super) async fn require_active_run(
         ))));
     }
     Ok(info)
-}
-
-/// One run's children as the JSON aggregates of `children_query` return them.
-#[derive(serde::Deserialize)]
-struct ChildrenJson {
-    params: Vec<KeyValue>,
-    tags: Vec<KeyValue>,
-    metrics: Vec<Metric>,
-}
-
-/// Per run: params, tags and latest metrics as three JSON arrays, plus whether it has dataset inputs
-/// or model outputs (rare, so those are read separately and only when present).
-fn children_query(dialect: Dialect) -> String {
-    let kv = dialect.json_array_agg(dialect.key_value_object(), "c.key");
-    let metrics = dialect.json_array_agg(dialect.metric_object(), "c.key");
-    format!(
-        "SELECT r.run_uuid, \
-         (SELECT {kv} FROM params c WHERE c.run_uuid = r.run_uuid), \
-         (SELECT {kv} FROM tags c WHERE c.run_uuid = r.run_uuid), \
-         (SELECT {metrics} FROM latest_metrics c WHERE c.run_uuid = r.run_uuid), \
-         CASE WHEN EXISTS (SELECT 1 FROM run_inputs i WHERE i.run_uuid = r.run_uuid) THEN 1 ELSE 0 END, \
-         CASE WHEN EXISTS (SELECT 1 FROM run_outputs o WHERE o.run_uuid = r.run_uuid) THEN 1 ELSE 0 END \
-         FROM runs r WHERE r.run_uuid IN ("
-    )
-}
-
-fn parse_children(row: &AnyRow) -> StoreResult<RunData> {
-    let text = |i: usize| -> Result<String, sqlx::Error> {
-        row.try_get::<Option<String>, _>(i)
-            .map(Option::unwrap_or_default)
-    };
-    let json = format!(
-        r#"{{"params":{},"tags":{},"metrics":{}}}"#,
-        or_empty(text(1)?),
-        or_empty(text(2)?),
-        or_empty(text(3)?)
-    );
-    let c: ChildrenJson = serde_json::from_str(&json).map_err(|e| {
-        StoreError::Api(ApiError::internal(format!(
-            "stored run data is not valid JSON: {e}"
-        )))
-    })?;
-    Ok(RunData {
-        metrics: c.metrics,
-        params: c.params,
-        tags: c.tags,
-    })
-}
-
-fn or_empty(s: String) -> String {
-    if s.is_empty() {
-        "[]".to_string()
-    } else {
-        s
-    }
-}
-
-/// Loads params, tags, latest metrics, inputs and outputs for runs already read, keeping their order.
-async fn load_runs(conn: &mut AnyConnection, infos: Vec<RunInfo>) -> StoreResult<Vec<Run>> {
-    let dialect = Dialect::of(conn);
-    let mut data: HashMap<String, RunData> = HashMap::with_capacity(infos.len());
-    let mut with_inputs = Vec::new();
-    let mut with_outputs = Vec::new();
-    let query = children_query(dialect);
-    for chunk in infos.chunks(IN_CHUNK) {
-        let mut sql = SqlBuf::new(&query);
-        sql.bind_list(chunk.iter().map(|i| Arg::Str(i.run_id.clone())))
-            .push(")");
-        for row in sql.fetch_all(&mut *conn).await? {
-            let run_id: String = row.try_get(0)?;
-            if row.try_get::<i64, _>(4)? == 1 {
-                with_inputs.push(run_id.clone());
-            }
-            if row.try_get::<i64, _>(5)? == 1 {
-                with_outputs.push(run_id.clone());
-            }
-            data.insert(run_id, parse_children(&row)?);
-        }
-    }
-    let mut inputs = load_inputs(conn, &with_inputs).await?;
-    let mut outputs = load_outputs(conn, &with_outputs).await?;
-    Ok(infos
-        .into_iter()
-        .map(|info| Run {
-            data: data.remove(&info.run_id).unwrap_or_default(),
-            inputs: inputs.remove(&info.run_id).unwrap_or_default(),
-            outputs: outputs.remove(&info.run_id).unwrap_or_default(),
-            info,
-        })
-        .collect())
-}
-
-async fn load_outputs(
-    conn: &mut AnyConnection,
-    run_ids: &[String],
-) -> StoreResult<HashMap<String, RunOutputs>> {
-    let mut outputs: HashMap<String, RunOutputs> = HashMap::new();
-    for chunk in run_ids.chunks(IN_CHUNK) {
-        let mut sql =
-            SqlBuf::new("SELECT run_uuid, model_id, step FROM run_outputs WHERE run_uuid IN (");
-        sql.bind_list(chunk.iter().map(|id| Arg::Str(id.clone())))
-            .push(") ORDER BY step, model_id");
-        for row in sql.fetch_all(&mut *conn).await? {
-            let output = ModelOutput {
-                model_id: row.try_get(1)?,
-                step: row.try_get(2)?,
-            };
-            outputs
-                .entry(row.try_get(0)?)
-                .or_default()
-                .model_outputs
-                .push(output);
-        }
-    }
-    Ok(outputs)
-}
-
-async fn load_inputs(
-    conn: &mut AnyConnection,
-    run_ids: &[String],
-) -> StoreResult<HashMap<String, RunInputs>> {
-    let mut inputs: HashMap<String, RunInputs> = HashMap::new();
-    for chunk in run_ids.chunks(IN_CHUNK) {
-        let ids = || chunk.iter().map(|id| Arg::Str(id.clone()));
-        let mut sql = SqlBuf::new(
-            "SELECT run_uuid, dataset_uuid, key, value FROM input_tags WHERE run_uuid IN (",
-        );
-        sql.bind_list(ids()).push(") ORDER BY key");
-        let mut input_tags: HashMap<(String, String), Vec<KeyValue>> = HashMap::new();
-        for row in sql.fetch_all(&mut *conn).await? {
-            let tag = KeyValue {
-                key: row.try_get(2)?,
-                value: row.try_get(3)?,
-            };
-            input_tags
-                .entry((row.try_get(0)?, row.try_get(1)?))
-                .or_default()
-                .push(tag);
-        }
-        let mut sql = SqlBuf::new(
-            "SELECT i.run_uuid, d.dataset_uuid, d.name, d.digest, d.source_type, d.source, d.schema, \
-             d.profile FROM run_inputs i JOIN datasets d ON d.dataset_uuid = i.dataset_uuid \
-             WHERE i.run_uuid IN (",
-        );
-        sql.bind_list(ids()).push(") ORDER BY d.name, d.digest");
-        for row in sql.fetch_all(&mut *conn).await? {
-            let run_id: String = row.try_get(0)?;
-            let dataset_uuid: String = row.try_get(1)?;
-            let tags = input_tags
-                .remove(&(run_id.clone(), dataset_uuid))
-                .unwrap_or_default();
-            let dataset = Dataset {
-                name: row.try_get(2)?,
-                digest: row.try_get(3)?,
-                source_type: row.try_get(4)?,
-                source: row.try_get(5)?,
-                schema: row.try_get(6)?,
-                profile: row.try_get(7)?,
-            };
-            inputs
-                .entry(run_id)
-                .or_default()
-                .dataset_inputs
-                .push(DatasetInput { tags, dataset });
-        }
-    }
-    Ok(inputs)
 }
 
 async fn upsert_tag(conn: &mut AnyConnection, run_id: &str, tag: &KeyValue) -> StoreResult<()> {
@@ -563,38 +394,5 @@ impl SqlStore {
         }
         tx.commit().await?;
         Ok(())
-    }
-
-    pub(super) async fn search_runs_impl(&self, search: &RunSearch) -> StoreResult<Page<Run>> {
-        let SearchSql(sql) = compile_run_search(self.dialect, search);
-        let mut conn = self.read.acquire().await?;
-        let rows = sql.fetch_all(&mut conn).await?;
-        let mut infos = rows
-            .iter()
-            .map(run_info_from_row)
-            .collect::<Result<Vec<_>, _>>()?;
-        let next_offset = page_overflow(&mut infos, search.max_results, search.offset);
-        drop(conn);
-        let items = self.load_runs_in_parallel(infos).await?;
-        Ok(Page { items, next_offset })
-    }
-
-    /// A large page's children are read as two halves on two connections at once: on SQLite each
-    /// connection has its own thread, so one search uses both cores instead of one.
-    async fn load_runs_in_parallel(&self, mut infos: Vec<RunInfo>) -> StoreResult<Vec<Run>> {
-        const PARALLEL_FROM: usize = 200;
-        if infos.len() < PARALLEL_FROM {
-            let mut conn = self.read.acquire().await?;
-            return load_runs(&mut conn, infos).await;
-        }
-        let second = infos.split_off(infos.len() / 2);
-        let load = |part: Vec<RunInfo>| async move {
-            let mut conn = self.read.acquire().await?;
-            load_runs(&mut conn, part).await
-        };
-        let (first, second) = tokio::join!(load(infos), load(second));
-        let mut runs = first?;
-        runs.extend(second?);
-        Ok(runs)
     }
 }

@@ -4,7 +4,7 @@
 //! clauses, so a search reads one page of runs and never the metric history (the scale problems in
 //! MLflow issues #2730 and #1571 came from doing otherwise).
 
-use super::{Arg, Dialect, SqlBuf};
+use super::{run_rows, Arg, Dialect, SqlBuf};
 use crate::search::{Clause, Comparator, Entity, FilterValue};
 use crate::store::{ExperimentSearch, RunSearch};
 
@@ -137,9 +137,73 @@ fn dataset_clause(sql: &mut SqlBuf, dialect: Dialect, clause: &Clause) {
     sql.push(")");
 }
 
+/// One ordering term: an expression over the runs row (or its order joins) and its direction.
+struct OrderTerm {
+    expr: String,
+    descending: bool,
+}
+
+/// The ordering of a run search as plain terms. Missing values sort last in both directions; NaN
+/// after numbers, before missing. Columns the schema declares NOT NULL get no `IS NULL` term, so that
+/// the default order (`start_time DESC`) can read the `runs_by_experiment` index instead of sorting.
+fn run_order_terms(search: &RunSearch) -> Vec<OrderTerm> {
+    let term = |expr: String, descending: bool| OrderTerm { expr, descending };
+    let mut terms = Vec::new();
+    let mut has_start_time = false;
+    for (i, ob) in search.order_by.iter().enumerate() {
+        let desc = !ob.ascending;
+        match ob.entity {
+            Entity::Metric => {
+                terms.push(term(format!("(o{i}.run_uuid IS NULL)"), false));
+                terms.push(term(format!("o{i}.is_nan"), false));
+                terms.push(term(format!("o{i}.value"), desc));
+            }
+            Entity::Param | Entity::Tag => {
+                terms.push(term(format!("(o{i}.value IS NULL)"), false));
+                terms.push(term(format!("o{i}.value"), desc));
+            }
+            _ => {
+                let column = run_attribute_column(&ob.key);
+                has_start_time |= column == "r.start_time";
+                if column == "r.end_time" {
+                    terms.push(term(format!("({column} IS NULL)"), false));
+                }
+                terms.push(term(column.to_string(), desc));
+            }
+        }
+    }
+    if !has_start_time {
+        terms.push(term("r.start_time".to_string(), true));
+    }
+    terms.push(term("r.run_uuid".to_string(), false));
+    terms
+}
+
+fn push_order(sql: &mut SqlBuf, terms: &[OrderTerm]) {
+    sql.push(" ORDER BY ");
+    for (j, t) in terms.iter().enumerate() {
+        if j > 0 {
+            sql.push(", ");
+        }
+        sql.push(&t.expr)
+            .push(if t.descending { " DESC" } else { " ASC" });
+    }
+}
+
+/// One page of a run search as a single row: the runs' info rows (see [`run_rows`]) in the
+/// search's order, plus one extra run when a next page exists.
+///
+/// The inner query picks and orders the page and exposes its ordering values as `k0, k1, …`; the
+/// outer aggregate orders by them again, since an aggregate over a subquery is not promised to see
+/// the subquery's order.
 pub(super) fn compile_run_search(dialect: Dialect, search: &RunSearch) -> SearchSql {
-    let mut sql = SqlBuf::new("SELECT ");
-    sql.push(RUN_COLUMNS).push(" FROM runs r");
+    let terms = run_order_terms(search);
+    let mut inner = SqlBuf::new("SELECT ");
+    inner.push(RUN_COLUMNS);
+    for (j, t) in terms.iter().enumerate() {
+        inner.push(&format!(", {} AS k{j}", t.expr));
+    }
+    inner.push(" FROM runs r");
     // One LEFT JOIN per ordering key that lives in a child table.
     for (i, ob) in search.order_by.iter().enumerate() {
         let table = match ob.entity {
@@ -148,33 +212,25 @@ pub(super) fn compile_run_search(dialect: Dialect, search: &RunSearch) -> Search
             Entity::Tag => "tags",
             _ => continue,
         };
-        sql.push(&format!(
+        inner.push(&format!(
             " LEFT JOIN {table} o{i} ON o{i}.run_uuid = r.run_uuid AND o{i}.key = "
         ));
-        sql.bind(Arg::Str(ob.key.clone()));
+        inner.bind(Arg::Str(ob.key.clone()));
     }
-    push_run_conditions(&mut sql, dialect, search);
-    sql.push(" ORDER BY ");
-    let mut has_start_time = false;
-    for (i, ob) in search.order_by.iter().enumerate() {
-        let dir = if ob.ascending { "ASC" } else { "DESC" };
-        // Missing values sort last in both directions; NaN after numbers, before missing.
-        let term = match ob.entity {
-            Entity::Metric => format!("(o{i}.run_uuid IS NULL), o{i}.is_nan, o{i}.value {dir}, "),
-            Entity::Param | Entity::Tag => format!("(o{i}.value IS NULL), o{i}.value {dir}, "),
-            _ => {
-                let column = run_attribute_column(&ob.key);
-                has_start_time |= column == "r.start_time";
-                format!("({column} IS NULL), {column} {dir}, ")
-            }
-        };
-        sql.push(&term);
-    }
-    if !has_start_time {
-        sql.push("r.start_time DESC, ");
-    }
-    sql.push("r.run_uuid ASC");
-    push_limit(&mut sql, search.max_results, search.offset);
+    push_run_conditions(&mut inner, dialect, search);
+    push_order(&mut inner, &terms);
+    push_limit(&mut inner, search.max_results, search.offset);
+
+    let outer_order: Vec<String> = terms
+        .iter()
+        .enumerate()
+        .map(|(j, t)| format!("p.k{j}{}", if t.descending { " DESC" } else { " ASC" }))
+        .collect();
+    let mut sql = SqlBuf::new("SELECT ");
+    sql.push(&dialect.json_array_agg(&run_rows::info_row(dialect), Some(&outer_order.join(", "))))
+        .push(" FROM (");
+    sql.append(inner);
+    sql.push(") p");
     SearchSql(sql)
 }
 

@@ -1,0 +1,215 @@
+//! Reading runs with their children: one run, or a search page of up to 50,000.
+//!
+//! A page is three queries whatever its size: the ordered info records, then the children of each
+//! half of the page on its own connection (on SQLite each connection has its own thread, so a large
+//! page uses both cores), each answered as one row of flat JSON arrays (see [`run_rows`]).
+//! Dataset inputs and model outputs are read only for the runs that have them.
+
+use super::experiments::page_overflow;
+use super::run_rows::{self, Child, Malformed};
+use super::search::{compile_run_search, SearchSql};
+use super::{Arg, Dialect, SqlBuf, SqlStore, IN_CHUNK};
+use crate::error::ApiError;
+use crate::protocol::{
+    Dataset, DatasetInput, KeyValue, ModelOutput, Run, RunData, RunInfo, RunInputs, RunOutputs,
+};
+use crate::store::{Page, RunSearch, StoreError, StoreResult};
+use sqlx::{AnyConnection, Row};
+use std::collections::HashMap;
+
+/// Pages from this size on read their children as two halves at once.
+const PARALLEL_FROM: usize = 200;
+
+impl From<Malformed> for StoreError {
+    fn from(e: Malformed) -> Self {
+        StoreError::Api(ApiError::internal(e.to_string()))
+    }
+}
+
+/// Loads params, tags, latest metrics, inputs and outputs for runs already read, keeping their order.
+pub(super) async fn load_runs(
+    conn: &mut AnyConnection,
+    infos: Vec<RunInfo>,
+) -> StoreResult<Vec<Run>> {
+    let ids: Vec<String> = infos.iter().map(|i| i.run_id.clone()).collect();
+    let children = load_children(conn, &ids).await?;
+    children.into_runs(conn, infos).await
+}
+
+/// Params, tags and latest metrics of some runs, and which of them have inputs or outputs.
+#[derive(Default)]
+struct Children {
+    data: HashMap<String, RunData>,
+    with_inputs: Vec<String>,
+    with_outputs: Vec<String>,
+}
+
+impl Children {
+    fn extend(&mut self, other: Children) {
+        self.data.extend(other.data);
+        self.with_inputs.extend(other.with_inputs);
+        self.with_outputs.extend(other.with_outputs);
+    }
+
+    /// The runs, in the order of `infos`, with their inputs and outputs read for those that have any.
+    async fn into_runs(
+        mut self,
+        conn: &mut AnyConnection,
+        infos: Vec<RunInfo>,
+    ) -> StoreResult<Vec<Run>> {
+        let mut inputs = load_inputs(conn, &self.with_inputs).await?;
+        let mut outputs = load_outputs(conn, &self.with_outputs).await?;
+        Ok(infos
+            .into_iter()
+            .map(|info| Run {
+                data: self.data.remove(&info.run_id).unwrap_or_default(),
+                inputs: inputs.remove(&info.run_id).unwrap_or_default(),
+                outputs: outputs.remove(&info.run_id).unwrap_or_default(),
+                info,
+            })
+            .collect())
+    }
+}
+
+/// The children of the given runs: one query per chunk of runs, answering one text per table.
+async fn load_children(conn: &mut AnyConnection, run_ids: &[String]) -> StoreResult<Children> {
+    let dialect = Dialect::of(conn);
+    let mut children = Children {
+        data: run_ids
+            .iter()
+            .map(|id| (id.clone(), RunData::default()))
+            .collect(),
+        ..Children::default()
+    };
+    for chunk in run_ids.chunks(IN_CHUNK) {
+        let mut sql = SqlBuf::new("SELECT ");
+        for (i, child) in Child::ALL.into_iter().enumerate() {
+            sql.push(if i == 0 { "(SELECT " } else { ", (SELECT " })
+                .push(&dialect.json_array_agg(&child.row(dialect), None))
+                .push(" FROM ")
+                .push(child.table())
+                .push(" c WHERE c.run_uuid IN (");
+            sql.bind_list(chunk.iter().map(|id| Arg::Str(id.clone())))
+                .push("))");
+        }
+        let row = sql.fetch_one(&mut *conn).await?;
+        for (i, child) in Child::ALL.into_iter().enumerate() {
+            let text: Option<String> = row.try_get(i)?;
+            let text = text.as_deref().unwrap_or("");
+            let flagged = run_rows::add_children(child, text, &mut children.data)?;
+            match child {
+                Child::Inputs => children.with_inputs = flagged,
+                Child::Outputs => children.with_outputs = flagged,
+                _ => {}
+            }
+        }
+    }
+    Ok(children)
+}
+
+async fn load_outputs(
+    conn: &mut AnyConnection,
+    run_ids: &[String],
+) -> StoreResult<HashMap<String, RunOutputs>> {
+    let mut outputs: HashMap<String, RunOutputs> = HashMap::new();
+    for chunk in run_ids.chunks(IN_CHUNK) {
+        let mut sql =
+            SqlBuf::new("SELECT run_uuid, model_id, step FROM run_outputs WHERE run_uuid IN (");
+        sql.bind_list(chunk.iter().map(|id| Arg::Str(id.clone())))
+            .push(") ORDER BY step, model_id");
+        for row in sql.fetch_all(&mut *conn).await? {
+            let output = ModelOutput {
+                model_id: row.try_get(1)?,
+                step: row.try_get(2)?,
+            };
+            outputs
+                .entry(row.try_get(0)?)
+                .or_default()
+                .model_outputs
+                .push(output);
+        }
+    }
+    Ok(outputs)
+}
+
+async fn load_inputs(
+    conn: &mut AnyConnection,
+    run_ids: &[String],
+) -> StoreResult<HashMap<String, RunInputs>> {
+    let mut inputs: HashMap<String, RunInputs> = HashMap::new();
+    for chunk in run_ids.chunks(IN_CHUNK) {
+        let ids = || chunk.iter().map(|id| Arg::Str(id.clone()));
+        let mut sql = SqlBuf::new(
+            "SELECT run_uuid, dataset_uuid, key, value FROM input_tags WHERE run_uuid IN (",
+        );
+        sql.bind_list(ids()).push(") ORDER BY key");
+        let mut input_tags: HashMap<(String, String), Vec<KeyValue>> = HashMap::new();
+        for row in sql.fetch_all(&mut *conn).await? {
+            let tag = KeyValue {
+                key: row.try_get(2)?,
+                value: row.try_get(3)?,
+            };
+            input_tags
+                .entry((row.try_get(0)?, row.try_get(1)?))
+                .or_default()
+                .push(tag);
+        }
+        let mut sql = SqlBuf::new(
+            "SELECT i.run_uuid, d.dataset_uuid, d.name, d.digest, d.source_type, d.source, d.schema, \
+             d.profile FROM run_inputs i JOIN datasets d ON d.dataset_uuid = i.dataset_uuid \
+             WHERE i.run_uuid IN (",
+        );
+        sql.bind_list(ids()).push(") ORDER BY d.name, d.digest");
+        for row in sql.fetch_all(&mut *conn).await? {
+            let run_id: String = row.try_get(0)?;
+            let dataset_uuid: String = row.try_get(1)?;
+            let tags = input_tags
+                .remove(&(run_id.clone(), dataset_uuid))
+                .unwrap_or_default();
+            let dataset = Dataset {
+                name: row.try_get(2)?,
+                digest: row.try_get(3)?,
+                source_type: row.try_get(4)?,
+                source: row.try_get(5)?,
+                schema: row.try_get(6)?,
+                profile: row.try_get(7)?,
+            };
+            inputs
+                .entry(run_id)
+                .or_default()
+                .dataset_inputs
+                .push(DatasetInput { tags, dataset });
+        }
+    }
+    Ok(inputs)
+}
+
+impl SqlStore {
+    pub(super) async fn search_runs_impl(&self, search: &RunSearch) -> StoreResult<Page<Run>> {
+        let SearchSql(sql) = compile_run_search(self.dialect, search);
+        let mut conn = self.read.acquire().await?;
+        let text: Option<String> = sql.fetch_one(&mut conn).await?.try_get(0)?;
+        let mut infos = run_rows::parse_infos(text.as_deref().unwrap_or(""))?;
+        let next_offset = page_overflow(&mut infos, search.max_results, search.offset);
+        let ids: Vec<String> = infos.iter().map(|i| i.run_id.clone()).collect();
+        let children = if ids.len() < PARALLEL_FROM {
+            load_children(&mut conn, &ids).await?
+        } else {
+            let (first, second) = ids.split_at(ids.len() / 2);
+            let (first, second) = tokio::join!(
+                load_children(&mut conn, first),
+                self.load_children_on_own_connection(second)
+            );
+            let mut children = first?;
+            children.extend(second?);
+            children
+        };
+        let items = children.into_runs(&mut conn, infos).await?;
+        Ok(Page { items, next_offset })
+    }
+
+    async fn load_children_on_own_connection(&self, ids: &[String]) -> StoreResult<Children> {
+        let mut conn = self.read.acquire().await?;
+        load_children(&mut conn, ids).await
+    }
+}
