@@ -306,3 +306,26 @@ backend_tests!(
         }
     }
 );
+
+backend_tests!(
+    many_concurrent_large_searches_all_finish,
+    |app: TestApp| async move {
+        // A large page reads its children on two connections; more concurrent searches than the
+        // pool has connections must still all be served, not wait on each other until a timeout.
+        let exp = app.create_experiment("concurrent").await;
+        for _ in 0..210 {
+            app.create_run(&exp).await;
+        }
+        let body = json!({"experiment_ids": [exp], "max_results": 1000});
+        let started = std::time::Instant::now();
+        let answers =
+            futures_util::future::join_all((0..16).map(|_| app.post("runs/search", body.clone())))
+                .await;
+        for (status, v) in answers {
+            assert_eq!(status, 200, "{v}");
+            assert_eq!(v["runs"].as_array().unwrap().len(), 210);
+        }
+        // The pool's acquire timeout is 30 s; a wait on each other would take that long.
+        assert!(started.elapsed() < std::time::Duration::from_secs(20));
+    }
+);

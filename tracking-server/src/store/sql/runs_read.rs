@@ -195,11 +195,16 @@ impl SqlStore {
         let children = if ids.len() < PARALLEL_FROM {
             load_children(&mut conn, &ids).await?
         } else {
+            // A task never holds one pooled connection while waiting for another: twenty
+            // concurrent searches each holding one and waiting for a second would take the whole
+            // pool and wait on each other until the acquire timeout.
+            drop(conn);
             let (first, second) = ids.split_at(ids.len() / 2);
             let (first, second) = tokio::join!(
-                load_children(&mut conn, first),
+                self.load_children_on_own_connection(first),
                 self.load_children_on_own_connection(second)
             );
+            conn = self.read.acquire().await?;
             let mut children = first?;
             children.extend(second?);
             children
