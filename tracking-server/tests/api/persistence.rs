@@ -72,3 +72,42 @@ async fn two_servers_share_one_postgres() {
     )
     .await;
 }
+
+/// The writer never checkpoints the SQLite WAL itself (see `store::sql::checkpoint`); a background
+/// task copies committed pages into the database file within about a second.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_wal_is_checkpointed_in_the_background() {
+    let app = TestApp::spawn(crate::helpers::Backend::Sqlite)
+        .await
+        .unwrap();
+    let db = app.dir.path().join("mlruns.db");
+    let size = || std::fs::metadata(&db).unwrap().len();
+    // Let the start-up checkpoints settle, then write ~40,000 points the main file does not hold.
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    let before = size();
+    let run = app.create_run("0").await;
+    for batch in 0..40 {
+        let metrics: Vec<_> = (0..1000)
+            .map(|i| json!({"key": format!("m{i}"), "value": i, "timestamp": 1, "step": batch}))
+            .collect();
+        app.ok("runs/log-batch", json!({"run_id": run, "metrics": metrics}))
+            .await;
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while size() < before + 500_000 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the database file stayed at {} bytes (was {before})",
+            size()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    // And the history reads back whole.
+    let (_, v) = app
+        .get(
+            "metrics/get-history",
+            &[("run_id", &run), ("metric_key", "m7")],
+        )
+        .await;
+    assert_eq!(v["metrics"].as_array().unwrap().len(), 40);
+}

@@ -9,6 +9,7 @@
 //! writers in-process instead of in SQLite's busy handler keeps `database is locked` away under load.
 //! Reads use a separate pool and proceed concurrently thanks to WAL.
 
+mod checkpoint;
 mod delegate;
 mod experiments;
 mod gc;
@@ -259,6 +260,8 @@ pub struct SqlStore {
     read: AnyPool,
     write: AnyPool,
     dialect: Dialect,
+    /// SQLite only: see [`checkpoint`].
+    _checkpoints: Option<checkpoint::CheckpointTask>,
 }
 
 impl SqlStore {
@@ -307,10 +310,12 @@ impl SqlStore {
             .after_connect(sqlite_session_setup)
             .connect_with(options)
             .await?;
+        let checkpoints = checkpoint::spawn(read.clone(), write.clone());
         Ok(Self {
             read,
             write,
             dialect: Dialect::Sqlite,
+            _checkpoints: Some(checkpoints),
         })
     }
 
@@ -325,6 +330,7 @@ impl SqlStore {
             read: pool.clone(),
             write: pool,
             dialect: Dialect::Postgres,
+            _checkpoints: None,
         })
     }
 
@@ -363,7 +369,8 @@ fn sqlite_session_setup(
     Box::pin(async move {
         conn.execute(
             "PRAGMA busy_timeout = 10000; PRAGMA synchronous = NORMAL; \
-             PRAGMA foreign_keys = ON; PRAGMA cache_size = -32000; PRAGMA mmap_size = 1073741824;",
+             PRAGMA foreign_keys = ON; PRAGMA cache_size = -32000; PRAGMA mmap_size = 1073741824; \
+             PRAGMA wal_autocheckpoint = 0;",
         )
         .await?;
         Ok(())

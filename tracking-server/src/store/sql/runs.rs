@@ -141,17 +141,31 @@ async fn insert_metrics(
     run_id: &str,
     metrics: &[Metric],
 ) -> StoreResult<()> {
+    // The batch's series first (each key once; only the missing ones, so PostgreSQL's sequence is
+    // not advanced for keys that exist), then its points joined to their series ids.
+    let mut keys: Vec<&str> = metrics.iter().map(|m| m.key.as_str()).collect();
+    keys.sort_unstable();
+    keys.dedup();
+    for chunk in keys.chunks(IN_CHUNK) {
+        let mut sql = SqlBuf::new("WITH v (key) AS (VALUES ");
+        for (i, key) in chunk.iter().enumerate() {
+            sql.push(if i == 0 { "(" } else { ", (" })
+                .bind(Arg::Str((*key).to_string()))
+                .push(")");
+        }
+        sql.push(") INSERT INTO metric_series (run_uuid, key) SELECT ")
+            .bind(Arg::Str(run_id.to_string()))
+            .push(", v.key FROM v WHERE NOT EXISTS (SELECT 1 FROM metric_series s WHERE s.run_uuid = ")
+            .bind(Arg::Str(run_id.to_string()))
+            .push(" AND s.key = v.key) ON CONFLICT DO NOTHING");
+        sql.execute(&mut *conn).await?;
+    }
     for chunk in metrics.chunks(IN_CHUNK) {
-        let mut sql = SqlBuf::new(
-            "INSERT INTO metrics (run_uuid, key, timestamp, step, value, is_nan) VALUES ",
-        );
+        let mut sql = SqlBuf::new("WITH v (key, timestamp, step, value, is_nan) AS (VALUES ");
         for (i, m) in chunk.iter().enumerate() {
             let (value, is_nan) = stored_value(m);
             sql.push(if i == 0 { "(" } else { ", (" });
-            sql.bind(Arg::Str(run_id.to_string()))
-                .push(", ")
-                .bind(Arg::Str(m.key.clone()))
-                .push(", ");
+            sql.bind(Arg::Str(m.key.clone())).push(", ");
             sql.bind(Arg::I64(m.timestamp))
                 .push(", ")
                 .bind(Arg::I64(m.step))
@@ -161,7 +175,14 @@ async fn insert_metrics(
                 .bind(Arg::I64(is_nan))
                 .push(")");
         }
-        sql.push(" ON CONFLICT DO NOTHING");
+        // `WHERE true`: SQLite needs a WHERE before an upsert clause on INSERT … SELECT.
+        sql.push(
+            ") INSERT INTO metric_points (series_id, timestamp, step, value, is_nan) \
+             SELECT s.series_id, v.timestamp, v.step, v.value, v.is_nan FROM v \
+             JOIN metric_series s ON s.key = v.key AND s.run_uuid = ",
+        )
+        .bind(Arg::Str(run_id.to_string()))
+        .push(" WHERE true ON CONFLICT DO NOTHING");
         sql.execute(&mut *conn).await?;
     }
     // The latest point per key within this batch, by MLflow's (step, timestamp, value) order.
