@@ -64,6 +64,12 @@ impl From<sqlx::Error> for StoreError {
                     });
                 if busy {
                     StoreError::Busy(e.to_string())
+                } else if db.code().as_deref() == Some("22021") {
+                    // PostgreSQL text cannot hold a NUL character; the value came from the client.
+                    StoreError::Api(ApiError::invalid(
+                        "Invalid value: text containing a NUL character (\\u0000) cannot be stored \
+                         in the PostgreSQL backend store",
+                    ))
                 } else {
                     StoreError::Db(e)
                 }

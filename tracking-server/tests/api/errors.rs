@@ -244,3 +244,46 @@ backend_tests!(camel_case_fields_are_accepted, |app: TestApp| async move {
     assert_eq!(v["run"]["info"]["run_name"], "camel");
     assert_eq!(v["run"]["info"]["start_time"], 5);
 });
+
+backend_tests!(
+    a_nul_character_is_stored_or_refused_but_never_a_server_error,
+    |app: TestApp| async move {
+        let run = app.create_run("0").await;
+        let postgres = app.config.backend_store_uri.starts_with("postgres");
+        let writes = [
+            (
+                "runs/set-tag",
+                json!({"run_id": run, "key": "t", "value": "a\u{0}b"}),
+            ),
+            (
+                "runs/log-batch",
+                json!({"run_id": run, "params": [{"key": "p", "value": "x\u{0}"}]}),
+            ),
+            ("experiments/create", json!({"name": "e\u{0}"})),
+        ];
+        for (endpoint, body) in writes {
+            let (status, v) = app.post(endpoint, body).await;
+            if postgres {
+                // PostgreSQL text cannot hold NUL: a client error, and nothing written.
+                assert_eq!(status, 400, "{endpoint}: {v}");
+                assert_eq!(v["error_code"], "INVALID_PARAMETER_VALUE");
+            } else {
+                assert_eq!(status, 200, "{endpoint}: {v}");
+            }
+        }
+        let data = &app.run(&run).await["data"];
+        let tag = data["tags"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["key"] == "t")
+            .map(|t| t["value"].clone());
+        if postgres {
+            assert_eq!(tag, None);
+            assert!(data.get("params").is_none());
+        } else {
+            assert_eq!(tag, Some(json!("a\u{0}b")));
+            assert_eq!(data["params"][0]["value"], "x\u{0}");
+        }
+    }
+);

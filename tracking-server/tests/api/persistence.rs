@@ -111,3 +111,34 @@ async fn sqlite_wal_is_checkpointed_in_the_background() {
         .await;
     assert_eq!(v["metrics"].as_array().unwrap().len(), 40);
 }
+
+/// Once writes stop, the background checkpoints leave no write-ahead log behind.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_wal_is_emptied_when_writes_stop() {
+    let app = TestApp::spawn(crate::helpers::Backend::Sqlite)
+        .await
+        .unwrap();
+    let wal = app.dir.path().join("mlruns.db-wal");
+    let run = app.create_run("0").await;
+    let metrics: Vec<_> = (0..1000)
+        .map(|i| json!({"key": format!("m{i}"), "value": i, "timestamp": 1, "step": 0}))
+        .collect();
+    app.ok("runs/log-batch", json!({"run_id": run, "metrics": metrics}))
+        .await;
+    assert!(std::fs::metadata(&wal).unwrap().len() > 0);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while std::fs::metadata(&wal).map_or(0, |m| m.len()) > 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the WAL was never emptied"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let (_, v) = app
+        .get(
+            "metrics/get-history",
+            &[("run_id", &run), ("metric_key", "m999")],
+        )
+        .await;
+    assert_eq!(v["metrics"][0]["value"], 999.0);
+}

@@ -10,7 +10,8 @@
 //!   what was committed meanwhile. With every frame copied, the next commit rewinds the log to its
 //!   start, so the WAL file stays at about one second of writes;
 //! - a `TRUNCATE` one, also on the write connection, if the log has grown past
-//!   [`TRUNCATE_FROM_FRAMES`] anyway (a reader held it).
+//!   [`TRUNCATE_FROM_FRAMES`] anyway (a reader held it), or if nothing was written since the last
+//!   tick, so an idle server leaves no WAL behind.
 //!
 //! Checkpoints that need the writer's lock run on its connection so that they wait for the
 //! transaction in flight instead of leaving that transaction's snapshot stale (which SQLite answers
@@ -38,9 +39,10 @@ pub(super) fn spawn(read: AnyPool, write: AnyPool) -> CheckpointTask {
     let task = tokio::spawn(async move {
         let mut tick = tokio::time::interval(PERIOD);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut last_frames = 0;
         loop {
             tick.tick().await;
-            if let Err(e) = checkpoint(&read, &write).await {
+            if let Err(e) = checkpoint(&read, &write, &mut last_frames).await {
                 // A busy database or a full disk: the next tick tries again.
                 tracing::debug!(error = %e, "WAL checkpoint skipped");
             }
@@ -49,7 +51,11 @@ pub(super) fn spawn(read: AnyPool, write: AnyPool) -> CheckpointTask {
     CheckpointTask(task.abort_handle())
 }
 
-async fn checkpoint(read: &AnyPool, write: &AnyPool) -> Result<(), sqlx::Error> {
+async fn checkpoint(
+    read: &AnyPool,
+    write: &AnyPool,
+    last_frames: &mut i64,
+) -> Result<(), sqlx::Error> {
     sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
         .execute(read)
         .await?;
@@ -57,10 +63,14 @@ async fn checkpoint(read: &AnyPool, write: &AnyPool) -> Result<(), sqlx::Error> 
         .fetch_one(write)
         .await?;
     let log_frames: i64 = row.try_get(1)?;
-    if log_frames >= TRUNCATE_FROM_FRAMES {
+    // Past the limit, or idle since the last tick with a log left over: rewind and shrink the file.
+    let idle = log_frames > 0 && log_frames == *last_frames;
+    *last_frames = log_frames;
+    if log_frames >= TRUNCATE_FROM_FRAMES || idle {
         sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
             .execute(write)
             .await?;
+        *last_frames = 0;
     }
     Ok(())
 }
