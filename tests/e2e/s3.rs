@@ -182,6 +182,36 @@ print(run.info.experiment_id, run.info.run_id, names, same, open(os.path.join(ou
         "artifacts went to disk too"
     );
 
+    // The web UI browses the same objects: the tree, a text preview, the raw file, a directory.
+    let http = reqwest::blocking::Client::new();
+    let page = |path: &str| {
+        let r = http
+            .get(format!("{}/runs/{run}/artifacts?path={path}", server.url))
+            .header("Accept", "text/html")
+            .send()
+            .unwrap();
+        (r.status().as_u16(), r.text().unwrap())
+    };
+    let (status, html) = page("notes.txt");
+    assert_eq!(status, 200, "{html}");
+    for shown in ["weights.bin", "notes.txt", "kept in s3"] {
+        assert!(
+            html.contains(shown),
+            "{shown} missing from the artifacts page"
+        );
+    }
+    assert_eq!(page("model").0, 200);
+    assert_eq!(page("nope.txt").0, 404);
+    let raw = http
+        .get(format!(
+            "{}/runs/{run}/artifacts/raw?path=model/weights.bin",
+            server.url
+        ))
+        .send()
+        .unwrap();
+    assert_eq!(raw.status(), 200);
+    assert_eq!(raw.bytes().unwrap().len(), 12 * 1024 * 1024);
+
     // The whole acceptance suite, artifacts and models included, on S3.
     let (passed, output) = pytest_with_env(&server.url, "", &[]);
     assert!(

@@ -275,7 +275,7 @@ pub async fn list_dir(dir: &Path, name_of: impl Fn(&str) -> String) -> ApiResult
     Ok(out)
 }
 
-async fn write_stream<S, E>(tmp: &Path, mut body: S, limit: Option<u64>) -> ApiResult<u64>
+async fn write_stream<S, E>(tmp: &Path, body: S, limit: Option<u64>) -> ApiResult<u64>
 where
     S: Stream<Item = Result<Bytes, E>> + Unpin,
     E: std::fmt::Display,
@@ -283,6 +283,24 @@ where
     let mut file = tokio::fs::File::create(tmp)
         .await
         .map_err(|e| io_error("create", "upload", &e))?;
+    let result = copy_into(&mut file, body, limit).await;
+    // Wait for tokio's background write to finish and close the descriptor before the caller
+    // removes the file: a full disk gets its space back only when the last descriptor closes, and
+    // dropping a tokio `File` mid-write leaves it open a little longer (an upload right after a
+    // failed one then found the disk still full).
+    drop(file.into_std().await);
+    result
+}
+
+async fn copy_into<S, E>(
+    file: &mut tokio::fs::File,
+    mut body: S,
+    limit: Option<u64>,
+) -> ApiResult<u64>
+where
+    S: Stream<Item = Result<Bytes, E>> + Unpin,
+    E: std::fmt::Display,
+{
     let mut written = 0u64;
     while let Some(chunk) = body.next().await {
         let chunk = chunk.map_err(|e| ApiError::bad_request(format!("Upload interrupted: {e}")))?;

@@ -1,13 +1,16 @@
 //! A run's artifacts: the file tree, previews (text, JSON, CSV as a table, images, HTML reports in a
 //! sandboxed frame) and downloads.
 //!
-//! Paths are checked as the API checks them (`validate_artifact_path`, then the proxy store's
-//! resolution, which also refuses symlinks out of its root); a run with a local `file://` root gets
-//! the same lexical check plus a canonical-path check against that root. Raw files are served with a
+//! Files are read through the artifact proxy's store, so runs whose artifacts are in an object store
+//! (`--artifacts-destination s3://…`) browse like local ones. Paths are checked as the API checks
+//! them (`validate_artifact_path`, then the store's own resolution, which also refuses symlinks out
+//! of its root); a run with a local `file://` root gets the same lexical check plus a
+//! canonical-path check against that root. Raw files are served with a
 //! `sandbox` Content-Security-Policy, so an HTML report cannot run script or reach our origin.
 
 use super::format::bytes;
 use super::{render, Fields, Nav, UiError, UiResult};
+use crate::artifacts::Download;
 use crate::error::ApiError;
 use crate::protocol::{FileInfo, Run};
 use crate::routes::AppState;
@@ -17,8 +20,8 @@ use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::IntoResponse;
+use futures_util::StreamExt;
 use std::path::PathBuf;
-use tokio::io::AsyncReadExt;
 
 /// Entries listed in a tree before it says "more not shown".
 const MAX_TREE_ENTRIES: usize = 400;
@@ -27,19 +30,92 @@ const MAX_TREE_DEPTH: usize = 6;
 const MAX_PREVIEW: u64 = 512 * 1024;
 const MAX_CSV_ROWS: usize = 200;
 
-/// Where a run's artifacts live on this server's disk, if anywhere.
-fn root_dir(s: &AppState, run: &Run) -> Result<Option<PathBuf>, ApiError> {
-    let uri = &run.info.artifact_uri;
-    if let Some(proxied) = uri.strip_prefix("mlflow-artifacts:") {
-        let Some(store) = s.artifacts.as_ref() else {
-            return Ok(None);
-        };
-        let base = proxied.trim_start_matches('/');
-        return store.resolve(base).map(Some);
+/// Where a run's artifacts live, if this server can read them: behind its artifact proxy (a
+/// directory or an object store), or in a local `file://` directory.
+enum Source {
+    /// The run's path under the proxy's store.
+    Proxied(String),
+    Local(PathBuf),
+}
+
+/// What a path in a run's artifacts names.
+enum Kind {
+    Dir,
+    File,
+    Missing,
+}
+
+impl Source {
+    fn of(s: &AppState, run: &Run) -> Option<Self> {
+        let uri = &run.info.artifact_uri;
+        if let Some(proxied) = uri.strip_prefix("mlflow-artifacts:") {
+            s.artifacts.as_ref()?;
+            return Some(Source::Proxied(proxied.trim_matches('/').to_string()));
+        }
+        uri.strip_prefix("file://")
+            .map(|local| Source::Local(PathBuf::from(local.trim_end_matches('/'))))
     }
-    Ok(uri
-        .strip_prefix("file://")
-        .map(|local| PathBuf::from(local.trim_end_matches('/'))))
+
+    fn proxied_path(base: &str, rel: &str) -> Result<String, ApiError> {
+        validate_artifact_path(rel)?;
+        Ok(if rel.is_empty() {
+            base.to_string()
+        } else {
+            format!("{base}/{rel}")
+        })
+    }
+
+    /// The entries of directory `rel` (empty for none), named by base name.
+    async fn list(&self, s: &AppState, rel: &str) -> Result<Vec<FileInfo>, ApiError> {
+        match self {
+            Source::Proxied(base) => {
+                let store = s
+                    .artifacts
+                    .as_ref()
+                    .ok_or_else(|| ApiError::not_found("No artifact store"))?;
+                store
+                    .list_named(&Self::proxied_path(base, rel)?, |n| n.to_string())
+                    .await
+            }
+            Source::Local(root) => {
+                crate::artifacts::list_dir(&resolve(root, rel)?, |n| n.to_string()).await
+            }
+        }
+    }
+
+    /// Whether `rel` is a directory, a file or nothing, from its parent's listing (an object store
+    /// has no other way to tell).
+    async fn kind(&self, s: &AppState, rel: &str) -> Result<Kind, ApiError> {
+        let (parent, name) = rel.rsplit_once('/').unwrap_or(("", rel));
+        let entries = self.list(s, parent).await?;
+        Ok(match entries.iter().find(|f| f.path == name) {
+            Some(f) if f.is_dir => Kind::Dir,
+            Some(_) => Kind::File,
+            None => Kind::Missing,
+        })
+    }
+
+    /// The file's bytes as a stream, and its length.
+    async fn open(&self, s: &AppState, rel: &str) -> Result<Download, ApiError> {
+        match self {
+            Source::Proxied(base) => {
+                let store = s
+                    .artifacts
+                    .as_ref()
+                    .ok_or_else(|| ApiError::not_found("No artifact store"))?;
+                store.download(&Self::proxied_path(base, rel)?).await
+            }
+            Source::Local(root) => {
+                let path = resolve(root, rel)?;
+                let file = tokio::fs::File::open(&path)
+                    .await
+                    .map_err(|_| ApiError::not_found(format!("No such artifact: '{rel}'")))?;
+                let len = file.metadata().await.map(|m| m.len()).unwrap_or(0);
+                let stream = tokio_util::io::ReaderStream::new(file);
+                Ok((futures_util::StreamExt::boxed(stream), len))
+            }
+        }
+    }
 }
 
 /// `rel` under `root`, refusing anything that resolves outside it.
@@ -70,15 +146,14 @@ pub(crate) struct Entry {
 
 /// The whole tree, depth first, directories before their contents.
 pub(crate) async fn tree(s: &AppState, run: &Run) -> Result<(Vec<Entry>, bool), UiError> {
-    let Some(root) = root_dir(s, run)? else {
+    let Some(source) = Source::of(s, run) else {
         return Ok((Vec::new(), false));
     };
     let mut out = Vec::new();
     let mut stack: Vec<(String, usize)> = vec![(String::new(), 0)];
     let mut truncated = false;
     while let Some((dir, depth)) = stack.pop() {
-        let files: Vec<FileInfo> =
-            crate::artifacts::list_dir(&resolve(&root, &dir)?, |n| n.to_string()).await?;
+        let files: Vec<FileInfo> = source.list(s, &dir).await?;
         let mut subdirs = Vec::new();
         let insert_at = out
             .iter()
@@ -168,20 +243,31 @@ fn parse_csv(text: &str, sep: char) -> Vec<Vec<String>> {
     rows
 }
 
-async fn read_head(path: &std::path::Path) -> Result<(Vec<u8>, u64), ApiError> {
-    let file = tokio::fs::File::open(path)
-        .await
-        .map_err(|_| ApiError::not_found("No such artifact"))?;
-    let len = file.metadata().await.map(|m| m.len()).unwrap_or(0);
+/// The first [`MAX_PREVIEW`] bytes of a download, and its whole length.
+async fn read_head((mut stream, len): Download) -> Result<(Vec<u8>, u64), ApiError> {
+    let limit = usize::try_from(MAX_PREVIEW).unwrap_or(usize::MAX);
     let mut buf = Vec::new();
-    file.take(MAX_PREVIEW)
-        .read_to_end(&mut buf)
-        .await
-        .map_err(|e| ApiError::internal(format!("Could not read the artifact: {e}")))?;
+    while buf.len() < limit {
+        match stream.next().await {
+            Some(Ok(chunk)) => buf.extend_from_slice(&chunk),
+            Some(Err(e)) => {
+                return Err(ApiError::internal(format!(
+                    "Could not read the artifact: {e}"
+                )))
+            }
+            None => break,
+        }
+    }
+    buf.truncate(limit);
     Ok((buf, len))
 }
 
-async fn preview(path: &std::path::Path, rel: &str, raw_url: &str) -> Result<Preview, ApiError> {
+async fn preview(
+    s: &AppState,
+    source: &Source,
+    rel: &str,
+    raw_url: &str,
+) -> Result<Preview, ApiError> {
     let ext = extension(rel);
     let name = rel.rsplit('/').next().unwrap_or(rel);
     match ext.as_str() {
@@ -191,7 +277,7 @@ async fn preview(path: &std::path::Path, rel: &str, raw_url: &str) -> Result<Pre
         "html" | "htm" => return Ok(Preview::Html(raw_url.into())),
         _ => {}
     }
-    let (head, len) = read_head(path).await?;
+    let (head, len) = read_head(source.open(s, rel).await?).await?;
     let Ok(text) = std::str::from_utf8(&head).or_else(|e| {
         // A cut in the middle of a character is not binary.
         std::str::from_utf8(&head[..e.valid_up_to()])
@@ -270,20 +356,17 @@ pub(super) async fn view(
 ) -> UiResult {
     let selected = checked_path(&run_id, query.as_deref())?;
     let run = s.store.get_run(&run_id).await?;
-    let root = root_dir(&s, &run)?;
+    let source = Source::of(&s, &run);
     let (entries, truncated) = tree(&s, &run).await?;
     let raw = raw_url(&run_id, &selected);
-    let preview = match &root {
-        Some(root) if !selected.is_empty() => {
-            let path = resolve(root, &selected)?;
-            if path.is_file() {
-                preview(&path, &selected, &raw).await?
-            } else if path.is_dir() {
-                Preview::None
-            } else {
-                return Err(ApiError::not_found(format!("No such artifact: '{selected}'")).into());
+    let preview = match &source {
+        Some(source) if !selected.is_empty() => match source.kind(&s, &selected).await? {
+            Kind::File => preview(&s, source, &selected, &raw).await?,
+            Kind::Dir => Preview::None,
+            Kind::Missing => {
+                return Err(ApiError::not_found(format!("No such artifact: '{selected}'")).into())
             }
-        }
+        },
         _ => Preview::None,
     };
     let page = ArtifactsPage {
@@ -292,7 +375,7 @@ pub(super) async fn view(
         run_url: super::run_url(&run.info.experiment_id, &run_id),
         experiment_id: run.info.experiment_id.clone(),
         run_name: run.info.run_name.clone(),
-        remote: root.is_none().then(|| run.info.artifact_uri.clone()),
+        remote: source.is_none().then(|| run.info.artifact_uri.clone()),
         download_url: format!("{raw}&download=1"),
         entries,
         truncated,
@@ -330,26 +413,22 @@ pub(super) async fn raw(
         return Err(ApiError::missing("path").into());
     }
     let run = s.store.get_run(&run_id).await?;
-    let root = root_dir(&s, &run)?.ok_or_else(|| {
+    let source = Source::of(&s, &run).ok_or_else(|| {
         ApiError::invalid(format!(
             "Artifacts of this run are stored at '{}', which this server does not serve",
             run.info.artifact_uri
         ))
     })?;
-    let path = resolve(&root, &rel)?;
-    if !path.is_file() {
+    if !matches!(source.kind(&s, &rel).await?, Kind::File) {
         return Err(ApiError::not_found(format!("No such artifact: '{rel}'")).into());
     }
-    let file = tokio::fs::File::open(&path)
-        .await
-        .map_err(|_| ApiError::not_found(format!("No such artifact: '{rel}'")))?;
-    let len = file.metadata().await.map(|m| m.len()).unwrap_or(0);
+    let (stream, len) = source.open(&s, &rel).await?;
     let name = rel
         .rsplit('/')
         .next()
         .unwrap_or("artifact")
         .replace(['"', '\\'], "");
-    let mut response = Body::from_stream(tokio_util::io::ReaderStream::new(file)).into_response();
+    let mut response = Body::from_stream(stream).into_response();
     let h = response.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(mime(&rel)));
     h.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
