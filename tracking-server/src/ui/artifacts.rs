@@ -38,6 +38,12 @@ enum Source {
     Local(PathBuf),
 }
 
+fn proxy_store(s: &AppState) -> Result<&crate::artifacts::ArtifactStore, ApiError> {
+    s.artifacts
+        .as_deref()
+        .ok_or_else(|| ApiError::not_found("This server does not serve artifacts"))
+}
+
 /// What a path in a run's artifacts names.
 enum Kind {
     Dir,
@@ -69,11 +75,7 @@ impl Source {
     async fn list(&self, s: &AppState, rel: &str) -> Result<Vec<FileInfo>, ApiError> {
         match self {
             Source::Proxied(base) => {
-                let store = s
-                    .artifacts
-                    .as_ref()
-                    .ok_or_else(|| ApiError::not_found("No artifact store"))?;
-                store
+                proxy_store(s)?
                     .list_named(&Self::proxied_path(base, rel)?, |n| n.to_string())
                     .await
             }
@@ -99,11 +101,9 @@ impl Source {
     async fn open(&self, s: &AppState, rel: &str) -> Result<Download, ApiError> {
         match self {
             Source::Proxied(base) => {
-                let store = s
-                    .artifacts
-                    .as_ref()
-                    .ok_or_else(|| ApiError::not_found("No artifact store"))?;
-                store.download(&Self::proxied_path(base, rel)?).await
+                proxy_store(s)?
+                    .download(&Self::proxied_path(base, rel)?)
+                    .await
             }
             Source::Local(root) => {
                 let path = resolve(root, rel)?;
