@@ -1,6 +1,6 @@
 //! Reading runs with their children: one run, or a search page of up to 50,000.
 //!
-//! A page is three queries whatever its size: the ordered info records, then the children of each
+//! A page is three queries whatever its size: the ordered run info rows, then the children of each
 //! half of the page on its own connection (on SQLite each connection has its own thread, so a large
 //! page uses both cores), each answered as one row of flat JSON arrays (see [`run_rows`]).
 //! Dataset inputs and model outputs are read only for the runs that have them.
