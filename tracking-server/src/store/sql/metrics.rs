@@ -1,6 +1,6 @@
 //! Metric history: full pages for the client, and down-sampled series for charts.
 
-use super::{run_not_found, Arg, Dialect, SqlBuf, SqlStore};
+use super::{require_run, Arg, Dialect, SqlBuf, SqlStore};
 use crate::error::ApiError;
 use crate::protocol::Metric;
 use crate::store::{Page, StoreError, StoreResult};
@@ -65,13 +65,7 @@ impl SqlStore {
         limit: Option<u64>,
     ) -> StoreResult<Page<Metric>> {
         let mut conn = self.read.acquire().await?;
-        let exists = sqlx::query("SELECT 1 FROM runs WHERE run_uuid = $1")
-            .bind(run_id)
-            .fetch_optional(&mut *conn)
-            .await?;
-        if exists.is_none() {
-            return Err(run_not_found(run_id));
-        }
+        require_run(&mut conn, run_id).await?;
         let order = "timestamp, step, is_nan, value";
         let mut sql = history_query(Dialect::of(&conn), run_id, key, order);
         sql.push(&format!(" ORDER BY {order}"));

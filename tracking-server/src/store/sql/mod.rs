@@ -26,7 +26,7 @@ mod users;
 
 pub use gc::{DeletedExperiment, DeletedRun};
 
-use super::StoreError;
+use super::{StoreError, StoreResult};
 use crate::error::ApiError;
 use sqlx::any::{AnyArguments, AnyConnectOptions, AnyPoolOptions};
 use sqlx::query::Query;
@@ -386,6 +386,15 @@ pub(crate) fn now_ms() -> i64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
         .unwrap_or(0)
+}
+
+/// Reads of a run's metrics answer `RESOURCE_DOES_NOT_EXIST` for an unknown run, not an empty list.
+pub(crate) async fn require_run(conn: &mut AnyConnection, run_id: &str) -> StoreResult<()> {
+    let exists = sqlx::query("SELECT 1 FROM runs WHERE run_uuid = $1")
+        .bind(run_id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    exists.map(|_| ()).ok_or_else(|| run_not_found(run_id))
 }
 
 pub(crate) fn run_not_found(run_id: &str) -> StoreError {

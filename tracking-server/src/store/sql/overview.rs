@@ -2,7 +2,7 @@
 //! to chart resolution inside the database.
 
 use super::search::compile_run_count;
-use super::{run_not_found, Arg, SqlBuf, SqlStore};
+use super::{require_run, Arg, SqlBuf, SqlStore};
 use crate::protocol::ViewType;
 use crate::store::{EnvelopePoint, HistoryAxis, MetricEnvelope, RunKeys, RunSearch, StoreResult};
 use sqlx::Row;
@@ -70,13 +70,7 @@ impl SqlStore {
             HistoryAxis::Time => "timestamp",
         };
         let mut conn = self.read.acquire().await?;
-        let exists = sqlx::query("SELECT 1 FROM runs WHERE run_uuid = $1")
-            .bind(run_id)
-            .fetch_optional(&mut *conn)
-            .await?;
-        if exists.is_none() {
-            return Err(run_not_found(run_id));
-        }
+        require_run(&mut conn, run_id).await?;
         let scope = |select: &str| {
             let mut sql = SqlBuf::new(select);
             sql.push(" FROM metrics WHERE run_uuid = ")
