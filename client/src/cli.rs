@@ -151,6 +151,11 @@ pub struct ServerArgs {
     /// [default: no limit].
     #[arg(long, env = env_vars::MAX_UPLOAD_BYTES, value_name = "BYTES")]
     pub max_upload_bytes: Option<u64>,
+
+    /// Refuse model versions whose source does not match this regular expression (searched
+    /// anywhere in the source, e.g. `^mlflow-artifacts:/`), with MLflow's error.
+    #[arg(long, env = env_vars::SOURCE_VALIDATION_REGEX, value_name = "REGEX")]
+    pub model_version_source_regex: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -118,6 +118,7 @@ fn the_rust_client_round_trips_through_the_binary() {
             timestamp: i64::from(i),
             step: i64::from(i),
             run_id: None,
+            ..Default::default()
         })
         .collect();
     c.log_batch(&id, &history, &[], &[]).unwrap();

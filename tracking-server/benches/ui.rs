@@ -121,6 +121,7 @@ async fn seed(store: &SqlStore) -> String {
                     timestamp: 1_700_000_000_000 + i as i64 * 1000,
                     step: 0,
                     run_id: None,
+                    ..Default::default()
                 })
                 .collect(),
             tags: Vec::new(),
@@ -159,6 +160,7 @@ async fn seed(store: &SqlStore) -> String {
                             timestamp: 1_700_000_000_000 + step,
                             step,
                             run_id: None,
+                            ..Default::default()
                         }
                     })
                     .collect();

@@ -1,5 +1,6 @@
 //! Server settings, resolved once from flags and environment by the CLI and handed in whole.
 
+pub use regex::Regex;
 use std::path::PathBuf;
 
 /// Names of the environment variables each `mltrack server` flag also reads.
@@ -12,6 +13,8 @@ pub mod env_vars {
     pub const SERVE_ARTIFACTS: &str = "MLTRACK_SERVE_ARTIFACTS";
     pub const AUTH: &str = "MLTRACK_AUTH";
     pub const MAX_UPLOAD_BYTES: &str = "MLTRACK_MAX_UPLOAD_BYTES";
+    /// MLflow's own name, so a deployment's existing setting carries over unchanged.
+    pub const SOURCE_VALIDATION_REGEX: &str = "MLFLOW_CREATE_MODEL_VERSION_SOURCE_VALIDATION_REGEX";
 }
 
 #[derive(Debug, Clone)]
@@ -29,6 +32,9 @@ pub struct ServerConfig {
     pub auth: bool,
     /// Largest artifact upload accepted; larger ones get 413 and leave nothing behind.
     pub max_upload_bytes: Option<u64>,
+    /// Model version sources must match this (searched, as Python's `re.search`), as MLflow's
+    /// `MLFLOW_CREATE_MODEL_VERSION_SOURCE_VALIDATION_REGEX`.
+    pub model_version_source_regex: Option<regex::Regex>,
 }
 
 impl Default for ServerConfig {
@@ -42,6 +48,7 @@ impl Default for ServerConfig {
             serve_artifacts: true,
             auth: false,
             max_upload_bytes: None,
+            model_version_source_regex: None,
         }
     }
 }

@@ -117,19 +117,55 @@ pub fn query_to_json(query: &str) -> Value {
     Value::Object(map)
 }
 
+/// Deserialises from a borrowed value so that, on failure, the rejected value can be quoted the way
+/// MLflow quotes it: `Invalid value 31 for parameter 'run_id' supplied: Hint: Value was of type
+/// 'int'.` (clients and MLflow's own tests match on that text).
 fn decode<T: DeserializeOwned>(value: Value) -> Result<T, ApiError> {
-    serde_path_to_error::deserialize(value).map_err(|e| {
+    serde_path_to_error::deserialize(&value).map_err(|e| {
         let path = e.path().to_string();
+        let rejected = find(&value, e.path());
         let inner = e.into_inner().to_string();
         if path.is_empty() || path == "." {
-            ApiError::invalid(format!("Invalid request: {inner}"))
-        } else {
-            ApiError::invalid(format!(
+            return ApiError::invalid(format!("Invalid request: {inner}"));
+        }
+        match rejected {
+            Some(v) if inner.starts_with("invalid type") || inner.starts_with("invalid value") => {
+                ApiError::invalid(format!(
+                "Invalid value {} for parameter '{path}' supplied:  Hint: Value was of type '{}'. \
+                 See the API docs for more information about request parameters.",
+                crate::search::pyrepr::json_dumps_compact(v),
+                python_type(v)
+                ))
+            }
+            _ => ApiError::invalid(format!(
                 "Invalid value for parameter '{path}' supplied: {inner}. See the API docs for more \
                  information about request parameters."
-            ))
+            )),
         }
     })
+}
+
+/// The value at a deserialisation path, if the path leads to one.
+fn find<'a>(root: &'a Value, path: &serde_path_to_error::Path) -> Option<&'a Value> {
+    use serde_path_to_error::Segment;
+    path.iter().try_fold(root, |v, seg| match seg {
+        Segment::Seq { index } => v.get(*index),
+        Segment::Map { key } => v.get(key.as_str()),
+        Segment::Enum { .. } | Segment::Unknown => Some(v),
+    })
+}
+
+/// The name Python gives the type of what `json.loads` would return for this value.
+fn python_type(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "NoneType",
+        Value::Bool(_) => "bool",
+        Value::Number(n) if n.is_f64() => "float",
+        Value::Number(_) => "int",
+        Value::String(_) => "str",
+        Value::Array(_) => "list",
+        Value::Object(_) => "dict",
+    }
 }
 
 /// Who made a request, for the registry's history: the client address and its user agent (the user

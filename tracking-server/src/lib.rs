@@ -17,6 +17,7 @@
 //! # }
 //! ```
 
+pub mod artifact_source;
 pub mod artifacts;
 #[cfg(feature = "s3")]
 pub mod artifacts_object;
@@ -31,4 +32,5 @@ pub mod search;
 pub mod startup;
 pub mod store;
 pub mod ui;
+pub mod uri;
 pub mod validation;

@@ -203,6 +203,7 @@ fn log_to_run(
         timestamp: now,
         step: 0,
         run_id: None,
+        ..Default::default()
     };
     let d = &report.dataset;
     let mut metrics = vec![

@@ -293,6 +293,7 @@ fn log_outcome(
         timestamp: now,
         step: 0,
         run_id: None,
+        ..Default::default()
     };
     let c = &o.counts;
     #[allow(clippy::cast_precision_loss)]

@@ -4,6 +4,14 @@ use crate::cli::{ServerArgs, ServerCommand};
 use tracking_server::config::ServerConfig;
 use tracking_server::startup::{redact, Application};
 
+fn regex_arg(pattern: &str) -> anyhow::Result<tracking_server::config::Regex> {
+    tracking_server::config::Regex::new(pattern).map_err(|e| {
+        anyhow::anyhow!(
+            "--model-version-source-regex `{pattern}` is not a valid regular expression: {e}"
+        )
+    })
+}
+
 pub fn run(args: ServerArgs) -> anyhow::Result<()> {
     if let Some(ServerCommand::User(command)) = args.command {
         return crate::commands::user::run(command);
@@ -17,6 +25,11 @@ pub fn run(args: ServerArgs) -> anyhow::Result<()> {
         serve_artifacts: !args.no_serve_artifacts,
         auth: args.auth,
         max_upload_bytes: args.max_upload_bytes,
+        model_version_source_regex: args
+            .model_version_source_regex
+            .as_deref()
+            .map(regex_arg)
+            .transpose()?,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

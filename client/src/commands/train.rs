@@ -156,6 +156,7 @@ fn metric(key: &str, value: f64) -> Metric {
         timestamp: now_ms(),
         step: 0,
         run_id: None,
+        ..Default::default()
     }
 }
 

@@ -171,7 +171,7 @@ pub struct RunData {
     pub tags: Vec<KeyValue>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Metric {
     pub key: String,
     #[serde(serialize_with = "ser_f64", deserialize_with = "de_f64")]
@@ -180,9 +180,17 @@ pub struct Metric {
     pub timestamp: i64,
     #[serde(default, deserialize_with = "de_i64")]
     pub step: i64,
-    /// Set only in answers that mix runs (`get-history-bulk-interval`).
+    /// Set only in answers that mix runs (`get-history-bulk-interval`) and in a logged model's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub run_id: Option<String>,
+    /// MLflow 3: the logged model this value measures, and the dataset it was computed on. Stored
+    /// with the model (its `metrics`), not in the run's history.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dataset_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dataset_digest: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -193,6 +201,18 @@ pub struct RunInputs {
         skip_serializing_if = "Vec::is_empty"
     )]
     pub dataset_inputs: Vec<DatasetInput>,
+    /// MLflow 3: logged models the run took as inputs.
+    #[serde(
+        default,
+        deserialize_with = "list",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub model_inputs: Vec<ModelInput>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelInput {
+    pub model_id: String,
 }
 
 /// MLflow 3: the logged models a run produced (`runs/outputs`).

@@ -259,6 +259,17 @@ pub struct LoggedModelRequest {
     pub page_token: Option<String>,
     #[serde(default, alias = "allowDeleted", deserialize_with = "opt_bool")]
     pub allow_deleted: Option<bool>,
+    /// `search-logged-models`: only models with metrics computed on one of these datasets.
+    #[serde(default, deserialize_with = "list")]
+    pub datasets: Vec<DatasetFilterIn>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct DatasetFilterIn {
+    #[serde(alias = "datasetName")]
+    pub dataset_name: Option<String>,
+    #[serde(alias = "datasetDigest")]
+    pub dataset_digest: Option<String>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]

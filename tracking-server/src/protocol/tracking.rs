@@ -318,3 +318,25 @@ pub struct DatasetInputRecord {
     pub tags: Vec<KeyValue>,
     pub dataset: Dataset,
 }
+
+/// `experiments/search-datasets` (the UI's dataset dropdown).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct SearchDatasets {
+    #[serde(default, alias = "experimentIds", deserialize_with = "string_list")]
+    pub experiment_ids: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DatasetSummary {
+    pub experiment_id: String,
+    pub name: String,
+    pub digest: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context: Option<String>,
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct SearchDatasetsResponse {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dataset_summaries: Vec<DatasetSummary>,
+}

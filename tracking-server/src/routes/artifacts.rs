@@ -2,15 +2,16 @@
 //! listing (`/artifacts/list`). Bodies stream both ways; nothing is buffered whole in memory.
 
 use super::AppState;
-use crate::artifacts::{list_dir, ArtifactStore};
+use crate::artifact_source::ArtifactSource;
+use crate::artifacts::ArtifactStore;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::extract::{MlflowJson, MlflowPath, MlflowQuery};
 use crate::protocol::{FileInfo, ListArtifacts, ListArtifactsResponse};
 use crate::validation::{run_id, validate_artifact_path};
-use axum::body::Body;
+
 use axum::extract::{Request, State};
-use axum::http::{header, HeaderValue};
-use axum::response::{IntoResponse, Response};
+use axum::http::header;
+use axum::response::Response;
 use axum::routing::get;
 use axum::{Json, Router};
 use futures_util::StreamExt;
@@ -108,28 +109,8 @@ async fn download(
     State(s): State<AppState>,
     MlflowPath(path): MlflowPath<String>,
 ) -> ApiResult<Response> {
-    let (stream, len) = proxy(&s)?.download(&path).await?;
-    let name = path
-        .rsplit('/')
-        .next()
-        .unwrap_or("artifact")
-        .replace('"', "");
-    let body = Body::from_stream(stream);
-    let mut response = body.into_response();
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static(guess_mime(&name)),
-    );
-    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
-    headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")) {
-        headers.insert(header::CONTENT_DISPOSITION, v);
-    }
-    Ok(response)
+    let download = proxy(&s)?.download(&path).await?;
+    Ok(super::artifact_files::attachment(&path, download))
 }
 
 async fn delete(
@@ -146,24 +127,6 @@ async fn multipart_unsupported() -> ApiError {
         ErrorCode::NotImplemented,
         "Multipart upload is not supported for the current artifact repository",
     )
-}
-
-fn guess_mime(name: &str) -> &'static str {
-    let ext = name
-        .rsplit_once('.')
-        .map(|(_, e)| e.to_ascii_lowercase())
-        .unwrap_or_default();
-    match ext.as_str() {
-        "txt" | "log" | "py" | "md" | "yaml" | "yml" | "csv" | "tsv" => "text/plain",
-        "json" => "application/json",
-        "html" | "htm" => "text/html",
-        "png" => "image/png",
-        "jpg" | "jpeg" => "image/jpeg",
-        "gif" => "image/gif",
-        "svg" => "image/svg+xml",
-        "pdf" => "application/pdf",
-        _ => "application/octet-stream",
-    }
 }
 
 /// Lists a run's artifacts with paths relative to the run's artifact root (unlike the proxy).
@@ -184,15 +147,10 @@ async fn list_run_artifacts(
             format!("{rel}/{name}")
         }
     };
-    let files: Vec<FileInfo> = if let Some(proxied) = root_uri.strip_prefix("mlflow-artifacts:") {
-        let base = proxied.trim_start_matches('/');
-        proxy(&s)?
-            .list_named(&format!("{base}/{rel}"), name_of)
-            .await?
-    } else if let Some(local) = root_uri.strip_prefix("file://") {
-        list_dir(&std::path::Path::new(local).join(&rel), name_of).await?
-    } else {
-        Vec::new()
+    // A root this server cannot read (an object store the client writes to directly) lists empty.
+    let files: Vec<FileInfo> = match ArtifactSource::of_uri(&s, &root_uri) {
+        Some(source) => source.list_named(&s, &rel, name_of).await?,
+        None => Vec::new(),
     };
     Ok(Json(ListArtifactsResponse {
         root_uri: Some(root_uri),

@@ -5,8 +5,8 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::MlflowJson;
 use crate::protocol::{
     CreateExperiment, CreateExperimentResponse, ExperimentIdRequest, ExperimentResponse,
-    ExperimentTagRequest, GetExperimentByName, KeyValue, SearchExperiments,
-    SearchExperimentsResponse, UpdateExperiment,
+    ExperimentTagRequest, GetExperimentByName, KeyValue, SearchDatasets, SearchDatasetsResponse,
+    SearchExperiments, SearchExperimentsResponse, UpdateExperiment,
 };
 use crate::search::{
     decode_page_token, encode_page_token, parse_experiment_filter, parse_experiment_order_by,
@@ -35,6 +35,7 @@ pub(super) fn router() -> Router<AppState> {
         .route("/experiments/restore", post(restore))
         .route("/experiments/set-experiment-tag", post(set_tag))
         .route("/experiments/delete-experiment-tag", post(delete_tag))
+        .route("/experiments/search-datasets", post(search_datasets))
 }
 
 fn experiment_tag(key: Option<String>, value: Option<String>) -> ApiResult<KeyValue> {
@@ -45,12 +46,45 @@ fn experiment_tag(key: Option<String>, value: Option<String>) -> ApiResult<KeyVa
     Ok(KeyValue { key, value })
 }
 
+/// MLflow asks for at most this many experiments per `search-datasets`.
+const MAX_DATASET_SEARCH_EXPERIMENTS: usize = 20;
+
+async fn search_datasets(
+    State(s): State<AppState>,
+    MlflowJson(req): MlflowJson<SearchDatasets>,
+) -> ApiResult<Json<SearchDatasetsResponse>> {
+    if req.experiment_ids.is_empty() {
+        return Err(ApiError::invalid(
+            "SearchDatasets request must specify at least one experiment_id.",
+        ));
+    }
+    if req.experiment_ids.len() > MAX_DATASET_SEARCH_EXPERIMENTS {
+        return Err(ApiError::invalid(format!(
+            "SearchDatasets request cannot specify more than {MAX_DATASET_SEARCH_EXPERIMENTS} \
+             experiment_ids. Received {} experiment_ids.",
+            req.experiment_ids.len()
+        )));
+    }
+    let ids = req
+        .experiment_ids
+        .iter()
+        .map(|e| experiment_id(e))
+        .collect::<ApiResult<Vec<_>>>()?;
+    Ok(Json(SearchDatasetsResponse {
+        dataset_summaries: s.store.search_datasets(&ids).await?,
+    }))
+}
+
 async fn create(
     State(s): State<AppState>,
     MlflowJson(req): MlflowJson<CreateExperiment>,
 ) -> ApiResult<Json<CreateExperimentResponse>> {
     let name = validate_experiment_name(req.name)?;
-    let location = req.artifact_location.filter(|l| !l.is_empty());
+    let location = req
+        .artifact_location
+        .filter(|l| !l.is_empty())
+        .map(|l| crate::uri::resolve_uri_if_local(&l))
+        .transpose()?;
     if let Some(loc) = &location {
         validate_length("artifact_location", loc, MAX_ARTIFACT_LOCATION_LENGTH)?;
         if loc.starts_with("runs:") {

@@ -58,7 +58,7 @@ async fn create(
     let name = req
         .name
         .filter(|n| !n.is_empty())
-        .unwrap_or_else(|| "model".to_string());
+        .unwrap_or_else(super::runs::generate_run_name);
     if name.contains(['/', ':', '.', '%', '"', '\'']) {
         return Err(ApiError::invalid(format!(
             "Invalid model name '{name}': names may not contain '/', ':', '.', '%', '\"' or \"'\""
@@ -226,6 +226,14 @@ async fn search(
         .search_logged_models(&LoggedModelSearch {
             experiment_ids,
             filter: logged_model_filter(req.filter.as_deref().unwrap_or(""))?,
+            datasets: req
+                .datasets
+                .into_iter()
+                .map(|d| {
+                    let name = required(d.dataset_name, "datasets.dataset_name")?;
+                    Ok((name, d.dataset_digest.filter(|g| !g.is_empty())))
+                })
+                .collect::<ApiResult<Vec<_>>>()?,
             max_results: max_results.unsigned_abs(),
             offset: decode_page_token(req.page_token.as_deref())?,
         })

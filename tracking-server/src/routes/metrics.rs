@@ -71,11 +71,15 @@ async fn bulk_interval(
     let key = required(req.metric_key, "metric_key")?;
     let steps = match (req.start_step, req.end_step) {
         (Some(a), Some(b)) if a <= b => Some((a, b)),
+        (Some(a), Some(b)) => {
+            return Err(ApiError::invalid(format!(
+                "end_step must be greater than start_step. Found start_step={a} and end_step={b}."
+            )))
+        }
         (None, None) => None,
         _ => {
             return Err(ApiError::invalid(
-                "If either start step or end step are specified, both must be specified and \
-                 end_step must be greater than or equal to start_step.",
+                "If either start step or end step are specified, both must be specified.",
             ))
         }
     };
@@ -95,14 +99,33 @@ async fn bulk_interval(
     }))
 }
 
-/// The UI's older bulk endpoint: whole histories, capped.
+/// The UI's older bulk endpoint: whole histories, capped, run by run in run id order (each history
+/// by timestamp, step, value), with MLflow's own messages for this endpoint.
 async fn bulk(
     State(s): State<AppState>,
     MlflowJson(mut req): MlflowJson<GetMetricHistoryBulkInterval>,
 ) -> ApiResult<Json<MetricsResponse>> {
     req.run_ids.append(&mut req.run_id);
-    let run_ids = checked_run_ids(req.run_ids)?;
-    let key = required(req.metric_key, "metric_key")?;
+    let mut run_ids = req.run_ids;
+    if run_ids.is_empty() {
+        return Err(ApiError::invalid(
+            "GetMetricHistoryBulk request must specify at least one run_id.",
+        ));
+    }
+    if run_ids.len() > MAX_BULK_RUNS {
+        return Err(ApiError::invalid(format!(
+            "GetMetricHistoryBulk request cannot specify more than {MAX_BULK_RUNS} run_ids. \
+             Received {} run_ids.",
+            run_ids.len()
+        )));
+    }
+    let key = req.metric_key.ok_or_else(|| {
+        ApiError::invalid("GetMetricHistoryBulk request must specify a metric_key.")
+    })?;
+    for id in &run_ids {
+        validate_run_id(id)?;
+    }
+    run_ids.sort();
     let max = req
         .max_results
         .unwrap_or(MAX_BULK_POINTS)

@@ -1,6 +1,7 @@
 //! HTTP routes. Each module owns one resource's paths and thin handlers (extract, validate, call the
 //! store, wrap the answer); this module mounts them under both MLflow prefixes exactly once.
 
+mod artifact_files;
 mod artifacts;
 mod experiments;
 mod logged_models;
@@ -46,7 +47,8 @@ pub fn router(state: AppState) -> Router {
         .merge(metrics::router())
         .merge(logged_models::router())
         .merge(registry::router())
-        .merge(artifacts::tracking_router());
+        .merge(artifacts::tracking_router())
+        .merge(artifact_files::api_router());
     let proxy = artifacts::proxy_router();
     let app = Router::new()
         .nest(API_PREFIX, api.clone())
@@ -54,6 +56,7 @@ pub fn router(state: AppState) -> Router {
         .nest(ARTIFACTS_PREFIX, proxy.clone())
         .nest(AJAX_ARTIFACTS_PREFIX, proxy)
         .merge(meta::router())
+        .merge(artifact_files::root_router())
         .merge(crate::ui::router())
         .merge(ops::router())
         .fallback(endpoint_not_found)

@@ -4,6 +4,7 @@
 use super::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::protocol::{KeyValue, KeyValueIn};
+use crate::uri;
 use crate::validation::{required, validate_key, validate_length};
 
 pub const STAGES: [&str; 4] = ["None", "Staging", "Production", "Archived"];
@@ -103,70 +104,52 @@ pub fn tags(tags: Vec<KeyValueIn>) -> ApiResult<Vec<KeyValue>> {
     tags.into_iter().map(|t| tag(t.key, t.value)).collect()
 }
 
-fn traversal_error() -> ApiError {
-    ApiError::invalid(
-        "Invalid model version source: If supplying a source as an http, https, local file path, ftp, \
-         objectstore, or mlflow-artifacts uri, an absolute path must be provided without relative path \
-         references present. Please provide an absolute path.",
-    )
-}
-
-/// MLflow's source rules (§3.9): no `..` (plain or percent-encoded) or NUL anywhere; local paths only
-/// inside the run's own artifact directory; a logged model's source must be that model.
+/// MLflow's source rules (`_create_model_version` in MLflow's handlers): the deployment's regex if
+/// set; then a local source must lie inside the artifact directory of the run (or logged model) it
+/// names, and any other source must be an absolute path without relative references. A remote
+/// source may name a run this server has never seen: the run can live on another tracking server.
 pub async fn validate_source(
     s: &AppState,
     source: &str,
     run_id: Option<&str>,
     model_id: Option<&str>,
 ) -> ApiResult<()> {
-    let decoded = percent_encoding::percent_decode_str(source)
-        .decode_utf8_lossy()
-        .into_owned();
-    let decoded_twice = percent_encoding::percent_decode_str(&decoded)
-        .decode_utf8_lossy()
-        .into_owned();
-    for text in [source, decoded.as_str(), decoded_twice.as_str()] {
-        if text.contains('\0') || text.split(['/', '\\']).any(|seg| seg == "..") {
-            return Err(traversal_error());
-        }
-    }
-    if let Some(model_id) = model_id {
-        let model = s.registry.get_logged_model(model_id, false).await?;
-        let ok = source == format!("models:/{model_id}")
-            || source.trim_end_matches('/') == model.info.artifact_uri;
-        if !ok {
+    if let Some(regex) = &s.config.model_version_source_regex {
+        if !source.is_empty() && !regex.is_match(source) {
             return Err(ApiError::invalid(format!(
-                "Invalid model version source: '{source}'. It must be the logged model's artifact location \
-                 '{}' or 'models:/{model_id}'.",
-                model.info.artifact_uri
+                "Invalid model version source: '{source}'."
             )));
         }
-        return Ok(());
     }
-    let local = source.starts_with('/') || source.starts_with("file:") || !source.contains(':');
-    if local {
-        let message = "Invalid model version source: To use a local path as a model version source, the \
-             run_id request parameter has to be specified and the local path has to be contained within \
-             the artifact directory of the run specified by the run_id.";
-        let run_id = run_id.ok_or_else(|| ApiError::invalid(message))?;
-        let run = s.store.get_run(run_id).await?;
-        let root = run
-            .info
-            .artifact_uri
-            .trim_start_matches("file://")
-            .trim_end_matches('/')
-            .to_string();
-        let path = source.trim_start_matches("file://");
-        if !run.info.artifact_uri.starts_with("file://") && !run.info.artifact_uri.starts_with('/')
-            || !(path == root || path.starts_with(&format!("{root}/")))
-        {
-            return Err(ApiError::invalid(message));
+    if !uri::is_local_uri(source)? {
+        return uri::validate_no_relative_paths(source);
+    }
+    let resolved = uri::resolve_path(&uri::local_file_uri_to_path(source));
+    let (owner, root) = match (model_id, run_id) {
+        (Some(model_id), _) => {
+            let model = s.registry.get_logged_model(model_id, false).await?;
+            ("model_id", Some(model.info.artifact_uri))
         }
-    } else if let Some(run_id) = run_id {
-        // A remote source with a run id: the run must exist.
-        s.store.get_run(run_id).await?;
+        (None, Some(run_id)) => {
+            let run = s.store.get_run(run_id).await?;
+            ("run_id", Some(run.info.artifact_uri))
+        }
+        (None, None) => ("run_id", None),
+    };
+    if let Some(root) = root {
+        if uri::is_local_uri(&root)? {
+            let root = uri::resolve_path(&uri::local_file_uri_to_path(&root));
+            if uri::is_within(&root, &resolved) {
+                return Ok(());
+            }
+        }
     }
-    Ok(())
+    Err(ApiError::invalid(format!(
+        "Invalid model version source: '{}'. To use a local path as a model version source, the \
+         {owner} request parameter has to be specified and the local path has to be contained \
+         within the artifact directory of the run specified by the {owner}.",
+        resolved.display()
+    )))
 }
 
 /// Where a version's files can be downloaded: `models:/m-…` and `runs:/…` resolve to artifact URIs.
@@ -210,7 +193,7 @@ pub async fn record_registration(
         .and_then(|t| serde_json::from_str(&t.value).ok())
         .unwrap_or_default();
     list.push(serde_json::json!({"name": name, "version": version.parse::<i64>().unwrap_or(0)}));
-    let value = serde_json::to_string(&list).unwrap_or_default();
+    let value = crate::search::pyrepr::json_dumps(&serde_json::Value::Array(list));
     s.registry
         .set_logged_model_tags(model_id, &[KeyValue::new(MODEL_VERSIONS_TAG, value)])
         .await?;

@@ -78,11 +78,14 @@ fn metric(m: MetricIn, field: &str) -> ApiResult<Metric> {
         timestamp,
         step: m.step.unwrap_or(0),
         run_id: None,
+        model_id: m.model_id.filter(|id| !id.is_empty()),
+        dataset_name: m.dataset_name.filter(|n| !n.is_empty()),
+        dataset_digest: m.dataset_digest.filter(|d| !d.is_empty()),
     })
 }
 
 /// A fresh run name in MLflow's style (`adjective-noun-NNN`), short enough for its 20-char budget.
-fn generate_run_name() -> String {
+pub(super) fn generate_run_name() -> String {
     use rand::Rng;
     const ADJECTIVES: &[&str] = &[
         "bold", "brave", "calm", "clever", "crisp", "eager", "fair", "gentle", "glad", "keen",
@@ -209,7 +212,10 @@ async fn log_metric(
             value: req.value,
             timestamp: req.timestamp,
             step: req.step,
-            ..Default::default()
+            model_id: req.model_id,
+            dataset_name: req.dataset_name,
+            dataset_digest: req.dataset_digest,
+            run_id: None,
         },
         "",
     )?;
@@ -393,7 +399,20 @@ async fn log_inputs(
         .enumerate()
         .map(|(i, d)| dataset_input(d, i))
         .collect::<ApiResult<Vec<_>>>()?;
-    s.store.log_inputs(&id, inputs).await?;
+    let models = req
+        .models
+        .into_iter()
+        .enumerate()
+        .map(|(i, m)| {
+            m.get("model_id")
+                .or_else(|| m.get("modelId"))
+                .and_then(Value::as_str)
+                .filter(|id| !id.is_empty())
+                .map(str::to_string)
+                .ok_or_else(|| ApiError::missing(&format!("models[{i}].model_id")))
+        })
+        .collect::<ApiResult<Vec<_>>>()?;
+    s.store.log_inputs(&id, inputs, &models).await?;
     Ok(empty())
 }
 

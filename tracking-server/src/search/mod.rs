@@ -10,7 +10,7 @@ pub mod filter;
 mod lexer;
 pub mod order_by;
 pub mod page_token;
-mod pyrepr;
+pub(crate) mod pyrepr;
 mod registry_filter;
 mod statement;
 mod values;

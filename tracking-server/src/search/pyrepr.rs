@@ -90,6 +90,64 @@ pub(crate) fn py_json(v: &Value) -> String {
     }
 }
 
+/// Python's `json.dumps(v)`: `", "` and `": "` between items, non-ASCII escaped. MLflow writes
+/// some tags this way (`mlflow.modelVersions`) and clients compare them as text.
+pub(crate) fn json_dumps(v: &Value) -> String {
+    dumps(v, ", ", ": ")
+}
+
+/// `json.dumps(v, sort_keys=True, separators=(",", ":"))`, as MLflow quotes a rejected value.
+pub(crate) fn json_dumps_compact(v: &Value) -> String {
+    dumps(v, ",", ":")
+}
+
+fn dumps(v: &Value, item_sep: &str, key_sep: &str) -> String {
+    match v {
+        Value::Null => "null".to_string(),
+        Value::Bool(b) => b.to_string(),
+        Value::Number(n) => n.to_string(),
+        Value::String(s) => json_str(s),
+        Value::Array(items) => {
+            let inner: Vec<String> = items.iter().map(|i| dumps(i, item_sep, key_sep)).collect();
+            format!("[{}]", inner.join(item_sep))
+        }
+        Value::Object(map) => {
+            let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(b.0));
+            let inner: Vec<String> = entries
+                .into_iter()
+                .map(|(k, v)| format!("{}{key_sep}{}", json_str(k), dumps(v, item_sep, key_sep)))
+                .collect();
+            format!("{{{}}}", inner.join(item_sep))
+        }
+    }
+}
+
+fn json_str(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            c if (c as u32) < 0x20 || (c as u32) > 0x7f => {
+                let mut buf = [0u16; 2];
+                for unit in c.encode_utf16(&mut buf) {
+                    let _ = write!(out, "\\u{unit:04x}");
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
 /// `repr(list_of_str)`.
 pub(crate) fn py_list(items: &[String]) -> String {
     let inner: Vec<String> = items.iter().map(|s| py_str(s)).collect();

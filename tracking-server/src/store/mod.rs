@@ -193,8 +193,20 @@ pub trait TrackingStore: Send + Sync + 'static {
     /// Params are immutable, tags last-write-wins, metrics append; all or nothing.
     async fn log_batch(&self, run_id: &str, batch: Batch) -> StoreResult<()>;
     async fn delete_tag(&self, run_id: &str, key: &str) -> StoreResult<()>;
-    async fn log_inputs(&self, run_id: &str, inputs: Vec<DatasetInputRecord>) -> StoreResult<()>;
+    /// Dataset inputs, and the ids of logged models the run took as inputs.
+    async fn log_inputs(
+        &self,
+        run_id: &str,
+        inputs: Vec<DatasetInputRecord>,
+        models: &[String],
+    ) -> StoreResult<()>;
     async fn search_runs(&self, search: &RunSearch) -> StoreResult<Page<Run>>;
+    /// The distinct datasets the runs of some experiments took as inputs, each with its
+    /// `mlflow.data.context` tag (at most 1000, as MLflow).
+    async fn search_datasets(
+        &self,
+        experiment_ids: &[i64],
+    ) -> StoreResult<Vec<crate::protocol::DatasetSummary>>;
 
     /// Full history of one metric, ordered by (timestamp, step, value).
     async fn metric_history(

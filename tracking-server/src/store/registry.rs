@@ -43,6 +43,8 @@ pub struct LoggedModelSearch {
     pub experiment_ids: Vec<i64>,
     /// Attribute clauses on `name`, `model_id`, `source_run_id`, `status`, `model_type`, and tags.
     pub filter: Vec<Clause>,
+    /// Only models with a metric computed on one of these datasets: (name, digest if given).
+    pub datasets: Vec<(String, Option<String>)>,
     pub max_results: u64,
     pub offset: u64,
 }

@@ -10,6 +10,7 @@
 
 use super::format::bytes;
 use super::{render, Fields, Nav, UiError, UiResult};
+use crate::artifact_source::{ArtifactSource as Source, Kind};
 use crate::artifacts::Download;
 use crate::error::ApiError;
 use crate::protocol::{FileInfo, Run};
@@ -21,7 +22,6 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::IntoResponse;
 use futures_util::StreamExt;
-use std::path::PathBuf;
 
 /// Entries listed in a tree before it says "more not shown".
 const MAX_TREE_ENTRIES: usize = 400;
@@ -29,111 +29,6 @@ const MAX_TREE_DEPTH: usize = 6;
 /// Bytes of a file read for a text preview.
 const MAX_PREVIEW: u64 = 512 * 1024;
 const MAX_CSV_ROWS: usize = 200;
-
-/// Where a run's artifacts live, if this server can read them: behind its artifact proxy (a
-/// directory or an object store), or in a local `file://` directory.
-enum Source {
-    /// The run's path under the proxy's store.
-    Proxied(String),
-    Local(PathBuf),
-}
-
-fn proxy_store(s: &AppState) -> Result<&crate::artifacts::ArtifactStore, ApiError> {
-    s.artifacts
-        .as_deref()
-        .ok_or_else(|| ApiError::not_found("This server does not serve artifacts"))
-}
-
-/// What a path in a run's artifacts names.
-enum Kind {
-    Dir,
-    File,
-    Missing,
-}
-
-impl Source {
-    fn of(s: &AppState, run: &Run) -> Option<Self> {
-        let uri = &run.info.artifact_uri;
-        if let Some(proxied) = uri.strip_prefix("mlflow-artifacts:") {
-            s.artifacts.as_ref()?;
-            return Some(Source::Proxied(proxied.trim_matches('/').to_string()));
-        }
-        uri.strip_prefix("file://")
-            .map(|local| Source::Local(PathBuf::from(local.trim_end_matches('/'))))
-    }
-
-    fn proxied_path(base: &str, rel: &str) -> Result<String, ApiError> {
-        validate_artifact_path(rel)?;
-        Ok(if rel.is_empty() {
-            base.to_string()
-        } else {
-            format!("{base}/{rel}")
-        })
-    }
-
-    /// The entries of directory `rel` (empty for none), named by base name.
-    async fn list(&self, s: &AppState, rel: &str) -> Result<Vec<FileInfo>, ApiError> {
-        match self {
-            Source::Proxied(base) => {
-                proxy_store(s)?
-                    .list_named(&Self::proxied_path(base, rel)?, |n| n.to_string())
-                    .await
-            }
-            Source::Local(root) => {
-                crate::artifacts::list_dir(&resolve(root, rel)?, |n| n.to_string()).await
-            }
-        }
-    }
-
-    /// Whether `rel` is a directory, a file or nothing, from its parent's listing (an object store
-    /// has no other way to tell).
-    async fn kind(&self, s: &AppState, rel: &str) -> Result<Kind, ApiError> {
-        let (parent, name) = rel.rsplit_once('/').unwrap_or(("", rel));
-        let entries = self.list(s, parent).await?;
-        Ok(match entries.iter().find(|f| f.path == name) {
-            Some(f) if f.is_dir => Kind::Dir,
-            Some(_) => Kind::File,
-            None => Kind::Missing,
-        })
-    }
-
-    /// The file's bytes as a stream, and its length.
-    async fn open(&self, s: &AppState, rel: &str) -> Result<Download, ApiError> {
-        match self {
-            Source::Proxied(base) => {
-                proxy_store(s)?
-                    .download(&Self::proxied_path(base, rel)?)
-                    .await
-            }
-            Source::Local(root) => {
-                let path = resolve(root, rel)?;
-                let file = tokio::fs::File::open(&path)
-                    .await
-                    .map_err(|_| ApiError::not_found(format!("No such artifact: '{rel}'")))?;
-                let len = file.metadata().await.map(|m| m.len()).unwrap_or(0);
-                let stream = tokio_util::io::ReaderStream::new(file);
-                Ok((futures_util::StreamExt::boxed(stream), len))
-            }
-        }
-    }
-}
-
-/// `rel` under `root`, refusing anything that resolves outside it.
-fn resolve(root: &std::path::Path, rel: &str) -> Result<PathBuf, ApiError> {
-    validate_artifact_path(rel)?;
-    let rel = rel.trim_matches('/');
-    let path = if rel.is_empty() {
-        root.to_path_buf()
-    } else {
-        root.join(rel)
-    };
-    if let (Ok(real), Ok(real_root)) = (path.canonicalize(), root.canonicalize()) {
-        if !real.starts_with(&real_root) {
-            return Err(ApiError::invalid(format!("Invalid path: '{rel}'")));
-        }
-    }
-    Ok(path)
-}
 
 pub(crate) struct Entry {
     pub path: String,
@@ -146,7 +41,7 @@ pub(crate) struct Entry {
 
 /// The whole tree, depth first, directories before their contents.
 pub(crate) async fn tree(s: &AppState, run: &Run) -> Result<(Vec<Entry>, bool), UiError> {
-    let Some(source) = Source::of(s, run) else {
+    let Some(source) = Source::of_uri(s, &run.info.artifact_uri) else {
         return Ok((Vec::new(), false));
     };
     let mut out = Vec::new();
@@ -356,7 +251,7 @@ pub(super) async fn view(
 ) -> UiResult {
     let selected = checked_path(&run_id, query.as_deref())?;
     let run = s.store.get_run(&run_id).await?;
-    let source = Source::of(&s, &run);
+    let source = Source::of_uri(&s, &run.info.artifact_uri);
     let (entries, truncated) = tree(&s, &run).await?;
     let raw = raw_url(&run_id, &selected);
     let preview = match &source {
@@ -413,7 +308,7 @@ pub(super) async fn raw(
         return Err(ApiError::missing("path").into());
     }
     let run = s.store.get_run(&run_id).await?;
-    let source = Source::of(&s, &run).ok_or_else(|| {
+    let source = Source::of_uri(&s, &run.info.artifact_uri).ok_or_else(|| {
         ApiError::invalid(format!(
             "Artifacts of this run are stored at '{}', which this server does not serve",
             run.info.artifact_uri
@@ -465,14 +360,5 @@ mod tests {
             rows,
             vec![vec!["a", "b"], vec!["x, y", "say \"hi\""], vec!["1", "2"]]
         );
-    }
-
-    #[test]
-    fn resolve_keeps_paths_inside_the_root() {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::create_dir_all(dir.path().join("a")).unwrap();
-        assert!(resolve(dir.path(), "a").is_ok());
-        assert!(resolve(dir.path(), "../etc/passwd").is_err());
-        assert!(resolve(dir.path(), "/etc/passwd").is_err());
     }
 }

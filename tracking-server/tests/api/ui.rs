@@ -300,6 +300,7 @@ async fn the_envelope_keeps_each_columns_minimum_and_maximum() {
                     timestamp: 10 + i64::from(step),
                     step: i64::from(step),
                     run_id: None,
+                    ..Default::default()
                 }
             })
             .collect();
@@ -339,6 +340,7 @@ async fn the_envelope_keeps_each_columns_minimum_and_maximum() {
             timestamp: i64::from(i),
             step: 0,
             run_id: None,
+            ..Default::default()
         })
         .collect::<Vec<_>>();
     for chunk in flat.chunks(1000) {

@@ -80,8 +80,9 @@ impl crate::store::TrackingStore for SqlStore {
         &self,
         run_id: &str,
         inputs: Vec<crate::protocol::DatasetInputRecord>,
+        models: &[String],
     ) -> StoreResult<()> {
-        self.log_inputs_impl(run_id, inputs).await
+        self.log_inputs_impl(run_id, inputs, models).await
     }
     async fn search_runs(
         &self,
@@ -110,6 +111,12 @@ impl crate::store::TrackingStore for SqlStore {
     }
     async fn count_runs(&self, search: &crate::store::RunSearch) -> StoreResult<u64> {
         self.count_runs_impl(search).await
+    }
+    async fn search_datasets(
+        &self,
+        experiment_ids: &[i64],
+    ) -> StoreResult<Vec<crate::protocol::DatasetSummary>> {
+        self.search_datasets_impl(experiment_ids).await
     }
     async fn run_keys(
         &self,

@@ -95,6 +95,37 @@ fn join_location(root: &str, id: i64) -> String {
 }
 
 impl SqlStore {
+    pub(super) async fn search_datasets_impl(
+        &self,
+        experiment_ids: &[i64],
+    ) -> StoreResult<Vec<crate::protocol::DatasetSummary>> {
+        if experiment_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut sql = SqlBuf::new(
+            "SELECT DISTINCT d.experiment_id, d.name, d.digest, t.value FROM datasets d \
+             JOIN run_inputs i ON i.dataset_uuid = d.dataset_uuid \
+             LEFT JOIN input_tags t ON t.run_uuid = i.run_uuid AND t.dataset_uuid = i.dataset_uuid \
+             AND t.key = 'mlflow.data.context' WHERE d.experiment_id IN (",
+        );
+        sql.bind_list(experiment_ids.iter().map(|id| Arg::I64(*id)))
+            .push(") ORDER BY d.experiment_id, d.name, d.digest LIMIT 1000");
+        let mut conn = self.read.acquire().await?;
+        sql.fetch_all(&mut conn)
+            .await?
+            .iter()
+            .map(|r| {
+                Ok(crate::protocol::DatasetSummary {
+                    experiment_id: r.try_get::<i64, _>(0)?.to_string(),
+                    name: r.try_get(1)?,
+                    digest: r.try_get(2)?,
+                    context: r.try_get(3)?,
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(StoreError::from)
+    }
+
     pub(super) async fn ensure_default_experiment_impl(&self, location: &str) -> StoreResult<()> {
         let now = now_ms();
         sqlx::query(

@@ -4,7 +4,7 @@
 use super::experiments::{page_overflow, require_active_experiment};
 use super::{now_ms, Arg, SqlBuf, SqlStore};
 use crate::error::ApiError;
-use crate::protocol::{KeyValue, LoggedModel, LoggedModelData, LoggedModelInfo};
+use crate::protocol::{KeyValue, LoggedModel, LoggedModelData, LoggedModelInfo, Metric};
 use crate::search::{Comparator, Entity, FilterValue};
 use crate::store::registry::{LoggedModelSearch, NewLoggedModel};
 use crate::store::{Page, StoreError, StoreResult};
@@ -72,15 +72,83 @@ async fn load(
                 })
             })
             .collect::<Result<_, sqlx::Error>>()?;
+        let metrics = load_metrics(&mut *conn, &info.model_id).await?;
         out.push(LoggedModel {
             info,
-            data: LoggedModelData {
-                params,
-                metrics: Vec::new(),
-            },
+            data: LoggedModelData { params, metrics },
         });
     }
     Ok(out)
+}
+
+/// The model's metrics in the order they were logged, each with its run and dataset.
+async fn load_metrics(conn: &mut AnyConnection, model_id: &str) -> StoreResult<Vec<Metric>> {
+    let rows = sqlx::query(
+        "SELECT key, value, is_nan, timestamp, step, run_uuid, dataset_name, dataset_digest \
+         FROM logged_model_metrics WHERE model_id = $1 ORDER BY id",
+    )
+    .bind(model_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            let is_nan: i64 = r.try_get(2)?;
+            Ok(Metric {
+                key: r.try_get(0)?,
+                value: if is_nan == 1 { f64::NAN } else { r.try_get(1)? },
+                timestamp: r.try_get(3)?,
+                step: r.try_get(4)?,
+                run_id: Some(r.try_get(5)?),
+                model_id: Some(model_id.to_string()),
+                dataset_name: r.try_get(6)?,
+                dataset_digest: r.try_get(7)?,
+            })
+        })
+        .collect::<Result<_, sqlx::Error>>()
+        .map_err(StoreError::from)
+}
+
+/// Records the batch's metrics that name a logged model with that model, inside the batch's
+/// transaction; a model this server does not know fails the whole batch.
+pub(super) async fn insert_model_metrics(
+    conn: &mut AnyConnection,
+    run_id: &str,
+    experiment_id: i64,
+    metrics: &[Metric],
+) -> StoreResult<()> {
+    let mut known: Vec<&str> = Vec::new();
+    for m in metrics {
+        let Some(model_id) = m.model_id.as_deref() else {
+            continue;
+        };
+        if !known.contains(&model_id) {
+            fetch(&mut *conn, model_id, false).await?;
+            known.push(model_id);
+        }
+        let (value, is_nan) = if m.value.is_nan() {
+            (0.0, 1_i64)
+        } else {
+            (m.value, 0)
+        };
+        sqlx::query(
+            "INSERT INTO logged_model_metrics (model_id, key, timestamp, step, value, is_nan, \
+             run_uuid, experiment_id, dataset_name, dataset_digest) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING",
+        )
+        .bind(model_id)
+        .bind(m.key.as_str())
+        .bind(m.timestamp)
+        .bind(m.step)
+        .bind(value)
+        .bind(is_nan)
+        .bind(run_id)
+        .bind(experiment_id)
+        .bind(m.dataset_name.as_deref())
+        .bind(m.dataset_digest.as_deref())
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
 }
 
 async fn fetch(
@@ -246,6 +314,24 @@ impl SqlStore {
             if column.is_none() {
                 sql.push(")");
             }
+        }
+        // A model matches the datasets filter when it has a metric computed on one of them.
+        if !search.datasets.is_empty() {
+            sql.push(" AND EXISTS (SELECT 1 FROM logged_model_metrics m WHERE m.model_id = l.model_id AND (");
+            for (i, (name, digest)) in search.datasets.iter().enumerate() {
+                sql.push(if i == 0 {
+                    "(m.dataset_name = "
+                } else {
+                    " OR (m.dataset_name = "
+                })
+                .bind(Arg::Str(name.clone()));
+                if let Some(digest) = digest {
+                    sql.push(" AND m.dataset_digest = ")
+                        .bind(Arg::Str(digest.clone()));
+                }
+                sql.push(")");
+            }
+            sql.push("))");
         }
         sql.push(" ORDER BY l.creation_time DESC, l.model_id ASC");
         sql.push(" LIMIT ").bind(Arg::I64(

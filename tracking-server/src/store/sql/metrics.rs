@@ -125,6 +125,7 @@ mod tests {
                 timestamp: 0,
                 step: i,
                 run_id: None,
+                ..Default::default()
             })
             .collect()
     }

@@ -55,7 +55,10 @@ impl Child {
             Child::Params => "params",
             Child::Tags => "tags",
             Child::Metrics => "latest_metrics",
-            Child::Inputs => "run_inputs",
+            // Dataset inputs and model inputs both make the run's `inputs` worth reading.
+            Child::Inputs => {
+                "(SELECT run_uuid FROM run_inputs UNION ALL SELECT run_uuid FROM run_model_inputs)"
+            }
             Child::Outputs => "run_outputs",
         }
     }
@@ -178,6 +181,7 @@ pub(super) fn add_children(
                         timestamp,
                         step,
                         run_id: None,
+                        ..Default::default()
                     });
                 }
             }

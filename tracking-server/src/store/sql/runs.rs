@@ -329,9 +329,19 @@ impl SqlStore {
 
     pub(super) async fn log_batch_impl(&self, run_id: &str, batch: Batch) -> StoreResult<()> {
         let mut tx = self.write.begin().await?;
-        require_active_run(&mut tx, run_id).await?;
+        let info = require_active_run(&mut tx, run_id).await?;
         insert_params(&mut tx, run_id, &batch.params).await?;
         insert_metrics(&mut tx, run_id, &batch.metrics).await?;
+        if batch.metrics.iter().any(|m| m.model_id.is_some()) {
+            let experiment_id: i64 = info.experiment_id.parse().unwrap_or(0);
+            super::logged_models::insert_model_metrics(
+                &mut tx,
+                run_id,
+                experiment_id,
+                &batch.metrics,
+            )
+            .await?;
+        }
         for tag in &batch.tags {
             upsert_tag(&mut tx, run_id, tag).await?;
         }
@@ -360,6 +370,7 @@ impl SqlStore {
         &self,
         run_id: &str,
         inputs: Vec<DatasetInputRecord>,
+        models: &[String],
     ) -> StoreResult<()> {
         let mut tx = self.write.begin().await?;
         let info = require_active_run(&mut tx, run_id).await?;
@@ -412,6 +423,16 @@ impl SqlStore {
                 .execute(&mut *tx)
                 .await?;
             }
+        }
+        // As MLflow, a model input is recorded as named; the model may live on another server.
+        for model_id in models {
+            sqlx::query(
+                "INSERT INTO run_model_inputs (run_uuid, model_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+            )
+            .bind(run_id)
+            .bind(model_id.as_str())
+            .execute(&mut *tx)
+            .await?;
         }
         tx.commit().await?;
         Ok(())

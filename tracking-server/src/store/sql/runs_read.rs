@@ -11,7 +11,8 @@ use super::search::{compile_run_search, SearchSql};
 use super::{Arg, Dialect, SqlBuf, SqlStore, IN_CHUNK};
 use crate::error::ApiError;
 use crate::protocol::{
-    Dataset, DatasetInput, KeyValue, ModelOutput, Run, RunData, RunInfo, RunInputs, RunOutputs,
+    Dataset, DatasetInput, KeyValue, ModelInput, ModelOutput, Run, RunData, RunInfo, RunInputs,
+    RunOutputs,
 };
 use crate::store::{Page, RunSearch, StoreError, StoreResult};
 use sqlx::{AnyConnection, Row};
@@ -179,6 +180,18 @@ async fn load_inputs(
                 .or_default()
                 .dataset_inputs
                 .push(DatasetInput { tags, dataset });
+        }
+        let mut sql =
+            SqlBuf::new("SELECT run_uuid, model_id FROM run_model_inputs WHERE run_uuid IN (");
+        sql.bind_list(ids()).push(") ORDER BY model_id");
+        for row in sql.fetch_all(&mut *conn).await? {
+            inputs
+                .entry(row.try_get(0)?)
+                .or_default()
+                .model_inputs
+                .push(ModelInput {
+                    model_id: row.try_get(1)?,
+                });
         }
     }
     Ok(inputs)
