@@ -77,3 +77,69 @@ print(run.info.artifact_uri)
         .unwrap();
     assert_eq!(String::from_utf8_lossy(&probe.stdout), "503");
 }
+
+/// `MLFLOW_CREATE_MODEL_VERSION_SOURCE_VALIDATION_REGEX`, read under MLflow's own name: a source
+/// that does not match is refused with MLflow's message and nothing is written; one that does
+/// match registers.
+#[test]
+fn the_source_validation_regex_refuses_other_sources() {
+    let server = Server::start_with_env(
+        None,
+        &[],
+        &[(
+            "MLFLOW_CREATE_MODEL_VERSION_SOURCE_VALIDATION_REGEX",
+            r"^mlflow-artifacts:/.*$",
+        )],
+    );
+    let script = r#"
+import pytest
+from mlflow import MlflowClient
+from mlflow.exceptions import MlflowException
+client = MlflowClient()
+client.create_registered_model("guarded")
+with pytest.raises(MlflowException, match="Invalid model version source: 's3://path/to/model'"):
+    client.create_model_version("guarded", source="s3://path/to/model")
+assert client.search_model_versions("name = 'guarded'") == []
+run = client.create_run(client.create_experiment("regex"))
+assert run.info.artifact_uri.startswith("mlflow-artifacts:/")
+mv = client.create_model_version("guarded", source=f"{run.info.artifact_uri}/model", run_id=run.info.run_id)
+assert mv.version == "1"
+print("ok")
+"#;
+    let out = std::process::Command::new(e2e::python())
+        .args(["-c", script])
+        .env("MLFLOW_TRACKING_URI", &server.url)
+        .env("MLFLOW_DISABLE_TELEMETRY", "true")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success() && String::from_utf8_lossy(&out.stdout).contains("ok"),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A regex that does not compile stops the server at start with one line naming the flag.
+#[test]
+fn a_bad_source_regex_is_a_startup_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(e2e::mltrack_bin())
+        .current_dir(dir.path())
+        .args([
+            "server",
+            "--port",
+            "0",
+            "--model-version-source-regex",
+            "(unclosed",
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("--model-version-source-regex") && stderr.contains("(unclosed"),
+        "{stderr}"
+    );
+    assert!(!dir.path().join("mlruns.db").exists(), "nothing is created");
+}
