@@ -242,7 +242,8 @@ pub enum DriftCommand {
 
 #[derive(Debug, Args)]
 pub struct DriftProfileArgs {
-    /// Reference data (parquet or CSV).
+    /// Reference data: a parquet file, a folder of parquet part files (as Spark or polars write
+    /// them), or a `.csv` file.
     #[arg(long)]
     pub reference: PathBuf,
     /// Where to write the profile (JSON).
@@ -251,7 +252,8 @@ pub struct DriftProfileArgs {
     /// Columns to treat as numerical (comma-separated).
     #[arg(long, value_delimiter = ',')]
     pub numerical: Vec<String>,
-    /// Columns to treat as categorical (comma-separated).
+    /// Columns to treat as categorical (comma-separated); read from CSV as text, so `02134` stays
+    /// `02134`.
     #[arg(long, value_delimiter = ',')]
     pub categorical: Vec<String>,
 }
@@ -259,16 +261,18 @@ pub struct DriftProfileArgs {
 /// Undeclared columns: text is categorical, numbers are numerical.
 #[derive(Debug, Args)]
 pub struct DriftRunArgs {
-    /// Reference data (parquet or CSV), or a profile saved by `mltrack drift profile`.
+    /// Reference data: a parquet file, a folder of parquet part files (as Spark or polars write
+    /// them), or a `.csv` file; or a profile (`.json`) saved by `mltrack drift profile`.
     #[arg(long)]
     pub reference: Option<PathBuf>,
-    /// Current data (parquet or CSV).
+    /// Current data: a parquet file, a folder of parquet part files, or a `.csv` file.
     #[arg(long)]
     pub current: Option<PathBuf>,
     /// Columns to treat as numerical (comma-separated).
     #[arg(long, value_delimiter = ',')]
     pub numerical: Vec<String>,
-    /// Columns to treat as categorical (comma-separated).
+    /// Columns to treat as categorical (comma-separated); read from CSV as text, so `02134` stays
+    /// `02134`.
     #[arg(long, value_delimiter = ',')]
     pub categorical: Vec<String>,
     /// The model's prediction column (prediction drift; counted among the columns, as Evidently).

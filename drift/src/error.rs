@@ -80,6 +80,10 @@ pub enum DriftError {
     /// A file could not be read or parsed.
     #[error("cannot read `{}`: {message}", path.display())]
     Read { path: PathBuf, message: String },
+    /// A data file, or folder of part files, that the shared table reader refused (its message
+    /// names the path and the problem, worded as for every other `mltrack` command).
+    #[error(transparent)]
+    Table(#[from] table_reader::ReadError),
     /// A file could not be written.
     #[error("cannot write `{}`: {source}", path.display())]
     Write {

@@ -1,4 +1,9 @@
-//! Reading parquet and CSV files into the column model, and loading a reference that may be a profile.
+//! Reading data into the column model, and loading a reference that may be a profile.
+//!
+//! Files are read by the workspace's one table reader ([`table_reader`], shared with `mltrack train`
+//! and `score`): a parquet file, a folder of parquet part files (Spark's or polars' layout), or a
+//! `.csv` file, with its type rules; columns declared categorical are read from CSV as text, so a
+//! zip code `02134` stays the category `02134`.
 //!
 //! Column types follow the rule for undeclared columns: numbers (integers, floats) are numerical,
 //! strings and booleans are categorical (booleans become the categories `"false"`/`"true"`). Declared types
@@ -46,43 +51,30 @@ fn read_error(path: &Path, message: impl std::fmt::Display) -> DriftError {
     }
 }
 
-fn extension(path: &Path) -> String {
-    path.extension()
-        .and_then(|e| e.to_str())
-        .unwrap_or_default()
-        .to_ascii_lowercase()
-}
-
-/// Loads a reference: a `.json` file is read as a [`Profile`], anything else as data.
+/// Loads a reference: a `.json` file is read as a [`Profile`], anything else as data (see [`load`]).
 ///
 /// # Errors
-/// [`DriftError::Read`] or [`DriftError::BadProfile`], naming the file.
-pub fn load_reference(path: &Path) -> Result<LoadedReference, DriftError> {
-    if extension(path) == "json" {
+/// [`DriftError::Read`], [`DriftError::Table`] or [`DriftError::BadProfile`], naming the file.
+pub fn load_reference(path: &Path, categorical: &[String]) -> Result<LoadedReference, DriftError> {
+    if path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("json"))
+    {
         let text = std::fs::read_to_string(path).map_err(|e| read_error(path, e))?;
         return Ok(LoadedReference::Profile(Profile::from_json(&text, path)?));
     }
-    load(path).map(LoadedReference::Data)
+    load(path, categorical).map(LoadedReference::Data)
 }
 
-/// Reads a `.parquet` or `.csv` file.
+/// Reads a parquet file, a folder of parquet part files or a `.csv` file; CSV columns named in
+/// `categorical` are read as text.
 ///
 /// # Errors
-/// [`DriftError::Read`] naming the file (and the column, for an unsupported type).
-pub fn load(path: &Path) -> Result<Dataset, DriftError> {
-    let ext = extension(path);
-    let file = std::fs::File::open(path).map_err(|e| read_error(path, e))?;
-    let frame = match ext.as_str() {
-        "parquet" | "pq" => ParquetReader::new(file).finish(),
-        "csv" => CsvReader::new(file).finish(),
-        _ => {
-            return Err(read_error(
-                path,
-                format!("unknown extension `.{ext}`; expected .parquet or .csv"),
-            ))
-        }
-    }
-    .map_err(|e| read_error(path, e))?;
+/// [`DriftError::Table`] naming the path and the problem (an empty folder, part files that
+/// disagree, a file that is not parquet…); [`DriftError::Read`] for a column of a type drift does
+/// not compare.
+pub fn load(path: &Path, categorical: &[String]) -> Result<Dataset, DriftError> {
+    let frame = table_reader::read_table(path, categorical)?;
     from_frame(&frame, path)
 }
 
@@ -147,7 +139,7 @@ mod tests {
             "d.csv",
             "a,b,c\n1,x,true\n2.5,,false\n,y,true\n",
         );
-        let d = load(&p).unwrap_or_else(|e| panic!("{e}"));
+        let d = load(&p, &[]).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(d.rows(), 3);
         match d.column("a") {
             Some(Values::Numeric(v)) => {
@@ -172,7 +164,7 @@ mod tests {
         ParquetWriter::new(file)
             .finish(&mut frame)
             .unwrap_or_else(|e| panic!("{e}"));
-        let d = load(&p).unwrap_or_else(|e| panic!("{e}"));
+        let d = load(&p, &[]).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(d.column("i"), Some(&Values::Numeric(vec![1.0, 2.0, 3.0])));
         assert_eq!(d.column("f"), Some(&Values::Numeric(vec![0.5, 1.5, 2.5])));
         assert_eq!(
@@ -186,7 +178,7 @@ mod tests {
 
     #[test]
     fn a_missing_file_is_named_in_the_error() {
-        let err = load(Path::new("/nonexistent/ref.parquet"))
+        let err = load(Path::new("/nonexistent/ref.parquet"), &[])
             .err()
             .map(|e| e.to_string())
             .unwrap_or_default();
@@ -197,10 +189,71 @@ mod tests {
     }
 
     #[test]
-    fn an_unknown_extension_is_refused() {
+    fn a_file_that_is_not_parquet_is_refused_by_name() {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-        let p = write(dir.path(), "d.xlsx", "");
-        let err = load(&p).err().map(|e| e.to_string()).unwrap_or_default();
-        assert!(err.contains(".xlsx"), "{err}");
+        let p = write(dir.path(), "d.xlsx", "a,b\n1,2\n");
+        let err = load(&p, &[])
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(
+            err.contains("d.xlsx") && err.contains("not a parquet file"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn declared_categorical_csv_columns_stay_text() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let p = write(dir.path(), "d.csv", "zip,n\n02134,1\n94110,2\n");
+        let d = load(&p, &["zip".to_string()]).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            d.column("zip"),
+            Some(&Values::Text {
+                codes: vec![0, 1],
+                dictionary: vec!["02134".into(), "94110".into()]
+            })
+        );
+        assert_eq!(d.column("n"), Some(&Values::Numeric(vec![1.0, 2.0])));
+    }
+
+    #[test]
+    fn a_folder_of_part_files_loads_as_the_same_rows_in_one_file() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let frame = df!("x" => [1.5f64, 2.0, f64::NAN, 4.0], "s" => [Some("a"), None, Some("b"), Some("a")])
+            .unwrap_or_else(|e| panic!("{e}"));
+        let save = |df: &DataFrame, p: &Path| {
+            let mut df = df.clone();
+            let file = std::fs::File::create(p).unwrap_or_else(|e| panic!("{e}"));
+            ParquetWriter::new(file)
+                .finish(&mut df)
+                .unwrap_or_else(|e| panic!("{e}"));
+        };
+        let single = dir.path().join("one.parquet");
+        save(&frame, &single);
+        let folder = dir.path().join("parts.parquet");
+        std::fs::create_dir(&folder).unwrap_or_else(|e| panic!("{e}"));
+        save(
+            &frame.slice(0, 3),
+            &folder.join("part-00000.snappy.parquet"),
+        );
+        save(
+            &frame.slice(3, 1),
+            &folder.join("part-00001.snappy.parquet"),
+        );
+        write(&folder, "_SUCCESS", "");
+        let (a, b) = (load(&single, &[]), load(&folder, &[]));
+        let (a, b) = (
+            a.unwrap_or_else(|e| panic!("{e}")),
+            b.unwrap_or_else(|e| panic!("{e}")),
+        );
+        // NaN != NaN, so compare the numbers bit for bit.
+        let bits = |d: &Dataset| match d.column("x") {
+            Some(Values::Numeric(v)) => v.iter().map(|x| x.to_bits()).collect::<Vec<_>>(),
+            other => panic!("x: {other:?}"),
+        };
+        assert_eq!(bits(&a), bits(&b));
+        assert_eq!(a.column("s"), b.column("s"));
+        assert_eq!(a.rows(), 4);
     }
 }

@@ -57,9 +57,10 @@ use std::path::{Path, PathBuf};
 /// A drift run over files, as `mltrack drift` describes it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DriftOptions {
-    /// Reference data (`.parquet`, `.csv`) or a profile (`.json`) saved by [`profile()`].
+    /// Reference data (a parquet file, a folder of parquet part files, a `.csv` file) or a profile
+    /// (`.json`) saved by [`profile()`].
     pub reference: PathBuf,
-    /// Current data (`.parquet`, `.csv`).
+    /// Current data (a parquet file, a folder of parquet part files, a `.csv` file).
     pub current: PathBuf,
     /// Types, tests, thresholds, drift share, correction.
     pub settings: Settings,
@@ -70,8 +71,9 @@ pub struct DriftOptions {
 /// # Errors
 /// Any [`DriftError`]: unreadable files, missing or empty columns, invalid options.
 pub fn run(options: &DriftOptions) -> Result<DriftReport, DriftError> {
-    let reference = io::load_reference(&options.reference)?;
-    let current = io::load(&options.current)?;
+    let categorical = &options.settings.categorical;
+    let reference = io::load_reference(&options.reference, categorical)?;
+    let current = io::load(&options.current, categorical)?;
     detect(reference.as_reference(), &current, &options.settings)
 }
 
@@ -82,5 +84,5 @@ pub fn run(options: &DriftOptions) -> Result<DriftReport, DriftError> {
 /// As [`run`] would fail on the reference alone.
 pub fn profile(reference: &Path, settings: &Settings) -> Result<Profile, DriftError> {
     settings.validate()?;
-    Profile::build(&io::load(reference)?, settings)
+    Profile::build(&io::load(reference, &settings.categorical)?, settings)
 }

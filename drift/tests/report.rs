@@ -274,3 +274,66 @@ fn run_reads_csv_files_and_a_saved_profile_gives_the_same_report() {
     assert_eq!(from_profile.to_json(), report.to_json());
     assert_eq!(from_profile.to_html(), report.to_html());
 }
+
+#[test]
+fn run_and_profile_read_a_folder_of_part_files_as_the_same_rows_in_one_file() {
+    use polars::prelude::{df, DataFrame, ParquetWriter};
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let mut rng = Rng(5);
+    let frame = |rng: &mut Rng, shift: f64| -> DataFrame {
+        let n = 1500;
+        let x: Vec<f64> = (0..n).map(|_| rng.normal(shift, 1.0)).collect();
+        let k: Vec<i64> = (0..n as i64).map(|i| i % 4).collect();
+        let city: Vec<Option<&str>> = (0..n)
+            .map(|i| [Some("paris"), Some("rome"), None][i % 3])
+            .collect();
+        df!("x" => x, "k" => k, "city" => city).unwrap_or_else(|e| panic!("{e}"))
+    };
+    let save = |df: &DataFrame, path: &std::path::Path| {
+        let file = std::fs::File::create(path).unwrap_or_else(|e| panic!("{e}"));
+        ParquetWriter::new(file)
+            .finish(&mut df.clone())
+            .unwrap_or_else(|e| panic!("{e}"));
+    };
+    let mut paths = Vec::new();
+    for (side, shift) in [("ref", 0.0), ("cur", 0.3)] {
+        let df = frame(&mut rng, shift);
+        let single = dir.path().join(format!("{side}.parquet"));
+        save(&df, &single);
+        let folder = dir.path().join(format!("{side}-parts"));
+        std::fs::create_dir(&folder).unwrap_or_else(|e| panic!("{e}"));
+        for (i, (offset, len)) in [(0, 700), (700, 0), (700, 800)].into_iter().enumerate() {
+            save(
+                &df.slice(offset, len),
+                &folder.join(format!("part-{i:05}.snappy.parquet")),
+            );
+        }
+        std::fs::write(folder.join("_SUCCESS"), "").unwrap_or_else(|e| panic!("{e}"));
+        paths.push((single, folder));
+    }
+    let settings = Settings {
+        categorical: vec!["k".into()],
+        ..Settings::default()
+    };
+    let report = |reference: &std::path::Path, current: &std::path::Path| {
+        drift::run(&DriftOptions {
+            reference: reference.to_path_buf(),
+            current: current.to_path_buf(),
+            settings: settings.clone(),
+        })
+        .unwrap_or_else(|e| panic!("{e}"))
+        .to_json()
+    };
+    let [(ref_file, ref_dir), (cur_file, cur_dir)] = &paths[..] else {
+        panic!("two sides")
+    };
+    let expected = report(ref_file, cur_file);
+    assert_eq!(report(ref_dir, cur_dir), expected);
+    assert_eq!(report(ref_file, cur_dir), expected);
+    let profile = |p: &std::path::Path| {
+        drift::profile(p, &settings)
+            .unwrap_or_else(|e| panic!("{e}"))
+            .to_json()
+    };
+    assert_eq!(profile(ref_dir), profile(ref_file));
+}

@@ -1,6 +1,7 @@
 //! Reading the gold listings, checking their schema, and the silver clean-up step.
 //!
-//! Polars is used only at the edge (parquet and CSV decoding). Everything after that works on
+//! Files are decoded by the workspace's one reader ([`table_reader`], shared with `mltrack drift`), and
+//! polars is used only at that edge. Everything after that works on
 //! [`Table`], a small column store of strings and `f64`s: it keeps the rest of the crate independent of
 //! polars' fast-moving API, and lets tests and the scorer build inputs by hand.
 //!
@@ -226,89 +227,22 @@ pub struct RawTable {
     pub unsupported: Vec<(String, String)>,
 }
 
-/// Reads a parquet file, a parquet directory (every `*.parquet` part file in name order, skipping
-/// Spark's `_SUCCESS`/`_committed_*` markers) or a CSV file (by its `.csv` extension).
+/// Reads a table through the shared reader ([`table_reader`]: a parquet file, a folder of parquet
+/// part files, or a `.csv` file). CSV columns the gold schema calls categorical are read as text
+/// whatever they look like, as `mltrack score` reads a model's categorical columns.
 pub fn read_table(path: &Path) -> Result<RawTable> {
-    let read_err = |message: String| ModelError::Read {
-        path: path.to_path_buf(),
-        message,
-    };
-    let meta = std::fs::metadata(path).map_err(|e| read_err(e.to_string()))?;
-    let df = if meta.is_dir() {
-        let parts = parquet_parts(path)?;
-        let mut frames = parts.iter().map(|p| read_parquet_file(p));
-        let mut df = frames.next().unwrap_or_else(|| Ok(DataFrame::empty()))?;
-        for next in frames {
-            df.vstack_mut(&next?)
-                .map_err(|e| read_err(format!("part files disagree: {e}")))?;
-        }
-        df
-    } else if meta.len() == 0 {
-        return Err(ModelError::EmptyData {
-            path: path.to_path_buf(),
-        });
-    } else if path
-        .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("csv"))
-    {
-        CsvReadOptions::default()
-            .with_has_header(true)
-            .with_infer_schema_length(Some(10_000))
-            .try_into_reader_with_file_path(Some(path.to_path_buf()))
-            .and_then(|reader| reader.finish())
-            .map_err(|e| read_err(e.to_string()))?
-    } else {
-        read_parquet_file(path)?
-    };
+    let categorical: Vec<String> = GOLD_SCHEMA
+        .iter()
+        .filter(|(_, kind)| *kind == ColumnKind::Categorical)
+        .map(|(name, _)| (*name).to_string())
+        .collect();
+    let df = table_reader::read_table(path, &categorical)?;
     let (table, unsupported) = Table::from_polars(&df)?;
-    if table.n_rows() == 0 {
-        return Err(ModelError::EmptyData {
-            path: path.to_path_buf(),
-        });
-    }
     Ok(RawTable {
         path: path.to_path_buf(),
         table,
         unsupported,
     })
-}
-
-/// The part files of a parquet directory in name order, skipping Spark's `_SUCCESS` and
-/// `_committed_*` markers and hidden files; an error when there are none.
-pub(crate) fn parquet_parts(path: &Path) -> Result<Vec<PathBuf>> {
-    let read_err = |message: String| ModelError::Read {
-        path: path.to_path_buf(),
-        message,
-    };
-    let mut parts: Vec<PathBuf> = std::fs::read_dir(path)
-        .map_err(|e| read_err(e.to_string()))?
-        .filter_map(|entry| entry.ok().map(|e| e.path()))
-        .filter(|p| {
-            let name = p
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            name.ends_with(".parquet") && !name.starts_with(['_', '.'])
-        })
-        .collect();
-    parts.sort();
-    if parts.is_empty() {
-        return Err(read_err(
-            "directory has no `*.parquet` part files".to_string(),
-        ));
-    }
-    Ok(parts)
-}
-
-fn read_parquet_file(path: &Path) -> Result<DataFrame> {
-    let read_err = |message: String| ModelError::Read {
-        path: path.to_path_buf(),
-        message,
-    };
-    let file = std::fs::File::open(path).map_err(|e| read_err(e.to_string()))?;
-    ParquetReader::new(file)
-        .finish()
-        .map_err(|e| read_err(e.to_string()))
 }
 
 /// Checks the gold schema and returns the 24 gold columns in schema order. With `keep_extra`, other
@@ -498,6 +432,43 @@ mod tests {
             }
         );
         assert_eq!(clean.n_rows(), 1);
+    }
+
+    #[test]
+    fn csv_categories_that_look_like_numbers_stay_text() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("listings.csv");
+        std::fs::write(
+            &path,
+            "neighbourhood_cleansed,accommodates\n94110,2\n02134,3\n",
+        )
+        .expect("write");
+        let raw = read_table(&path).expect("reads");
+        assert_eq!(
+            raw.table.column("neighbourhood_cleansed").map(|c| &c.data),
+            Some(&ColumnData::Str(vec![
+                Some("94110".into()),
+                Some("02134".into())
+            ]))
+        );
+        assert_eq!(
+            raw.table.column("accommodates").map(|c| &c.data),
+            Some(&ColumnData::Num(vec![Some(2.0), Some(3.0)]))
+        );
+    }
+
+    #[test]
+    fn reader_errors_keep_the_crate_s_wording() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let err = read_table(dir.path()).expect_err("an empty folder");
+        assert!(matches!(err, ModelError::Read { .. }), "{err}");
+        assert!(err.to_string().contains("no parquet part files"), "{err}");
+        let header = dir.path().join("h.csv");
+        std::fs::write(&header, "a,b\n").expect("write");
+        assert!(matches!(
+            read_table(&header),
+            Err(ModelError::EmptyData { .. })
+        ));
     }
 
     #[test]

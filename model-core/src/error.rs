@@ -91,6 +91,21 @@ pub enum ModelError {
     Linfa(String),
 }
 
+/// The shared reader's errors keep their wording: an empty input is [`ModelError::EmptyData`], any
+/// other problem [`ModelError::Read`] about the same path.
+impl From<table_reader::ReadError> for ModelError {
+    fn from(err: table_reader::ReadError) -> Self {
+        let path = err.path().to_path_buf();
+        match err.problem() {
+            table_reader::Problem::Empty => ModelError::EmptyData { path },
+            problem => ModelError::Read {
+                path,
+                message: problem.to_string(),
+            },
+        }
+    }
+}
+
 impl From<linfa::Error> for ModelError {
     fn from(err: linfa::Error) -> Self {
         ModelError::Linfa(err.to_string())

@@ -6,7 +6,7 @@
 //!
 //! | module | job |
 //! |---|---|
-//! | [`dataset`] | read parquet/CSV (polars), check the 24-column gold schema, silver clean-up |
+//! | [`dataset`] | read parquet/CSV (the workspace's shared `table_reader`), check the 24-column gold schema, silver clean-up |
 //! | [`indexer`] | string indexer: labels by descending frequency, `handle_invalid` skip/keep/error |
 //! | [`assembler`] | indexed categoricals then every numeric column into one feature matrix |
 //! | [`forest`] | random-forest regressor with Spark's binning, categorical splits and bootstrap; linfa traits |
@@ -15,7 +15,7 @@
 //! | [`tpe`], [`search`] | hyperopt's TPE and the parallel trial loop |
 //! | [`train`] | what `mltrack train` runs: load → split → search → refit → test |
 //! | [`package`] | the MLflow model directory (`MLmodel` + `pipeline.json`) |
-//! | [`table_io`], [`scoring`] | batched parquet/CSV reading and writing; scoring a batch with skipped rows kept |
+//! | [`table_io`], [`scoring`] | batched parquet/CSV reading (the shared reader) and writing; scoring a batch with skipped rows kept |
 //!
 //! ```
 //! use model_core::dataset::{Column, Table};

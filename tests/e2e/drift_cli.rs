@@ -1,10 +1,15 @@
 //! `mltrack drift` as a user runs it: files in, reports out, alerts by exit code and webhook, and the
-//! report logged to a run on a live `mltrack server`.
+//! report logged to a run on a live `mltrack server`; and its inputs, which are every input `train`
+//! and `score` read (a Spark or polars folder of part files as well as one file), refused on one line
+//! with nothing written when they are bad.
 
+use e2e::tables::{gold_like, write_parquet, write_polars_folder, write_spark_folder};
 use e2e::{mltrack_bin, Server};
+use polars::prelude::*;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
-use std::process::Command;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
 
 /// Reference: x ~ 0..100, city A/B; current: x and the prediction shifted (both drift), city unchanged.
 fn write_data(dir: &std::path::Path) -> (std::path::PathBuf, std::path::PathBuf) {
@@ -212,4 +217,299 @@ fn experiment_id(c: &client::rest::TrackingClient) -> String {
         .unwrap()
         .unwrap()
         .experiment_id
+}
+
+fn mltrack(args: &[&std::ffi::OsStr]) -> Output {
+    Command::new(mltrack_bin()).args(args).output().unwrap()
+}
+
+/// `mltrack drift --reference R --current C --json OUT`; returns the JSON report.
+fn drift_json(reference: &Path, current: &Path, out: &Path) -> String {
+    let run = mltrack(&[
+        "drift".as_ref(),
+        "--reference".as_ref(),
+        reference.as_os_str(),
+        "--current".as_ref(),
+        current.as_os_str(),
+        "--json".as_ref(),
+        out.as_os_str(),
+    ]);
+    assert_eq!(
+        run.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    std::fs::read_to_string(out).unwrap()
+}
+
+/// `mltrack drift profile --reference R --out OUT`; returns the profile.
+fn profile_json(reference: &Path, out: &Path) -> String {
+    let run = mltrack(&[
+        "drift".as_ref(),
+        "profile".as_ref(),
+        "--reference".as_ref(),
+        reference.as_os_str(),
+        "--out".as_ref(),
+        out.as_os_str(),
+    ]);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    std::fs::read_to_string(out).unwrap()
+}
+
+#[test]
+fn drift_and_profile_read_a_folder_of_part_files_exactly_as_the_same_rows_in_one_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let reference = gold_like(3000, 7, 0.0);
+    let current = gold_like(2000, 8, 4.0);
+    write_parquet(&reference, &d.join("reference.parquet"));
+    write_parquet(&current, &d.join("current.parquet"));
+    write_spark_folder(
+        &reference,
+        &d.join("reference-spark.parquet"),
+        &[1200, 0, 1000, 800],
+    );
+    write_spark_folder(&current, &d.join("current-spark.parquet"), &[1500, 500]);
+    write_polars_folder(&current, &d.join("current-polars"), 11);
+
+    let expected = drift_json(
+        &d.join("reference.parquet"),
+        &d.join("current.parquet"),
+        &d.join("files.json"),
+    );
+    let report: serde_json::Value = serde_json::from_str(&expected).unwrap();
+    assert_eq!(report["dataset"]["number_of_columns"], 24);
+    assert_eq!(
+        report["dataset"]["dataset_drift"], true,
+        "the shifted batch drifts, so the comparison below is not of two empty verdicts"
+    );
+    for (i, (reference, current)) in [
+        ("reference-spark.parquet", "current.parquet"),
+        ("reference.parquet", "current-spark.parquet"),
+        ("reference-spark.parquet", "current-polars"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let got = drift_json(
+            &d.join(reference),
+            &d.join(current),
+            &d.join(format!("folders-{i}.json")),
+        );
+        assert_eq!(got, expected, "{reference} vs {current}");
+    }
+
+    let from_file = profile_json(&d.join("reference.parquet"), &d.join("profile-file.json"));
+    let from_folder = profile_json(
+        &d.join("reference-spark.parquet"),
+        &d.join("profile-folder.json"),
+    );
+    assert_eq!(from_folder, from_file);
+    let via_profile = drift_json(
+        &d.join("profile-folder.json"),
+        &d.join("current-spark.parquet"),
+        &d.join("profile.json"),
+    );
+    assert_eq!(via_profile, expected);
+}
+
+/// The real gold data, a Spark folder; skipped (and said so) when it is absent, failed under CI.
+#[test]
+fn drift_and_profile_read_the_gold_data_folder() {
+    let gold = model_core::dataset::gold_data_path();
+    if !gold.exists() {
+        assert!(
+            std::env::var("CI").map_or(true, |v| v != "true"),
+            "gold data missing at `{}` under CI",
+            gold.display()
+        );
+        eprintln!(
+            "skipped: no gold data at `{}` (set MLTRACK_GOLD_DATA)",
+            gold.display()
+        );
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // The same rows in one file, read through the shared reader.
+    let rows = table_reader::read_table(&gold, &[]).unwrap();
+    assert_eq!(rows.height(), 7146);
+    write_parquet(&rows, &d.join("gold-one-file.parquet"));
+
+    let folder_vs_file = drift_json(&gold, &d.join("gold-one-file.parquet"), &d.join("a.json"));
+    let report: serde_json::Value = serde_json::from_str(&folder_vs_file).unwrap();
+    assert_eq!(report["dataset"]["dataset_drift"], false, "the same rows");
+    assert_eq!(report["dataset"]["number_of_drifted_columns"], 0);
+    assert!(report["columns"]["neighbourhood_cleansed"].is_object());
+    let file_vs_folder = drift_json(&d.join("gold-one-file.parquet"), &gold, &d.join("b.json"));
+    assert_eq!(file_vs_folder, folder_vs_file);
+
+    let profile = profile_json(&gold, &d.join("gold-profile.json"));
+    assert_eq!(
+        profile,
+        profile_json(
+            &d.join("gold-one-file.parquet"),
+            &d.join("file-profile.json")
+        )
+    );
+    let via_profile = drift_json(&d.join("gold-profile.json"), &gold, &d.join("c.json"));
+    assert_eq!(via_profile, folder_vs_file);
+}
+
+/// A bad input: the one line of `error: …` it must produce.
+struct BadInput {
+    path: PathBuf,
+    problem: &'static str,
+}
+
+fn bad_inputs(d: &Path) -> Vec<BadInput> {
+    let df = gold_like(40, 3, 0.0);
+    let empty = d.join("empty-folder");
+    std::fs::create_dir(&empty).unwrap();
+    std::fs::write(empty.join("_SUCCESS"), "").unwrap();
+
+    let mixed = d.join("mixed.parquet");
+    write_spark_folder(&df, &mixed, &[20, 20]);
+    let mut other = df.slice(20, 20).drop("price").unwrap();
+    other
+        .with_column(Column::new("price".into(), vec!["cheap"; 20]))
+        .unwrap();
+    write_parquet(
+        &other,
+        &mixed.join("part-00001-5c3d407c-c844-4016-97ad-2edec446aa62-c000.snappy.parquet"),
+    );
+
+    let not_parquet = d.join("batch.parquet");
+    std::fs::write(&not_parquet, "x,price\n1,2\n").unwrap();
+    vec![
+        BadInput {
+            path: empty,
+            problem: "the folder holds no parquet part files",
+        },
+        BadInput {
+            path: mixed,
+            problem: "its part files disagree: column `price` is str in `part-00001",
+        },
+        BadInput {
+            path: not_parquet,
+            problem: "not a parquet file",
+        },
+    ]
+}
+
+fn assert_one_line_error(out: &Output, bad: &BadInput) {
+    assert_eq!(out.status.code(), Some(1), "{}", bad.path.display());
+    assert!(
+        out.stdout.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let expected = format!(
+        "error: cannot read `{}`: {}",
+        bad.path.display(),
+        bad.problem
+    );
+    assert!(
+        stderr.starts_with(&expected) && stderr.lines().count() == 1,
+        "expected one line starting with\n{expected}\ngot\n{stderr}"
+    );
+}
+
+#[test]
+fn bad_inputs_are_one_line_exit_non_zero_and_write_nothing() {
+    let server = Server::start(None, &[]);
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let good = d.join("good.parquet");
+    write_parquet(&gold_like(40, 4, 0.0), &good);
+    let outputs = d.join("out");
+    std::fs::create_dir(&outputs).unwrap();
+    let (json, html, profile) = (
+        outputs.join("r.json"),
+        outputs.join("r.html"),
+        outputs.join("p.json"),
+    );
+    // A small local model, so that `score` can be shown the same inputs.
+    let table = model_core::dataset::Table::from_polars(&gold_like(200, 5, 0.0))
+        .unwrap()
+        .0;
+    let model = d.join("model");
+    let fitted = model_core::pipeline::PricePipeline::fit(&table, &Default::default()).unwrap();
+    model_core::package::save(&fitted, &model, &Default::default()).unwrap();
+    for bad in bad_inputs(d) {
+        let (b, g) = (bad.path.as_os_str(), good.as_os_str());
+        // `train` and `score` read through the same reader and say the same thing.
+        let model_out = outputs.join("model");
+        let train = [
+            "train".as_ref(),
+            "--data".as_ref(),
+            b,
+            "--max-evals".as_ref(),
+            "1".as_ref(),
+            "--out".as_ref(),
+            model_out.as_os_str(),
+        ];
+        let scored = outputs.join("scored.parquet");
+        let score = [
+            "score".as_ref(),
+            "--model".as_ref(),
+            model.as_os_str(),
+            "--input".as_ref(),
+            b,
+            "--output".as_ref(),
+            scored.as_os_str(),
+            "--no-log".as_ref(),
+        ];
+        for args in [&train[..], &score[..]] {
+            let out = Command::new(mltrack_bin())
+                .args(args)
+                .env_remove("MLFLOW_TRACKING_URI")
+                .env("MLTRACK_LOG", "warn")
+                .output()
+                .unwrap();
+            assert_one_line_error(&out, &bad);
+        }
+        for (reference, current) in [(b, g), (g, b)] {
+            let out = mltrack(&[
+                "drift".as_ref(),
+                "--reference".as_ref(),
+                reference,
+                "--current".as_ref(),
+                current,
+                "--json".as_ref(),
+                json.as_os_str(),
+                "--html".as_ref(),
+                html.as_os_str(),
+                "--experiment".as_ref(),
+                "bad-input".as_ref(),
+                "--tracking-uri".as_ref(),
+                server.url.as_ref(),
+            ]);
+            assert_one_line_error(&out, &bad);
+        }
+        let out = mltrack(&[
+            "drift".as_ref(),
+            "profile".as_ref(),
+            "--reference".as_ref(),
+            b,
+            "--out".as_ref(),
+            profile.as_os_str(),
+        ]);
+        assert_one_line_error(&out, &bad);
+        assert_eq!(
+            std::fs::read_dir(&outputs).unwrap().count(),
+            0,
+            "nothing written for {}",
+            bad.path.display()
+        );
+    }
+    // No report was logged: the experiment was never even created.
+    let c = client_for(&server.url);
+    assert!(c.get_experiment_by_name("bad-input").unwrap().is_none());
 }

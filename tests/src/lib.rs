@@ -1,6 +1,8 @@
 //! End-to-end harness: runs the real `mltrack` binary as a user would, on a fresh SQLite file or a
 //! fresh PostgreSQL database, and finds the Python interpreter that has the `mlflow` client.
 
+pub mod tables;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};

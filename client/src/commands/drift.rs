@@ -27,7 +27,7 @@ fn profile(args: &DriftProfileArgs) -> anyhow::Result<()> {
         ..Settings::default()
     };
     let profile = drift::profile(&args.reference, &settings)?;
-    profile.save(&args.out)?;
+    write_atomically(&args.out, profile.to_json().as_bytes())?;
     eprintln!(
         "saved the reference profile of `{}` to `{}`",
         args.reference.display(),
@@ -95,6 +95,8 @@ fn compare(args: DriftRunArgs) -> anyhow::Result<bool> {
     let (Some(reference), Some(current)) = (args.reference.clone(), args.current.clone()) else {
         bail!("`--reference` and `--current` are required (or use `mltrack drift profile`)");
     };
+    // Checked before the data is read, but the run is only created once there is a report: a run
+    // for input that could not be read would be an empty run nobody asked for.
     let tracking = tracking_target(&args)?;
     let settings = Settings {
         numerical: args.numerical.clone(),
@@ -131,7 +133,8 @@ fn compare(args: DriftRunArgs) -> anyhow::Result<bool> {
         write_atomically(path, html.as_bytes())?;
     }
     let drifted = report.alert();
-    if let Some((client, run_id, created)) = tracking {
+    if let Some(target) = tracking {
+        let (client, run_id, created) = target.open_run()?;
         log_to_run(&client, &run_id, &report, &json, &html, drifted)?;
         if created {
             client.end_run(&run_id, tracking_server::protocol::RunStatus::Finished)?;
@@ -151,8 +154,33 @@ fn compare(args: DriftRunArgs) -> anyhow::Result<bool> {
     Ok(drifted && args.fail_on_drift)
 }
 
-/// Resolves where to log: an existing run, or a new run in an experiment (created if needed).
-fn tracking_target(args: &DriftRunArgs) -> anyhow::Result<Option<(TrackingClient, String, bool)>> {
+/// Where to log: an existing run, or a new run in an experiment.
+enum TrackingTarget {
+    Run(TrackingClient, String),
+    Experiment(TrackingClient, String),
+}
+
+impl TrackingTarget {
+    /// The client and run to log to, and whether the run was created here (and so is ended here);
+    /// the experiment is created if needed.
+    fn open_run(self) -> anyhow::Result<(TrackingClient, String, bool)> {
+        match self {
+            TrackingTarget::Run(client, run_id) => Ok((client, run_id, false)),
+            TrackingTarget::Experiment(client, name) => {
+                let experiment = client.get_or_create_experiment(&name)?;
+                let run = client.create_run(
+                    &experiment,
+                    Some("drift-report"),
+                    &[KeyValue::new("mltrack.command", "drift")],
+                )?;
+                Ok((client, run.info.run_id, true))
+            }
+        }
+    }
+}
+
+/// Resolves where to log without writing anything: the server is known, and a given run exists.
+fn tracking_target(args: &DriftRunArgs) -> anyhow::Result<Option<TrackingTarget>> {
     if args.run_id.is_none() && args.experiment.is_none() {
         return Ok(None);
     }
@@ -166,16 +194,10 @@ fn tracking_target(args: &DriftRunArgs) -> anyhow::Result<Option<(TrackingClient
         client
             .get_run(run_id)
             .with_context(|| format!("run `{run_id}`"))?;
-        return Ok(Some((client, run_id.clone(), false)));
+        return Ok(Some(TrackingTarget::Run(client, run_id.clone())));
     }
     let name = args.experiment.as_deref().unwrap_or("drift");
-    let experiment = client.get_or_create_experiment(name)?;
-    let run = client.create_run(
-        &experiment,
-        Some("drift-report"),
-        &[KeyValue::new("mltrack.command", "drift")],
-    )?;
-    Ok(Some((client, run.info.run_id, true)))
+    Ok(Some(TrackingTarget::Experiment(client, name.to_string())))
 }
 
 fn log_to_run(

@@ -40,6 +40,8 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
             options.data.display()
         );
     }
+    // The data is read before the parent run exists, so unreadable data leaves no failed run behind.
+    let gold = model_core::dataset::load_gold(&options.data, options.keep_extra_columns)?;
     let tracking = connect(&args, &options)?;
     let progress = ProgressBar::new(args.max_evals as u64);
     progress.set_style(
@@ -49,7 +51,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     let best = std::sync::Mutex::new(f64::INFINITY);
-    let outcome = train::run(&options, |trial| {
+    let outcome = train::run_on_table(&gold.table, gold.silver, &options, |trial| {
         if let Ok(m) = &trial.validation {
             let mut b = best
                 .lock()
