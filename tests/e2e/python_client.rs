@@ -12,6 +12,16 @@ fn run_suite(server: &Server) {
     );
 }
 
+/// Runs a Python snippet with the `mlflow` client pointed at the server.
+fn client_script(server: &Server, script: &str) -> std::process::Output {
+    std::process::Command::new(e2e::python())
+        .args(["-c", script])
+        .env("MLFLOW_TRACKING_URI", &server.url)
+        .env("MLFLOW_DISABLE_TELEMETRY", "true")
+        .output()
+        .unwrap()
+}
+
 #[test]
 fn mlflow_client_suite_on_sqlite() {
     let server = Server::start(None, &[]);
@@ -47,12 +57,7 @@ with mlflow.start_run() as run:
     mlflow.log_artifact(p, artifact_path="notes")
 print(run.info.artifact_uri)
 "#;
-    let out = std::process::Command::new(e2e::python())
-        .args(["-c", script])
-        .env("MLFLOW_TRACKING_URI", &server.url)
-        .env("MLFLOW_DISABLE_TELEMETRY", "true")
-        .output()
-        .unwrap();
+    let out = client_script(&server, script);
     assert!(
         out.status.success(),
         "{}",
@@ -106,12 +111,7 @@ mv = client.create_model_version("guarded", source=f"{run.info.artifact_uri}/mod
 assert mv.version == "1"
 print("ok")
 "#;
-    let out = std::process::Command::new(e2e::python())
-        .args(["-c", script])
-        .env("MLFLOW_TRACKING_URI", &server.url)
-        .env("MLFLOW_DISABLE_TELEMETRY", "true")
-        .output()
-        .unwrap();
+    let out = client_script(&server, script);
     assert!(
         out.status.success() && String::from_utf8_lossy(&out.stdout).contains("ok"),
         "{}{}",
