@@ -156,6 +156,74 @@ pub struct ServerArgs {
     /// anywhere in the source, e.g. `^mlflow-artifacts:/`), with MLflow's error.
     #[arg(long, env = env_vars::SOURCE_VALIDATION_REGEX, value_name = "REGEX")]
     pub model_version_source_regex: Option<String>,
+    /// A file holding the Fernet key that encrypts webhook signing secrets in the store. The other
+    /// way to give the key is MLflow's `MLFLOW_WEBHOOK_SECRET_ENCRYPTION_KEY` environment variable
+    /// (there is no flag for the key itself: command lines are visible to other users). Without a
+    /// key, a webhook can have no secret.
+    #[arg(
+        long,
+        env = env_vars::WEBHOOK_SECRET_KEY_FILE,
+        value_name = "PATH",
+        help_heading = "Webhooks"
+    )]
+    pub webhook_secret_key_file: Option<PathBuf>,
+
+    /// URL schemes a webhook may use, comma-separated.
+    #[arg(
+        long,
+        env = env_vars::WEBHOOK_ALLOWED_SCHEMES,
+        value_delimiter = ',',
+        default_value = "https",
+        value_name = "SCHEMES",
+        help_heading = "Webhooks"
+    )]
+    pub webhook_allowed_schemes: Vec<String>,
+
+    /// Let webhooks point at loopback, private and link-local addresses (for local development:
+    /// otherwise a webhook could probe the server's own network).
+    #[arg(long, env = env_vars::WEBHOOK_ALLOW_PRIVATE_IPS, help_heading = "Webhooks")]
+    pub webhook_allow_private_ips: bool,
+
+    /// How long one delivery attempt may take, in seconds.
+    #[arg(
+        long,
+        env = env_vars::WEBHOOK_TIMEOUT,
+        default_value_t = 30,
+        value_name = "SECONDS",
+        help_heading = "Webhooks"
+    )]
+    pub webhook_timeout: u64,
+
+    /// Retries of a delivery that got no answer, a 408, a 429 or a 5xx, before it is given up.
+    #[arg(
+        long,
+        env = env_vars::WEBHOOK_MAX_RETRIES,
+        default_value_t = 15,
+        value_name = "N",
+        help_heading = "Webhooks"
+    )]
+    pub webhook_max_retries: u32,
+
+    /// The longest wait between two attempts, in seconds (fractions allowed). Waits double from 1 s
+    /// up to this; with the defaults a delivery is retried for about four hours.
+    #[arg(
+        long,
+        env = env_vars::WEBHOOK_MAX_BACKOFF,
+        default_value_t = 3600.0,
+        value_name = "SECONDS",
+        help_heading = "Webhooks"
+    )]
+    pub webhook_max_backoff: f64,
+
+    /// Deliveries in flight at once (per server).
+    #[arg(
+        long,
+        env = env_vars::WEBHOOK_WORKERS,
+        default_value_t = 10,
+        value_name = "N",
+        help_heading = "Webhooks"
+    )]
+    pub webhook_workers: usize,
 }
 
 #[derive(Debug, Subcommand)]

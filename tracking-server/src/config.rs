@@ -2,6 +2,7 @@
 
 pub use regex::Regex;
 use std::path::PathBuf;
+use std::time::Duration;
 
 /// Names of the environment variables each `mltrack server` flag also reads.
 pub mod env_vars {
@@ -15,6 +16,16 @@ pub mod env_vars {
     pub const MAX_UPLOAD_BYTES: &str = "MLTRACK_MAX_UPLOAD_BYTES";
     /// MLflow's own name, so a deployment's existing setting carries over unchanged.
     pub const SOURCE_VALIDATION_REGEX: &str = "MLFLOW_CREATE_MODEL_VERSION_SOURCE_VALIDATION_REGEX";
+    // Webhook settings MLflow has are read from MLflow's own variables, so an MLflow deployment's
+    // environment carries over; the others are mltrack's.
+    pub const WEBHOOK_SECRET_ENCRYPTION_KEY: &str = "MLFLOW_WEBHOOK_SECRET_ENCRYPTION_KEY";
+    pub const WEBHOOK_SECRET_KEY_FILE: &str = "MLTRACK_WEBHOOK_SECRET_KEY_FILE";
+    pub const WEBHOOK_ALLOWED_SCHEMES: &str = "MLFLOW_WEBHOOK_ALLOWED_SCHEMES";
+    pub const WEBHOOK_ALLOW_PRIVATE_IPS: &str = "MLFLOW_WEBHOOK_ALLOW_PRIVATE_IPS";
+    pub const WEBHOOK_TIMEOUT: &str = "MLFLOW_WEBHOOK_REQUEST_TIMEOUT";
+    pub const WEBHOOK_MAX_RETRIES: &str = "MLFLOW_WEBHOOK_REQUEST_MAX_RETRIES";
+    pub const WEBHOOK_WORKERS: &str = "MLFLOW_WEBHOOK_DELIVERY_MAX_WORKERS";
+    pub const WEBHOOK_MAX_BACKOFF: &str = "MLTRACK_WEBHOOK_MAX_BACKOFF";
 }
 
 #[derive(Debug, Clone)]
@@ -35,6 +46,41 @@ pub struct ServerConfig {
     /// Model version sources must match this (searched, as Python's `re.search`), as MLflow's
     /// `MLFLOW_CREATE_MODEL_VERSION_SOURCE_VALIDATION_REGEX`.
     pub model_version_source_regex: Option<regex::Regex>,
+    pub webhooks: WebhookConfig,
+}
+
+/// Registry webhooks: where they may point, the key their secrets are stored under, and how
+/// deliveries are retried (see `webhooks::worker` for the policy).
+#[derive(Debug, Clone)]
+pub struct WebhookConfig {
+    /// Encrypts signing secrets at rest; without it, webhooks cannot have a secret.
+    pub encryption_key: Option<crate::webhooks::crypto::EncryptionKey>,
+    /// URL schemes a webhook may use (MLflow's default: only `https`).
+    pub allowed_schemes: Vec<String>,
+    /// Allow URLs on loopback, private and link-local addresses (local development only).
+    pub allow_private_ips: bool,
+    /// One attempt's limit, connection to last byte.
+    pub timeout: Duration,
+    /// Retries after the first attempt before a delivery is given up.
+    pub max_retries: u32,
+    /// The longest wait between two attempts (the backoff doubles from 1 s up to this).
+    pub max_backoff: Duration,
+    /// Deliveries in flight at once, per server.
+    pub workers: usize,
+}
+
+impl Default for WebhookConfig {
+    fn default() -> Self {
+        Self {
+            encryption_key: None,
+            allowed_schemes: vec!["https".into()],
+            allow_private_ips: false,
+            timeout: Duration::from_secs(30),
+            max_retries: 15,
+            max_backoff: Duration::from_secs(3600),
+            workers: 10,
+        }
+    }
 }
 
 impl Default for ServerConfig {
@@ -49,6 +95,7 @@ impl Default for ServerConfig {
             auth: false,
             max_upload_bytes: None,
             model_version_source_regex: None,
+            webhooks: WebhookConfig::default(),
         }
     }
 }

@@ -34,3 +34,4 @@ pub mod store;
 pub mod ui;
 pub mod uri;
 pub mod validation;
+pub mod webhooks;

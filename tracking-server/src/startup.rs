@@ -6,7 +6,9 @@ use crate::auth::Authenticator;
 use crate::config::ServerConfig;
 use crate::routes::{router, AppState};
 use crate::store::auth::AuthStore;
+use crate::store::webhooks::WebhookStore;
 use crate::store::{RegistryStore, SqlStore, TrackingStore};
+use crate::webhooks::Webhooks;
 use anyhow::Context;
 use axum::Router;
 use std::future::Future;
@@ -17,6 +19,8 @@ pub struct Application {
     listener: tokio::net::TcpListener,
     app: Router,
     port: u16,
+    /// Its delivery worker runs while the server does.
+    webhooks: Arc<Webhooks>,
 }
 
 /// Opens the store and the artifact directory and assembles what handlers share; the router
@@ -45,6 +49,8 @@ pub async fn build_state(config: ServerConfig) -> anyhow::Result<AppState> {
         None
     };
     let registry: Arc<dyn RegistryStore> = store.clone();
+    let webhook_store: Arc<dyn WebhookStore> = store.clone();
+    let webhooks = Webhooks::new(webhook_store, config.webhooks.clone())?;
     let store: Arc<dyn TrackingStore> = store;
     let root = config.artifact_root();
     store
@@ -70,6 +76,7 @@ pub async fn build_state(config: ServerConfig) -> anyhow::Result<AppState> {
         config: Arc::new(config),
         auth,
         metrics: Arc::default(),
+        webhooks: Arc::new(webhooks),
     })
 }
 
@@ -81,11 +88,13 @@ impl Application {
             .await
             .with_context(|| format!("cannot listen on {host}:{port}"))?;
         let port = listener.local_addr()?.port();
+        let webhooks = state.webhooks.clone();
         let app = router(state);
         Ok(Self {
             listener,
             app,
             port,
+            webhooks,
         })
     }
 
@@ -93,18 +102,22 @@ impl Application {
         self.port
     }
 
-    /// Serves until `shutdown` resolves, then drains open requests.
+    /// Serves (and delivers webhooks) until `shutdown` resolves, then drains open requests and
+    /// gives back the deliveries in flight, for the next start (or another server) to send.
     pub async fn run_until(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
+        let worker = self.webhooks.start_worker();
         // Peer addresses feed the registry's "who moved this version" history.
         let service = self
             .app
             .into_make_service_with_connect_info::<std::net::SocketAddr>();
-        axum::serve(self.listener, service)
+        let served = axum::serve(self.listener, service)
             .with_graceful_shutdown(shutdown)
-            .await?;
+            .await;
+        worker.stop().await;
+        served?;
         Ok(())
     }
 

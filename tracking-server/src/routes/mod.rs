@@ -11,6 +11,7 @@ mod ops;
 mod registry;
 pub(crate) mod registry_rules;
 mod runs;
+mod webhooks;
 
 use crate::artifacts::ArtifactStore;
 use crate::config::ServerConfig;
@@ -36,6 +37,7 @@ pub struct AppState {
     /// `Some` when the server runs with `--auth`.
     pub auth: Option<Arc<crate::auth::Authenticator>>,
     pub metrics: Arc<crate::ops::metrics::Metrics>,
+    pub webhooks: Arc<crate::webhooks::Webhooks>,
 }
 
 /// The whole HTTP surface, with the middleware of `ops::layers` (authentication included); public
@@ -47,8 +49,14 @@ pub fn router(state: AppState) -> Router {
         .merge(metrics::router())
         .merge(logged_models::router())
         .merge(registry::router())
+        .merge(webhooks::router())
         .merge(artifacts::tracking_router())
         .merge(artifact_files::api_router());
+    // Registry writes that are webhook events queue their deliveries (a no-op for other routes).
+    let api = api.layer(axum::middleware::from_fn_with_state(
+        state.clone(),
+        crate::webhooks::trigger::watch,
+    ));
     let proxy = artifacts::proxy_router();
     let app = Router::new()
         .nest(API_PREFIX, api.clone())

@@ -8,6 +8,7 @@
 pub mod auth;
 pub mod registry;
 mod sql;
+pub mod webhooks;
 
 pub use registry::RegistryStore;
 pub use sql::{DeletedExperiment, DeletedRun, SqlStore};

@@ -13,7 +13,7 @@ mod columns;
 mod compare;
 mod experiments;
 mod export;
-mod format;
+pub(crate) mod format;
 mod registry;
 mod run;
 mod runs;

@@ -23,6 +23,7 @@ mod runs;
 mod runs_read;
 mod search;
 mod users;
+mod webhooks;
 
 pub use gc::{DeletedExperiment, DeletedRun};
 
