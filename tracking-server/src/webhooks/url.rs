@@ -69,7 +69,7 @@ pub fn check_shape(url: &str, policy: &UrlPolicy) -> Result<String, ApiError> {
             py_str(url)
         )));
     }
-    if !policy.allowed_schemes.iter().any(|s| *s == scheme) {
+    if !policy.allowed_schemes.contains(&scheme) {
         return Err(ApiError::invalid(format!(
             "Invalid webhook URL scheme: {}. Allowed schemes are: {}.",
             py_str(&scheme),

@@ -124,7 +124,7 @@ impl Webhooks {
     ) -> Result<(Vec<(String, ClaimedDelivery)>, Option<i64>), crate::error::ApiError> {
         let now = now_millis();
         let due = self.store.next_delivery_due().await?;
-        if !due.is_some_and(|d| d <= now) {
+        if due.is_none_or(|d| d > now) {
             return Ok((Vec::new(), due));
         }
         *batch += 1;

@@ -16,3 +16,6 @@ mod registry;
 mod runs;
 mod search;
 mod ui;
+mod webhook_delivery;
+mod webhook_receiver;
+mod webhooks;
