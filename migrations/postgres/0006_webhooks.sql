@@ -1,8 +1,8 @@
 -- Registry webhooks (MLflow 3.3+): subscriptions and the queue of their deliveries.
 --
 -- `secret` holds a Fernet token (the HMAC signing secret encrypted with the server's key), never the
--- secret itself. A webhook's events keep the order they were given in (`position`): `test_webhook`
--- without an event uses the first one, as MLflow does.
+-- secret itself. A webhook's events are read in key order, (entity, action), as MLflow's SQL store
+-- returns them: `test_webhook` without an event uses the first of them.
 
 CREATE TABLE webhooks (
     webhook_id             TEXT    NOT NULL PRIMARY KEY,
@@ -20,7 +20,6 @@ CREATE TABLE webhook_events (
     webhook_id TEXT    NOT NULL REFERENCES webhooks (webhook_id) ON DELETE CASCADE,
     entity     TEXT    NOT NULL,
     action     TEXT    NOT NULL,
-    position   BIGINT  NOT NULL,
     PRIMARY KEY (webhook_id, entity, action)
 );
 CREATE INDEX webhook_events_by_event ON webhook_events (entity, action);

@@ -9,3 +9,4 @@ mod s3;
 mod score_cli;
 mod train_cli;
 mod ui;
+mod webhooks;

@@ -40,7 +40,7 @@ pub struct WebhookRecord {
     pub name: String,
     pub description: Option<String>,
     pub url: String,
-    /// In the order given at creation (or the last update of the events).
+    /// Ordered by (entity, action), as MLflow's store returns them.
     pub events: Vec<Event>,
     pub status: WebhookStatus,
     /// The Fernet token of the signing secret.

@@ -384,7 +384,8 @@ webhook_tests!(
             }
             b
         };
-        // Success, with the first event's example payload, signed.
+        // Success, with the example payload of the first event in MLflow's (entity, action) order,
+        // signed.
         let w = create(
             &app,
             hook(

@@ -42,7 +42,7 @@ fn webhook_from_row(row: &AnyRow) -> Result<WebhookRecord, sqlx::Error> {
     })
 }
 
-/// Fills in each webhook's events, in their stored order.
+/// Fills in each webhook's events, ordered by (entity, action) as MLflow's SQL store reads them.
 async fn load_events(
     conn: &mut AnyConnection,
     webhooks: &mut [WebhookRecord],
@@ -56,7 +56,7 @@ async fn load_events(
             "SELECT webhook_id, entity, action FROM webhook_events WHERE webhook_id IN (",
         );
         sql.bind_list(chunk.iter().map(|w| Arg::Str(w.webhook_id.clone())))
-            .push(") ORDER BY webhook_id, position");
+            .push(") ORDER BY webhook_id, entity, action");
         for row in sql.fetch_all(&mut *conn).await? {
             let (entity, action): (String, String) = (row.try_get(1)?, row.try_get(2)?);
             if let Some(event) = Event::from_names(&entity, &action) {
@@ -66,6 +66,9 @@ async fn load_events(
     }
     for w in webhooks {
         w.events = events.remove(&w.webhook_id).unwrap_or_default();
+        // Byte order, whatever the database's collation.
+        w.events
+            .sort_by_key(|e| (e.entity.as_str(), e.action.as_str()));
     }
     Ok(())
 }
@@ -88,8 +91,7 @@ async fn insert_events(
     webhook_id: &str,
     events: &[Event],
 ) -> Result<(), sqlx::Error> {
-    let mut sql =
-        SqlBuf::new("INSERT INTO webhook_events (webhook_id, entity, action, position) VALUES ");
+    let mut sql = SqlBuf::new("INSERT INTO webhook_events (webhook_id, entity, action) VALUES ");
     for (i, e) in events.iter().enumerate() {
         if i > 0 {
             sql.push(", ");
@@ -100,8 +102,6 @@ async fn insert_events(
             .bind(Arg::Str(e.entity.as_str().to_string()))
             .push(", ")
             .bind(Arg::Str(e.action.as_str().to_string()))
-            .push(", ")
-            .bind(Arg::I64(i64::try_from(i).unwrap_or(i64::MAX)))
             .push(")");
     }
     sql.execute(conn).await?;
