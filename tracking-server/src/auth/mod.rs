@@ -182,6 +182,9 @@ fn unauthenticated(message: impl Into<String>) -> ApiError {
 /// Does this request change anything? Everything but GET/HEAD/OPTIONS does, except the searches
 /// MLflow sends as POST.
 pub fn needs_edit(method: &Method, path: &str) -> bool {
+    if crate::webhooks::is_webhook_path(path) {
+        return true;
+    }
     if matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS) {
         return false;
     }
@@ -252,6 +255,13 @@ mod tests {
             &Method::DELETE,
             "/api/2.0/mlflow/registered-models/delete"
         ));
+        // Webhook URLs can hold a receiver's token: even reading them takes `edit`.
+        assert!(needs_edit(&Method::GET, "/api/2.0/mlflow/webhooks"));
+        assert!(needs_edit(
+            &Method::GET,
+            "/ajax-api/2.0/mlflow/webhooks/abc"
+        ));
+        assert!(!needs_edit(&Method::GET, "/api/2.0/mlflow/webhooksfoo"));
         // An artifact named like a search endpoint is still an upload.
         assert!(needs_edit(
             &Method::PUT,

@@ -214,6 +214,15 @@ impl Webhooks {
     }
 }
 
+/// Whether a request path is one of the webhook endpoints. They all need `edit` permission under
+/// `--auth`, reads included: a webhook URL can carry the receiver's credentials (Slack's do).
+pub fn is_webhook_path(path: &str) -> bool {
+    [crate::routes::API_PREFIX, crate::routes::AJAX_PREFIX]
+        .iter()
+        .filter_map(|prefix| path.strip_prefix(prefix))
+        .any(|rest| rest == "/webhooks" || rest.starts_with("/webhooks/"))
+}
+
 /// `test_webhook` retries as often as MLflow's default session (`MLFLOW_WEBHOOK_REQUEST_MAX_RETRIES`
 /// = 3), however patient the queue is configured to be.
 const TEST_RETRIES: u32 = 3;
