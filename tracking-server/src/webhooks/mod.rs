@@ -227,13 +227,15 @@ pub fn is_webhook_path(path: &str) -> bool {
 /// = 3), however patient the queue is configured to be.
 const TEST_RETRIES: u32 = 3;
 
-pub(crate) fn now_micros() -> i64 {
+/// Microseconds since the epoch (payload timestamps carry them, as Python's `isoformat()` does).
+pub fn now_micros() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
         .unwrap_or(0)
 }
 
-pub(crate) fn now_millis() -> i64 {
+/// Milliseconds since the epoch, the store's clock for delivery times.
+pub fn now_millis() -> i64 {
     now_micros() / 1000
 }

@@ -8,6 +8,8 @@ use crate::webhooks::{call, create, SECRET};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
+use tracking_server::store::webhooks::WebhookStore;
+use tracking_server::store::SqlStore;
 use tracking_server::webhooks::crypto::EncryptionKey;
 
 const WAIT: Duration = Duration::from_secs(30);
@@ -387,5 +389,39 @@ webhook_tests!(
         let log = receiver.wait_for(1, WAIT).await;
         assert!(log[0].verified);
         settled(&app, &id).await;
+    }
+);
+
+webhook_tests!(
+    a_dead_servers_claim_expires_and_another_delivers,
+    |app: TestApp| async move {
+        let mut receiver = Receiver::start(0, SECRET).await;
+        let id = hook(&app, &receiver, json!([ev("REGISTERED_MODEL", "CREATED")])).await;
+        receiver.stop().await;
+        app.ok("registered-models/create", json!({"name": "orphaned"}))
+            .await;
+        let mut app = app;
+        app.stop().await;
+        // Another server claims the delivery for an attempt of 1.5 s, and dies without a word.
+        let store = SqlStore::connect(&app.config.backend_store_uri)
+            .await
+            .unwrap();
+        let now = tracking_server::webhooks::now_millis();
+        let claimed = store
+            .claim_deliveries("dead-server/1", now + 10_000, now + 1500, 10)
+            .await
+            .unwrap();
+        assert_eq!(claimed.len(), 1);
+        drop(store);
+        let receiver = receiver.resume().await;
+        let started = std::time::Instant::now();
+        let app = app.restart().await;
+        receiver.wait_for(1, WAIT).await;
+        assert!(
+            started.elapsed() >= Duration::from_millis(1000),
+            "sent while claimed"
+        );
+        let d = settled(&app, &id).await;
+        assert_eq!(d[0]["status"], "DELIVERED");
     }
 );
