@@ -248,8 +248,17 @@ async fn create_version(
     let source = required(req.source, "source")?;
     let run_id = req.run_id.filter(|r| !r.is_empty());
     let model_id = req.model_id.filter(|m| !m.is_empty());
-    rules::validate_source(&s, &source, run_id.as_deref(), model_id.as_deref()).await?;
     let tags = rules::tags(req.tags)?;
+    // A prompt version (MLflow's prompt registry) has a placeholder source, not a model's files.
+    let is_prompt = tags.iter().any(|t| t.key == rules::IS_PROMPT_TAG);
+    rules::validate_source(
+        &s,
+        &source,
+        run_id.as_deref(),
+        model_id.as_deref(),
+        is_prompt,
+    )
+    .await?;
     let model_version = s
         .registry
         .create_model_version(NewModelVersion {

@@ -11,6 +11,8 @@ pub const STAGES: [&str; 4] = ["None", "Staging", "Production", "Archived"];
 const MAX_REGISTRY_TAG_VALUE_LENGTH: usize = 100_000;
 const MAX_ALIAS_LENGTH: usize = 255;
 const MODEL_VERSIONS_TAG: &str = "mlflow.modelVersions";
+/// Marks a registered model or version as a prompt of MLflow's prompt registry.
+pub const IS_PROMPT_TAG: &str = "mlflow.prompt.is_prompt";
 
 /// Non-empty, no `/` or `:` (a name becomes part of `models:/name/…` URIs).
 pub fn model_name(name: Option<String>) -> ApiResult<String> {
@@ -113,6 +115,7 @@ pub async fn validate_source(
     source: &str,
     run_id: Option<&str>,
     model_id: Option<&str>,
+    is_prompt: bool,
 ) -> ApiResult<()> {
     if let Some(regex) = &s.config.model_version_source_regex {
         if !source.is_empty() && !regex.is_match(source) {
@@ -120,6 +123,19 @@ pub async fn validate_source(
                 "Invalid model version source: '{source}'."
             )));
         }
+    }
+    if is_prompt {
+        // Never a path on this machine; a placeholder without a scheme (`dummy-source`) is fine.
+        let scheme = uri::scheme(source);
+        if scheme == "file" || (scheme.is_empty() && source.starts_with('/')) {
+            return Err(ApiError::invalid(format!(
+                "Invalid prompt source: '{source}'. Local source paths are not allowed for prompts."
+            )));
+        }
+        if !scheme.is_empty() {
+            uri::validate_no_relative_paths(source)?;
+        }
+        return Ok(());
     }
     if !uri::is_local_uri(source)? {
         return uri::validate_no_relative_paths(source);
