@@ -11,7 +11,7 @@
 //! when the server answers, which survives the process dying; only a power loss or kernel crash
 //! can take the last transactions, and that costs an fsync per commit to prevent (`FULL`).
 
-use e2e::{fresh_pg_database, Server};
+use e2e::Server;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -277,8 +277,7 @@ fn twenty_writers_lose_nothing_on_sqlite() {
 
 #[test]
 fn twenty_writers_lose_nothing_on_postgres() {
-    let Some(db) = fresh_pg_database() else {
-        eprintln!("skipped: MLTRACK_TEST_PG_URL is not set");
+    let Some(db) = e2e::pg_database_or_skip() else {
         return;
     };
     let server = Server::start(Some(&db), &[]);
@@ -337,8 +336,7 @@ fn kill_9_under_load_loses_no_acknowledged_write_on_sqlite() {
 
 #[test]
 fn kill_9_under_load_loses_no_acknowledged_write_on_postgres() {
-    let Some(db) = fresh_pg_database() else {
-        eprintln!("skipped: MLTRACK_TEST_PG_URL is not set");
+    let Some(db) = e2e::pg_database_or_skip() else {
         return;
     };
     crash_test(&db, "postgres crash");

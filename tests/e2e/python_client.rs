@@ -1,6 +1,6 @@
 //! The unmodified Python `mlflow` client against `mltrack server`, on SQLite and PostgreSQL.
 
-use e2e::{fresh_pg_database, pytest, Server};
+use e2e::{pytest, Server};
 
 fn run_suite(server: &Server) {
     let (ok, output) = pytest(&server.url, "");
@@ -30,8 +30,7 @@ fn mlflow_client_suite_on_sqlite() {
 
 #[test]
 fn mlflow_client_suite_on_postgres() {
-    let Some(db) = fresh_pg_database() else {
-        eprintln!("skipped: MLTRACK_TEST_PG_URL is not set");
+    let Some(db) = e2e::pg_database_or_skip() else {
         return;
     };
     let server = Server::start(Some(&db), &[]);

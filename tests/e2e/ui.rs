@@ -2,7 +2,7 @@
 //! against `mltrack server` on SQLite and PostgreSQL, seeded through the `mlflow` client.
 //! Screenshots land in `<target dir>/ui-screenshots/<backend>/` for review.
 
-use e2e::{fresh_pg_database, mltrack_bin, pytest_at, Server};
+use e2e::{mltrack_bin, pytest_at, Server};
 use std::path::PathBuf;
 
 /// `<target>/ui-screenshots/<label>`, beside the binaries cargo built for this run.
@@ -19,11 +19,9 @@ fn screenshot_dir(label: &str) -> PathBuf {
 }
 
 fn browser_suite(server: &Server, label: &str) {
-    let chromium = std::env::var("MLTRACK_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
-    assert!(
-        std::path::Path::new(&chromium).exists(),
-        "{chromium} not found: install Debian's `chromium` (.ci/run does)"
-    );
+    if !e2e::chromium_or_skip() {
+        return;
+    }
     let shots = screenshot_dir(label);
     let shots = shots.to_string_lossy();
     let (ok, output) = pytest_at(
@@ -50,8 +48,7 @@ fn ui_in_chromium_on_sqlite() {
 
 #[test]
 fn ui_in_chromium_on_postgres() {
-    let Some(db) = fresh_pg_database() else {
-        eprintln!("skipped: MLTRACK_TEST_PG_URL is not set");
+    let Some(db) = e2e::pg_database_or_skip() else {
         return;
     };
     let server = Server::start(Some(&db), &[]);

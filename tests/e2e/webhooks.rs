@@ -3,7 +3,7 @@
 //! deliveries queued while the receiver is down that all arrive, once each and signed, after the
 //! server restarts and the receiver comes back. Secrets never show in the server's log.
 
-use e2e::{fresh_pg_database, pytest_with_env, python, workspace_root, Server};
+use e2e::{pytest_with_env, python, workspace_root, Server};
 use std::collections::BTreeSet;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -77,8 +77,7 @@ fn mlflow_webhook_suite_on_sqlite() {
 
 #[test]
 fn mlflow_webhook_suite_on_postgres() {
-    let Some(db) = fresh_pg_database() else {
-        eprintln!("skipped: MLTRACK_TEST_PG_URL is not set");
+    let Some(db) = e2e::pg_database_or_skip() else {
         return;
     };
     run_suite(&db);
@@ -233,8 +232,7 @@ fn hundred_deliveries_survive_a_restart_on_sqlite() {
 
 #[test]
 fn hundred_deliveries_survive_a_restart_on_postgres() {
-    let Some(db) = fresh_pg_database() else {
-        eprintln!("skipped: MLTRACK_TEST_PG_URL is not set");
+    let Some(db) = e2e::pg_database_or_skip() else {
         return;
     };
     hundred_deliveries_across_a_restart(&db);

@@ -48,6 +48,54 @@ pub fn workspace_root() -> PathBuf {
         .to_path_buf()
 }
 
+/// Whether this run is CI's (`CI=true`), where every dependency must be present.
+pub fn under_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true")
+}
+
+/// Records that the running test cannot run here for want of `what` (PostgreSQL, Chromium, moto,
+/// the gold data). Under CI that is a failure, never a skip. Elsewhere it is said on stderr and
+/// appended to `$MLTRACK_SKIP_LOG`, which `.ci/run` counts and lists at the end of the run, so a
+/// skipped test never passes silently.
+pub fn skip(what: &str) {
+    let test = std::thread::current()
+        .name()
+        .unwrap_or("a test")
+        .to_string();
+    assert!(!under_ci(), "{test}: {what} is required under CI");
+    eprintln!("skipped: {test}: {what}");
+    if let Some(log) = std::env::var_os("MLTRACK_SKIP_LOG") {
+        use std::io::Write;
+        if let Ok(mut f) = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log)
+        {
+            let _ = writeln!(f, "e2e {test}: {what}");
+        }
+    }
+}
+
+/// A fresh PostgreSQL database, or `None` after recording the skip (see [`skip`]).
+pub fn pg_database_or_skip() -> Option<String> {
+    let db = fresh_pg_database();
+    if db.is_none() {
+        skip("PostgreSQL (MLTRACK_TEST_PG_URL is not set)");
+    }
+    db
+}
+
+/// Whether headless Chromium is installed; when not, the skip is recorded (see [`skip`]).
+pub fn chromium_or_skip() -> bool {
+    let path = std::env::var_os("MLTRACK_CHROMIUM")
+        .map_or_else(|| PathBuf::from("/usr/bin/chromium"), PathBuf::from);
+    let found = path.exists();
+    if !found {
+        skip(&format!("Chromium ({} not found)", path.display()));
+    }
+    found
+}
+
 /// A fresh PostgreSQL database URL, or `None` when `MLTRACK_TEST_PG_URL` is unset.
 pub fn fresh_pg_database() -> Option<String> {
     let admin = std::env::var("MLTRACK_TEST_PG_URL")

@@ -122,7 +122,7 @@ impl FlakyLink {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lost_postgres_connection_answers_503_then_recovers() {
     let Some(db) = fresh_pg_database().await else {
-        eprintln!("skipped: MLTRACK_TEST_PG_URL is not set");
+        crate::helpers::skip_postgres();
         return;
     };
     // postgresql://user:pw@host:port/db → through the link.
@@ -300,7 +300,7 @@ async fn a_full_disk_fails_the_upload_and_leaves_nothing() {
         .output()
         .is_ok_and(|o| o.status.success());
     if !mounted {
-        eprintln!("skipped: cannot mount a tmpfs here (not root?)");
+        crate::helpers::skip("a tmpfs mount (not root?)");
         return;
     }
     struct Unmount(std::path::PathBuf);

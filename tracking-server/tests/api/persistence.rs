@@ -44,7 +44,7 @@ backend_tests!(data_survives_a_restart, |app: TestApp| async move {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_servers_share_one_postgres() {
     let Some(db) = crate::helpers::fresh_pg_database().await else {
-        eprintln!("skipped: MLTRACK_TEST_PG_URL is not set");
+        crate::helpers::skip_postgres();
         return;
     };
     let dir = tempfile::tempdir().unwrap();

@@ -48,7 +48,7 @@ macro_rules! webhook_tests {
             async fn postgres() {
                 let Some(app) = $crate::webhooks::spawn($crate::helpers::Backend::Postgres).await
                 else {
-                    eprintln!("skipped: MLTRACK_TEST_PG_URL is not set");
+                    $crate::helpers::skip_postgres();
                     return;
                 };
                 ($body)(app).await;
