@@ -90,8 +90,8 @@ pub struct TrainArgs {
     /// Move the registered version to this stage, archiving the versions there.
     #[arg(long, requires = "register", value_parser = ["Staging", "Production"])]
     pub stage: Option<String>,
-    /// Seed of the split and the search.
-    #[arg(long, default_value_t = 42)]
+    /// Seed of the split and the search (Spark's seeds are 64-bit signed: 0 to 9223372036854775807).
+    #[arg(long, default_value_t = 42, value_parser = clap::value_parser!(u64).range(..=i64::MAX as u64))]
     pub seed: u64,
     /// Search algorithm.
     #[arg(long, default_value = "tpe", value_parser = ["tpe", "random"])]

@@ -60,6 +60,21 @@ fn help_lists_the_server_and_its_flags() {
     }
 }
 
+/// Spark's seeds are 64-bit signed; a larger `--seed` is refused at the flag, not replaced.
+#[test]
+fn a_seed_beyond_i64_is_refused_not_replaced() {
+    let out = Command::new(BIN)
+        .args(["train", "--seed", "9223372036854775808"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--seed") && err.contains("9223372036854775808"),
+        "{err}"
+    );
+}
+
 #[test]
 fn bad_flags_and_bad_stores_fail_with_one_line() {
     let out = Command::new(BIN)

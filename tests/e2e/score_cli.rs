@@ -8,6 +8,7 @@ use model_core::dataset::{read_table, ColumnData, Table};
 use polars::prelude::*;
 use std::path::Path;
 use std::process::{Command, Output};
+use tracking_server::protocol::RunStatus;
 
 fn ok(out: &Output) -> String {
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
@@ -257,6 +258,43 @@ fn the_production_model_scores_gold_data_as_it_predicts_and_reports_what_it_skip
     assert!(
         names.contains(&"crafted-scored.skipped.csv") && names.contains(&"summary.json"),
         "{names:?}"
+    );
+
+    // A run given with `--run-id` belongs to the caller: score logs to it and leaves it running.
+    let experiment = c.get_or_create_experiment("caller").unwrap();
+    let caller = c
+        .create_run(&experiment, Some("my pipeline"), &[])
+        .unwrap()
+        .info
+        .run_id;
+    ok(&mltrack_cli(
+        &[
+            "score",
+            "--model",
+            "models:/airbnb-price/Production",
+            "--input",
+            gold_path.to_str().unwrap(),
+            "--output",
+            work.path().join("by-caller.parquet").to_str().unwrap(),
+            "--tracking-uri",
+            &server.url,
+            "--run-id",
+            &caller,
+        ],
+        &cache,
+    ));
+    let caller_run = c.get_run(&caller).unwrap();
+    assert_eq!(
+        caller_run.info.status,
+        RunStatus::Running,
+        "{:?}",
+        caller_run.info
+    );
+    assert!(caller_run.info.end_time.is_none());
+    assert!(
+        metric(&caller_run, "rows_in").is_some(),
+        "{:?}",
+        caller_run.data.metrics
     );
 
     // The same model by version number and by its run scores the gold rows identically.

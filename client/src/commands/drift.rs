@@ -135,10 +135,18 @@ fn compare(args: DriftRunArgs) -> anyhow::Result<bool> {
     let drifted = report.alert();
     if let Some(target) = tracking {
         let (client, run_id, created) = target.open_run()?;
-        log_to_run(&client, &run_id, &report, &json, &html, drifted)?;
+        let logged = log_to_run(&client, &run_id, &report, &json, &html, drifted);
+        // A run this command created is always ended (FAILED if logging failed); a run it was
+        // given (`--run-id`) belongs to the caller and is left as it is.
         if created {
-            client.end_run(&run_id, tracking_server::protocol::RunStatus::Finished)?;
+            let status = if logged.is_ok() {
+                tracking_server::protocol::RunStatus::Finished
+            } else {
+                tracking_server::protocol::RunStatus::Failed
+            };
+            client.end_run(&run_id, status)?;
         }
+        logged?;
         eprintln!(
             "logged the drift report to run {run_id} at {}",
             client.base_url()

@@ -85,17 +85,26 @@ pub fn run(args: ScoreArgs) -> anyhow::Result<()> {
         _ => None,
     };
     let outcome = score_file(&args, &model, handle_invalid, &skipped_path);
-    match (&outcome, &run) {
-        (Ok(o), Some((c, run_id))) => {
-            log_outcome(c, run_id, &args, o)
-                .with_context(|| format!("cannot log the scoring run {run_id}"))?;
-            c.end_run(run_id, RunStatus::Finished)?;
+    // A run this command created is always ended: FINISHED, or FAILED with the error as a tag. A
+    // run it was given (`--run-id`) belongs to the caller and is never ended here.
+    let created = args.run_id.is_none();
+    let outcome = match (outcome, &run) {
+        (Ok(o), Some((c, run_id))) => log_outcome(c, run_id, &args, &o)
+            .with_context(|| format!("cannot log the scoring run {run_id}"))
+            .map(|()| o),
+        (outcome, _) => outcome,
+    };
+    if let Some((c, run_id)) = &run {
+        match &outcome {
+            Ok(_) if created => c.end_run(run_id, RunStatus::Finished).map(|_| ())?,
+            Ok(_) => {}
+            Err(e) => {
+                let _ = c.set_tag(run_id, "mltrack.error", &format!("{e:#}"));
+                if created {
+                    let _ = c.end_run(run_id, RunStatus::Failed);
+                }
+            }
         }
-        (Err(e), Some((c, run_id))) => {
-            let _ = c.set_tag(run_id, "mltrack.error", &format!("{e:#}"));
-            let _ = c.end_run(run_id, RunStatus::Failed);
-        }
-        _ => {}
     }
     let outcome = outcome?;
     print_summary(&args, &outcome, run.as_ref().map(|(_, id)| id.as_str()));

@@ -30,7 +30,8 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     options.search.max_evals = args.max_evals;
     options.search.parallelism = args.parallelism;
     options.search.seed = args.seed;
-    options.split_seed = i64::try_from(args.seed).unwrap_or(42);
+    // `--seed` is limited to i64's range by its parser, so this never falls back.
+    options.split_seed = i64::try_from(args.seed).context("--seed must be at most i64::MAX")?;
     if args.algorithm == "random" {
         options.search.algorithm = Algorithm::Random;
     }
