@@ -253,10 +253,8 @@ fn log_to_run(
         metrics.push(metric("drift.prediction_score", p.drift_score));
     }
     for c in &report.columns {
-        let key = format!("drift.score.{}", c.name);
-        if tracking_server::validation::validate_key("metric", &key).is_ok() {
-            metrics.push(metric(&key, c.drift_score));
-        }
+        let key = super::metric_keys::metric_key("drift.score.", &c.name);
+        metrics.push(metric(&key, c.drift_score));
     }
     let tags = [
         KeyValue::new(

@@ -3,6 +3,7 @@
 pub mod drift;
 pub mod gc;
 mod loss_plot;
+mod metric_keys;
 pub mod model_source;
 pub mod score;
 pub mod server;

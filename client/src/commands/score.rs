@@ -7,6 +7,7 @@
 //! scores and writes the current one, with at most two batches in flight, so memory stays flat
 //! whatever the input's size.
 
+use super::metric_keys::metric_key;
 use crate::cli::ScoreArgs;
 use crate::commands::model_source::{self, ResolvedModel};
 use crate::rest::{now_ms, TrackingClient};
@@ -275,20 +276,6 @@ fn start_run(
 }
 
 /// A metric key from a column name: MLflow allows letters, digits, `_ - . / ` and space.
-fn metric_key(prefix: &str, name: &str) -> String {
-    let clean: String = name
-        .chars()
-        .map(|c| {
-            if c.is_alphanumeric() || "_-./ ".contains(c) {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    format!("{prefix}{clean}")
-}
-
 fn log_outcome(
     client: &TrackingClient,
     run_id: &str,
