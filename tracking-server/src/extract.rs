@@ -134,7 +134,7 @@ fn decode<T: DeserializeOwned>(value: Value) -> Result<T, ApiError> {
                 "Invalid value {} for parameter '{path}' supplied:  Hint: Value was of type '{}'. \
                  See the API docs for more information about request parameters.",
                 crate::search::pyrepr::json_dumps_compact(v),
-                python_type(v)
+                crate::search::pyrepr::py_type(v)
                 ))
             }
             _ => ApiError::invalid(format!(
@@ -153,19 +153,6 @@ fn find<'a>(root: &'a Value, path: &serde_path_to_error::Path) -> Option<&'a Val
         Segment::Map { key } => v.get(key.as_str()),
         Segment::Enum { .. } | Segment::Unknown => Some(v),
     })
-}
-
-/// The name Python gives the type of what `json.loads` would return for this value.
-fn python_type(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "NoneType",
-        Value::Bool(_) => "bool",
-        Value::Number(n) if n.is_f64() => "float",
-        Value::Number(_) => "int",
-        Value::String(_) => "str",
-        Value::Array(_) => "list",
-        Value::Object(_) => "dict",
-    }
 }
 
 /// Who made a request, for the registry's history: the client address and its user agent (the user

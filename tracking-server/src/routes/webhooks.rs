@@ -28,19 +28,6 @@ pub(super) fn router() -> Router<AppState> {
         .route("/webhooks/{webhook_id}/deliveries", get(deliveries))
 }
 
-/// Python's name for a JSON value's type, for MLflow's "Hint: Value was of type 'int'".
-fn py_type(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "NoneType",
-        Value::Bool(_) => "bool",
-        Value::Number(n) if n.is_f64() => "float",
-        Value::Number(_) => "int",
-        Value::String(_) => "str",
-        Value::Array(_) => "list",
-        Value::Object(_) => "dict",
-    }
-}
-
 fn wrong_type(field: &str, v: &Value, show_value: bool) -> ApiError {
     let shown = if show_value {
         format!(" {}", compact(v))
@@ -50,7 +37,7 @@ fn wrong_type(field: &str, v: &Value, show_value: bool) -> ApiError {
     ApiError::invalid(format!(
         "Invalid value{shown} for parameter '{field}' supplied:  Hint: Value was of type '{}'. See \
          the API docs for more information about request parameters.",
-        py_type(v)
+        crate::search::pyrepr::py_type(v)
     ))
 }
 

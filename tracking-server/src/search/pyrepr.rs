@@ -123,7 +123,8 @@ fn dumps(v: &Value, item_sep: &str, key_sep: &str) -> String {
     }
 }
 
-fn json_str(s: &str) -> String {
+/// A string as Python's `json.dumps` writes it (`ensure_ascii=True`).
+pub(crate) fn json_str(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     out.push('"');
     for c in s.chars() {
@@ -146,6 +147,20 @@ fn json_str(s: &str) -> String {
     }
     out.push('"');
     out
+}
+
+/// The name Python gives the type of what `json.loads` would return for this value, as in
+/// MLflow's "Hint: Value was of type 'int'".
+pub(crate) fn py_type(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "NoneType",
+        Value::Bool(_) => "bool",
+        Value::Number(n) if n.is_f64() => "float",
+        Value::Number(_) => "int",
+        Value::String(_) => "str",
+        Value::Array(_) => "list",
+        Value::Object(_) => "dict",
+    }
 }
 
 /// `repr(list_of_str)`.

@@ -224,7 +224,7 @@ fn wire_enum<T: Copy>(
 
 /// `json.dumps(value, sort_keys=True, separators=(",", ":"))`, as MLflow's `invalid_value` shows it.
 pub(crate) fn compact(value: &Value) -> String {
-    serde_json::to_string(value).unwrap_or_default()
+    crate::search::pyrepr::json_dumps_compact(value)
 }
 
 /// Every event a webhook can subscribe to, MLflow's first, in MLflow's documented order.
