@@ -12,7 +12,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROWS="${ROWS:-5000000}"
 WORK="${WORK:-${TMPDIR:-/tmp}/mltrack-score-bench}"
 TARGET="${CARGO_TARGET_DIR:-$PWD/target}"
-cargo build --release -q -p client --bin mltrack
+cargo build --release -q -p mltrack --bin mltrack
 cargo build --release -q -p model-core --example scoring_input
 mkdir -p "$WORK"
 if [[ ! -f "$WORK/input-$ROWS.parquet" ]]; then

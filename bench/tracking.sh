@@ -5,7 +5,7 @@
 #   bench/tracking.sh                 # all cases, 20 s each, 20k runs in the search experiment
 #   DURATION=10 CASES=create_run bench/tracking.sh
 #
-# Needs: a release build (`cargo build --release -p client`), the full `mlflow` package in
+# Needs: a release build (`cargo build --release -p mltrack`), the full `mlflow` package in
 # $REF_VENV (tests/python/reference-server.sh creates it), and ../shared/tools. Results land in
 # bench-results/ (mltrack.json, mlflow.json, *-server.json with time-to-ready and idle memory).
 set -euo pipefail

@@ -24,7 +24,7 @@ if [[ -z "$BIN" ]]; then
         [[ -x "$candidate" ]] && BIN="$candidate" && break
     done
 fi
-[[ -x "$BIN" ]] || { echo "mlflow_suite: no mltrack binary; run cargo build -p client" >&2; exit 2; }
+[[ -x "$BIN" ]] || { echo "mlflow_suite: no mltrack binary; run cargo build -p mltrack" >&2; exit 2; }
 # A copy, so a rebuild while the suite runs does not swap the server under it.
 COPY="$(mktemp -d)/mltrack"
 cp "$BIN" "$COPY"

@@ -1,4 +1,4 @@
-//! The `mltrack` command and a typed Rust client for the MLflow REST API.
+//! A typed Rust client for the MLflow REST API, for mltrack or any MLflow-compatible server.
 //!
 //! ```no_run
 //! use client::rest::TrackingClient;
@@ -9,7 +9,4 @@
 //! # Ok::<(), client::rest::ClientError>(())
 //! ```
 
-pub mod cli;
-pub mod commands;
 pub mod rest;
-mod telemetry;

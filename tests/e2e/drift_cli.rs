@@ -117,7 +117,7 @@ fn drift_reports_alerts_and_logs_to_a_run() {
             &[&experiment_id(&c)],
             "tags.`mltrack.drift.alert` = 'true'",
             &[],
-            tracking_server::protocol::ViewType::ActiveOnly,
+            protocol::ViewType::ActiveOnly,
             10,
             None,
         )

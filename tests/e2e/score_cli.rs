@@ -6,9 +6,9 @@ use client::rest::TrackingClient;
 use e2e::{mltrack_bin, mltrack_cli, runs_in, Server};
 use model_core::dataset::{read_table, ColumnData, Table};
 use polars::prelude::*;
+use protocol::RunStatus;
 use std::path::Path;
 use std::process::{Command, Output};
-use tracking_server::protocol::RunStatus;
 
 fn ok(out: &Output) -> String {
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
@@ -54,7 +54,7 @@ fn bits(v: &[Option<f64>]) -> Vec<Option<u64>> {
     v.iter().map(|x| x.map(f64::to_bits)).collect()
 }
 
-fn metric(run: &tracking_server::protocol::Run, key: &str) -> Option<f64> {
+fn metric(run: &protocol::Run, key: &str) -> Option<f64> {
     run.data
         .metrics
         .iter()
@@ -228,10 +228,7 @@ fn the_production_model_scores_gold_data_as_it_predicts_and_reports_what_it_skip
     let runs = runs_in(&c, "daily-scoring", "");
     assert_eq!(runs.len(), 1);
     let run = &runs[0];
-    assert_eq!(
-        run.info.status,
-        tracking_server::protocol::RunStatus::Finished
-    );
+    assert_eq!(run.info.status, protocol::RunStatus::Finished);
     assert_eq!(metric(run, "rows_in"), Some(40.0));
     assert_eq!(metric(run, "rows_scored"), Some(36.0));
     assert_eq!(metric(run, "rows_skipped"), Some(4.0));

@@ -3,8 +3,8 @@
 
 use client::rest::TrackingClient;
 use e2e::{mltrack_bin, Server};
+use protocol::ViewType;
 use std::process::Command;
-use tracking_server::protocol::ViewType;
 
 #[test]
 fn train_registers_a_model_that_downloads_and_predicts_identically() {

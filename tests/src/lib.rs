@@ -334,7 +334,7 @@ pub fn runs_in(
     client: &client::rest::TrackingClient,
     experiment: &str,
     filter: &str,
-) -> Vec<tracking_server::protocol::Run> {
+) -> Vec<protocol::Run> {
     let exp = client
         .get_experiment_by_name(experiment)
         .expect("experiment lookup")
@@ -344,7 +344,7 @@ pub fn runs_in(
             &[&exp.experiment_id],
             filter,
             &[],
-            tracking_server::protocol::ViewType::ActiveOnly,
+            protocol::ViewType::ActiveOnly,
             100,
             None,
         )

@@ -12,12 +12,12 @@
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use criterion::{criterion_group, criterion_main, Criterion};
+use protocol::{KeyValue, Metric};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tower::ServiceExt;
 use tracking_server::config::ServerConfig;
-use tracking_server::protocol::{KeyValue, Metric};
 use tracking_server::routes::router;
 use tracking_server::store::{Batch, NewRun, SqlStore, TrackingStore};
 
@@ -131,7 +131,7 @@ async fn seed(store: &SqlStore) -> String {
             .update_run(
                 &run.info.run_id,
                 tracking_server::store::RunUpdate {
-                    status: Some(tracking_server::protocol::RunStatus::Finished),
+                    status: Some(protocol::RunStatus::Finished),
                     end_time: Some(1_700_000_000_000 + i as i64 * 1000 + 60_000),
                     run_name: None,
                 },

@@ -11,9 +11,9 @@
 
 use crate::artifacts::{ArtifactStore, Download};
 use crate::error::ApiError;
-use crate::protocol::FileInfo;
 use crate::routes::AppState;
 use crate::validation::validate_artifact_path;
+use protocol::FileInfo;
 use std::path::PathBuf;
 
 /// The route every proxied HTTP artifact root is anchored at.

@@ -7,10 +7,10 @@
 //! resolving symlinks, that it is still under the root.
 
 use crate::error::{ApiError, ApiResult};
-use crate::protocol::FileInfo;
 use crate::validation::validate_artifact_path;
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
+use protocol::FileInfo;
 use std::io;
 use std::path::{Path, PathBuf};
 use tokio::io::AsyncWriteExt;

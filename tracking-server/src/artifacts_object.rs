@@ -10,12 +10,12 @@
 //! Object stores have no directories: a "directory" is a key prefix, listed with a `/` delimiter.
 
 use crate::error::{ApiError, ApiResult, ErrorCode};
-use crate::protocol::FileInfo;
 use bytes::Bytes;
 use futures_util::stream::BoxStream;
 use futures_util::{Stream, StreamExt, TryStreamExt};
 use object_store::path::Path as ObjectPath;
 use object_store::{ObjectStore, ObjectStoreExt, PutPayload, WriteMultipart};
+use protocol::FileInfo;
 use std::sync::Arc;
 
 /// Bodies up to this size are buffered and stored with one PUT (S3's minimum part size).

@@ -26,7 +26,6 @@ pub mod config;
 pub mod error;
 pub mod extract;
 pub mod ops;
-pub mod protocol;
 pub mod routes;
 pub mod search;
 pub mod startup;

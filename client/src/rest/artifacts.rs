@@ -1,19 +1,15 @@
 //! Artifacts through the server's `mlflow-artifacts` proxy, streamed both ways.
 
 use super::{ClientError, ClientResult, TrackingClient};
+use protocol::{FileInfo, ListArtifactsResponse, Run};
 use serde_json::Value;
 use std::path::Path;
-use tracking_server::protocol::{FileInfo, ListArtifactsResponse, Run};
 
 impl TrackingClient {
     // ---- artifacts (through the server's proxy) ----------------------------------------------
 
     fn proxy_url(&self, path: &str) -> String {
-        format!(
-            "{}/api/2.0/mlflow-artifacts/artifacts/{}",
-            self.base,
-            path.trim_start_matches('/')
-        )
+        protocol::paths::artifact_url(&self.base, path)
     }
 
     /// The proxy path of a run's artifact, or an error if the run stores artifacts elsewhere.
@@ -64,7 +60,7 @@ impl TrackingClient {
     }
 
     pub fn list_artifacts(&self, proxy_dir: &str) -> ClientResult<Vec<FileInfo>> {
-        let url = format!("{}/api/2.0/mlflow-artifacts/artifacts", self.base);
+        let url = protocol::paths::artifact_url(&self.base, "");
         let response = self.send(|| self.http.get(&url).query(&[("path", proxy_dir)]), &url)?;
         let r: ListArtifactsResponse = Self::decode(&url, response)?;
         Ok(r.files)

@@ -171,7 +171,7 @@ impl TrackingClient {
         endpoint: &str,
         request: &Req,
     ) -> ClientResult<Resp> {
-        let url = format!("{}/api/2.0/mlflow/{endpoint}", self.base);
+        let url = protocol::paths::api_url(&self.base, endpoint);
         let response = if method == Method::GET {
             let query = to_query(&serde_json::to_value(request).unwrap_or(Value::Null));
             self.send(|| self.http.get(&url).query(&query), &url)?
@@ -185,12 +185,7 @@ impl TrackingClient {
     }
 }
 
-pub fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
-}
+pub use protocol::tags::now_ms;
 
 /// A JSON object as query pairs: arrays become repeated keys, nulls are dropped.
 fn to_query(v: &Value) -> Vec<(String, String)> {

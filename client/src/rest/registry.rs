@@ -1,12 +1,12 @@
 //! The model registry: registered models, versions, stages, aliases, and `models:/` URIs.
 
 use super::{ClientError, ClientResult, TrackingClient};
-use reqwest::Method;
-use serde_json::{json, Value};
-use tracking_server::protocol::{
+use protocol::{
     DownloadUriResponse, ModelVersion, ModelVersionResponse, ModelVersionsResponse,
     RegisteredModel, RegisteredModelResponse,
 };
+use reqwest::Method;
+use serde_json::{json, Value};
 
 impl TrackingClient {
     // ---- model registry ----------------------------------------------------------------------

@@ -1,13 +1,14 @@
 //! Experiments, runs, params, metrics and tags.
 
 use super::{now_ms, ClientResult, Page, TrackingClient};
-use reqwest::Method;
-use serde_json::{json, Value};
-use tracking_server::protocol::{
+use protocol::limits::{MAX_BATCH_METRICS, MAX_BATCH_PARAMS, MAX_BATCH_TAGS};
+use protocol::{
     CreateExperimentResponse, Experiment, ExperimentResponse, KeyValue, Metric, MetricsResponse,
     Run, RunInfo, RunResponse, RunStatus, SearchExperimentsResponse, SearchRunsResponse,
     UpdateRunResponse, ViewType,
 };
+use reqwest::Method;
+use serde_json::{json, Value};
 
 impl TrackingClient {
     // ---- experiments -------------------------------------------------------------------------
@@ -204,11 +205,7 @@ impl TrackingClient {
     }
 
     pub fn log_metric(&self, run_id: &str, key: &str, value: f64, step: i64) -> ClientResult<()> {
-        let value = if value.is_finite() {
-            json!(value)
-        } else {
-            json!(value.to_string().replace("inf", "Infinity"))
-        };
+        let value = protocol::json::f64_value(value);
         self.call::<_, Value>(
             Method::POST,
             "runs/log-metric",
@@ -244,7 +241,7 @@ impl TrackingClient {
         Ok(())
     }
 
-    /// Logs in chunks within the server's batch limits (1000 metrics, 100 params, 100 tags).
+    /// Logs in chunks within the server's batch limits ([`protocol::limits`]).
     pub fn log_batch(
         &self,
         run_id: &str,
@@ -252,21 +249,21 @@ impl TrackingClient {
         params: &[KeyValue],
         tags: &[KeyValue],
     ) -> ClientResult<()> {
-        for chunk in params.chunks(100) {
+        for chunk in params.chunks(MAX_BATCH_PARAMS) {
             self.call::<_, Value>(
                 Method::POST,
                 "runs/log-batch",
                 &json!({"run_id": run_id, "params": chunk}),
             )?;
         }
-        for chunk in tags.chunks(100) {
+        for chunk in tags.chunks(MAX_BATCH_TAGS) {
             self.call::<_, Value>(
                 Method::POST,
                 "runs/log-batch",
                 &json!({"run_id": run_id, "tags": chunk}),
             )?;
         }
-        for chunk in metrics.chunks(1000) {
+        for chunk in metrics.chunks(MAX_BATCH_METRICS) {
             self.call::<_, Value>(
                 Method::POST,
                 "runs/log-batch",

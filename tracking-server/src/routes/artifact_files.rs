@@ -8,7 +8,6 @@ use crate::artifact_source::ArtifactSource;
 use crate::artifacts::Download;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::extract::{MlflowJson, MlflowPath, MlflowQuery};
-use crate::protocol::ListArtifactsResponse;
 use crate::validation::{validate_artifact_path, validate_run_id};
 use axum::body::Body;
 use axum::extract::{Request, State};
@@ -16,6 +15,7 @@ use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use protocol::ListArtifactsResponse;
 use serde::Deserialize;
 
 /// MLflow's UI uploads small files through this endpoint only (`upload_artifact_handler`).

@@ -6,8 +6,8 @@ use crate::artifact_source::ArtifactSource;
 use crate::artifacts::ArtifactStore;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::extract::{MlflowJson, MlflowPath, MlflowQuery};
-use crate::protocol::{FileInfo, ListArtifacts, ListArtifactsResponse};
 use crate::validation::{run_id, validate_artifact_path};
+use protocol::{FileInfo, ListArtifacts, ListArtifactsResponse};
 
 use axum::extract::{Request, State};
 use axum::http::header;

@@ -3,11 +3,6 @@
 use super::{empty, AppState};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::MlflowJson;
-use crate::protocol::{
-    CreateExperiment, CreateExperimentResponse, ExperimentIdRequest, ExperimentResponse,
-    ExperimentTagRequest, GetExperimentByName, KeyValue, SearchDatasets, SearchDatasetsResponse,
-    SearchExperiments, SearchExperimentsResponse, UpdateExperiment,
-};
 use crate::search::{
     decode_page_token, encode_page_token, parse_experiment_filter, parse_experiment_order_by,
 };
@@ -19,6 +14,12 @@ use crate::validation::{
 use axum::extract::State;
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use protocol::names::KeyKind;
+use protocol::{
+    CreateExperiment, CreateExperimentResponse, ExperimentIdRequest, ExperimentResponse,
+    ExperimentTagRequest, GetExperimentByName, KeyValue, SearchDatasets, SearchDatasetsResponse,
+    SearchExperiments, SearchExperimentsResponse, UpdateExperiment,
+};
 use serde_json::Value;
 
 /// The reference server's cap for experiments search.
@@ -40,7 +41,7 @@ pub(super) fn router() -> Router<AppState> {
 
 fn experiment_tag(key: Option<String>, value: Option<String>) -> ApiResult<KeyValue> {
     let key = required(key, "key")?;
-    validate_key("tag", &key)?;
+    validate_key(KeyKind::Tag, &key)?;
     let value = value.unwrap_or_default();
     validate_length("Tag value", &value, MAX_EXPERIMENT_TAG_VALUE_LENGTH)?;
     Ok(KeyValue { key, value })

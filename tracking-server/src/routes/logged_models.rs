@@ -4,9 +4,6 @@
 use super::{empty, AppState};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{MlflowJson, MlflowPath};
-use crate::protocol::{
-    LogOutputs, LoggedModelRequest, LoggedModelResponse, SearchLoggedModelsResponse,
-};
 use crate::search::{
     decode_page_token, encode_page_token, Clause, Comparator, Entity, FilterValue,
 };
@@ -15,6 +12,7 @@ use crate::validation::{experiment_id, required, run_id};
 use axum::extract::State;
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
+use protocol::{LogOutputs, LoggedModelRequest, LoggedModelResponse, SearchLoggedModelsResponse};
 use serde_json::Value;
 
 pub(super) fn router() -> Router<AppState> {
@@ -34,15 +32,12 @@ pub(super) fn router() -> Router<AppState> {
         .route("/runs/outputs", post(log_outputs))
 }
 
-fn pairs(
-    items: Vec<crate::protocol::KeyValueIn>,
-    what: &str,
-) -> ApiResult<Vec<crate::protocol::KeyValue>> {
+fn pairs(items: Vec<protocol::KeyValueIn>, what: &str) -> ApiResult<Vec<protocol::KeyValue>> {
     items
         .into_iter()
         .enumerate()
         .map(|(i, kv)| {
-            Ok(crate::protocol::KeyValue {
+            Ok(protocol::KeyValue {
                 key: required(kv.key, &format!("{what}[{i}].key"))?,
                 value: kv.value.unwrap_or_default(),
             })

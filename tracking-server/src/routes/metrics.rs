@@ -3,12 +3,12 @@
 use super::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::MlflowJson;
-use crate::protocol::{GetMetricHistory, GetMetricHistoryBulkInterval, MetricsResponse};
 use crate::search::{decode_page_token, encode_page_token};
 use crate::validation::{required, run_id, validate_run_id};
 use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
+use protocol::{GetMetricHistory, GetMetricHistoryBulkInterval, MetricsResponse};
 
 const MAX_BULK_RUNS: usize = 100;
 const MAX_BULK_INTERVAL_POINTS: i64 = 2500;

@@ -4,10 +4,6 @@ use super::registry_rules as rules;
 use super::{empty, AppState};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Actor, MlflowJson};
-use crate::protocol::{
-    DownloadUriResponse, KeyValue, ModelVersionResponse, ModelVersionsResponse,
-    RegisteredModelResponse, RegistryRequest, SearchRegisteredModelsResponse,
-};
 use crate::search::{
     decode_page_token, encode_page_token, parse_model_version_filter, parse_model_version_order_by,
     parse_registered_model_filter, parse_registered_model_order_by,
@@ -17,6 +13,10 @@ use crate::validation::required;
 use axum::extract::State;
 use axum::routing::{delete, get, patch, post};
 use axum::{Json, Router};
+use protocol::{
+    DownloadUriResponse, KeyValue, ModelVersionResponse, ModelVersionsResponse,
+    RegisteredModelResponse, RegistryRequest, SearchRegisteredModelsResponse,
+};
 use serde_json::Value;
 
 pub(super) fn router() -> Router<AppState> {

@@ -3,9 +3,10 @@
 
 use super::AppState;
 use crate::error::{ApiError, ApiResult};
-use crate::protocol::{KeyValue, KeyValueIn};
 use crate::uri;
 use crate::validation::{required, validate_key, validate_length};
+use protocol::names::KeyKind;
+use protocol::{KeyValue, KeyValueIn};
 
 pub const STAGES: [&str; 4] = ["None", "Staging", "Production", "Archived"];
 const MAX_REGISTRY_TAG_VALUE_LENGTH: usize = 100_000;
@@ -96,7 +97,7 @@ pub fn alias(alias: Option<String>) -> ApiResult<String> {
 
 pub fn tag(key: Option<String>, value: Option<String>) -> ApiResult<KeyValue> {
     let key = required(key, "key")?;
-    validate_key("tag", &key)?;
+    validate_key(KeyKind::Tag, &key)?;
     let value = value.unwrap_or_default();
     validate_length("Tag value", &value, MAX_REGISTRY_TAG_VALUE_LENGTH)?;
     Ok(KeyValue { key, value })

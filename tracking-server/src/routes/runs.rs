@@ -3,21 +3,22 @@
 use super::{empty, AppState};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::MlflowJson;
-use crate::protocol::{
-    CreateRun, Dataset, DatasetInputRecord, KeyValue, KeyValueIn, LogBatch, LogInputs, LogMetric,
-    Metric, MetricIn, RunIdRequest, RunKeyValueRequest, RunResponse, SearchRuns,
-    SearchRunsResponse, UpdateRun, UpdateRunResponse,
-};
 use crate::search::{decode_page_token, encode_page_token, parse_run_filter, parse_run_order_by};
 use crate::store::{Batch, NewRun, RunSearch, RunUpdate};
 use crate::validation::{self as v, required, run_id};
 use axum::extract::State;
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use protocol::names::KeyKind;
+use protocol::{
+    CreateRun, Dataset, DatasetInputRecord, KeyValue, KeyValueIn, LogBatch, LogInputs, LogMetric,
+    Metric, MetricIn, RunIdRequest, RunKeyValueRequest, RunResponse, SearchRuns,
+    SearchRunsResponse, UpdateRun, UpdateRunResponse,
+};
 use serde_json::Value;
 use std::collections::HashSet;
 
-const RUN_NAME_TAG: &str = "mlflow.runName";
+use protocol::tags::{now_ms, RUN_NAME as RUN_NAME_TAG};
 const MAX_RUNS_PAGE: i64 = 50_000;
 
 pub(super) fn router() -> Router<AppState> {
@@ -36,23 +37,16 @@ pub(super) fn router() -> Router<AppState> {
         .route("/runs/log-inputs", post(log_inputs))
 }
 
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
-}
-
 fn run_tag(t: KeyValueIn, field: &str) -> ApiResult<KeyValue> {
     let key = required(t.key, &format!("{field}key"))?;
-    v::validate_key("tag", &key)?;
+    v::validate_key(KeyKind::Tag, &key)?;
     let value = v::truncate_value(t.value.unwrap_or_default(), v::MAX_RUN_TAG_VALUE_LENGTH);
     Ok(KeyValue { key, value })
 }
 
 fn param(p: KeyValueIn, field: &str) -> ApiResult<KeyValue> {
     let key = required(p.key, &format!("{field}key"))?;
-    v::validate_key("param", &key)?;
+    v::validate_key(KeyKind::Param, &key)?;
     let value = p
         .value
         .ok_or_else(|| ApiError::missing(&format!("{field}value")))?;
@@ -64,7 +58,7 @@ fn param(p: KeyValueIn, field: &str) -> ApiResult<KeyValue> {
 
 fn metric(m: MetricIn, field: &str) -> ApiResult<Metric> {
     let key = required(m.key, &format!("{field}key"))?;
-    v::validate_key("metric", &key)?;
+    v::validate_key(KeyKind::Metric, &key)?;
     let value = m
         .value
         .ok_or_else(|| ApiError::missing(&format!("{field}value")))?;
@@ -340,10 +334,7 @@ async fn log_batch(
     Ok(empty())
 }
 
-fn dataset_input(
-    input: crate::protocol::DatasetInputIn,
-    i: usize,
-) -> ApiResult<DatasetInputRecord> {
+fn dataset_input(input: protocol::DatasetInputIn, i: usize) -> ApiResult<DatasetInputRecord> {
     let field = |f: &str| format!("datasets[{i}].dataset.{f}");
     let d = input
         .dataset

@@ -14,11 +14,11 @@ pub use registry::RegistryStore;
 pub use sql::{DeletedExperiment, DeletedRun, SqlStore};
 
 use crate::error::ApiError;
-use crate::protocol::{
-    DatasetInputRecord, Experiment, KeyValue, Metric, Run, RunInfo, RunStatus, ViewType,
-};
 use crate::search::{Clause, OrderBy};
 use async_trait::async_trait;
+use protocol::{
+    DatasetInputRecord, Experiment, KeyValue, Metric, Run, RunInfo, RunStatus, ViewType,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -207,7 +207,7 @@ pub trait TrackingStore: Send + Sync + 'static {
     async fn search_datasets(
         &self,
         experiment_ids: &[i64],
-    ) -> StoreResult<Vec<crate::protocol::DatasetSummary>>;
+    ) -> StoreResult<Vec<protocol::DatasetSummary>>;
 
     /// Full history of one metric, ordered by (timestamp, step, value).
     async fn metric_history(

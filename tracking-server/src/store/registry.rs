@@ -2,9 +2,9 @@
 //! history, and MLflow 3 logged models.
 
 use super::{Page, StoreResult};
-use crate::protocol::{KeyValue, LoggedModel, ModelVersion, ModelVersionEvent, RegisteredModel};
 use crate::search::{Clause, OrderBy};
 use async_trait::async_trait;
+use protocol::{KeyValue, LoggedModel, ModelVersion, ModelVersionEvent, RegisteredModel};
 
 /// A registry search (registered models or model versions).
 #[derive(Debug, Clone)]

@@ -13,7 +13,6 @@ use super::{render, Fields, Nav, UiError, UiResult};
 use crate::artifact_source::{ArtifactSource as Source, Kind};
 use crate::artifacts::Download;
 use crate::error::ApiError;
-use crate::protocol::{FileInfo, Run};
 use crate::routes::AppState;
 use crate::validation::{validate_artifact_path, validate_run_id};
 use askama::Template;
@@ -22,6 +21,7 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::IntoResponse;
 use futures_util::StreamExt;
+use protocol::{FileInfo, Run};
 
 /// Entries listed in a tree before it says "more not shown".
 const MAX_TREE_ENTRIES: usize = 400;

@@ -3,8 +3,8 @@
 
 use super::format::number;
 use super::{enc, Fields};
-use crate::protocol::{Run, ViewType};
 use crate::search::Entity;
+use protocol::{Run, ViewType};
 use std::collections::HashSet;
 
 const DEFAULT_PAGE: u64 = 100;

@@ -4,7 +4,6 @@
 
 use super::format::time;
 use super::{render_status, same_origin, see_other, Fields, Nav, UiError, UiResult};
-use crate::protocol::{Experiment, ViewType};
 use crate::routes::AppState;
 use crate::search::{Clause, Comparator, Entity, FilterValue};
 use crate::store::ExperimentSearch;
@@ -13,6 +12,7 @@ use askama::Template;
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
+use protocol::{Experiment, ViewType};
 
 const PAGE_SIZE: u64 = 200;
 

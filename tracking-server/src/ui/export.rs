@@ -4,7 +4,6 @@
 use super::format::exact;
 use super::runs::{tag, Column, Kind, Options, PARENT_TAG};
 use super::{Fields, UiResult};
-use crate::protocol::Run;
 use crate::routes::AppState;
 use crate::search::{parse_run_filter, parse_run_order_by};
 use crate::store::RunSearch;
@@ -13,6 +12,7 @@ use axum::body::{Body, Bytes};
 use axum::extract::{Path, RawQuery, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
+use protocol::Run;
 
 /// Runs read from the store per chunk of the response.
 const CHUNK: u64 = 1000;

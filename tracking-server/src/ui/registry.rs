@@ -8,7 +8,6 @@ use super::{
 };
 use crate::error::ApiError;
 use crate::extract::Actor;
-use crate::protocol::{ModelVersion, ModelVersionEvent, RegisteredModel};
 use crate::routes::registry_rules as rules;
 use crate::routes::AppState;
 use crate::search::{Clause, Comparator, Entity, FilterValue, OrderBy};
@@ -17,6 +16,7 @@ use askama::Template;
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
+use protocol::{ModelVersion, ModelVersionEvent, RegisteredModel};
 
 const PAGE_SIZE: u64 = 100;
 

@@ -8,7 +8,6 @@ use super::format::{duration, exact, time};
 use super::runs::{tag, PARENT_TAG};
 use super::{enc, render, run_url, see_other, version_url, Fields, Nav, UiResult};
 use crate::error::ApiError;
-use crate::protocol::{KeyValue, Run, ViewType};
 use crate::routes::AppState;
 use crate::search::{Clause, Comparator, Entity, FilterValue};
 use crate::store::registry::RegistrySearch;
@@ -16,6 +15,7 @@ use crate::store::{HistoryAxis, RunSearch};
 use crate::validation::{experiment_id, validate_run_id};
 use askama::Template;
 use axum::extract::{Path, RawQuery, State};
+use protocol::{KeyValue, Run, ViewType};
 
 /// Charts drawn on the run page; further metrics link to their own chart page.
 const MAX_INLINE_CHARTS: usize = 24;

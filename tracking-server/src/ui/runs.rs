@@ -8,7 +8,6 @@
 pub(crate) use super::columns::{tag, Column, Kind, Options};
 use super::format::{basename, duration, time};
 use super::{render_status, run_url, Fields, Nav, UiResult};
-use crate::protocol::Run;
 use crate::routes::AppState;
 use crate::search::{
     parse_run_filter, parse_run_order_by, Clause, Comparator, Entity, FilterValue, OrderBy,
@@ -18,6 +17,7 @@ use crate::validation::experiment_id;
 use askama::Template;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
+use protocol::Run;
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 pub(crate) const PARENT_TAG: &str = "mlflow.parentRunId";
@@ -408,7 +408,7 @@ pub(super) use super::export::csv;
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::{KeyValue, RunData, RunInfo, RunStatus};
+    use protocol::{KeyValue, RunData, RunInfo, RunStatus};
 
     fn run(id: &str, parent: Option<&str>) -> Run {
         Run {

@@ -290,7 +290,7 @@ async fn the_envelope_keeps_each_columns_minimum_and_maximum() {
         let metrics = (0..1000)
             .map(|i| {
                 let step = chunk * 1000 + i;
-                tracking_server::protocol::Metric {
+                protocol::Metric {
                     key: "m".into(),
                     value: match step {
                         12_345 => 99.0,
@@ -334,7 +334,7 @@ async fn the_envelope_keeps_each_columns_minimum_and_maximum() {
     );
     // A history logged at a single step is one column, not every point.
     let flat = (0..3000)
-        .map(|i| tracking_server::protocol::Metric {
+        .map(|i| protocol::Metric {
             key: "flat".into(),
             value: f64::from(i % 10),
             timestamp: i64::from(i),

@@ -2,11 +2,11 @@
 //! by concern (experiments, runs, metrics, registry, logged models).
 
 use super::SqlStore;
-use crate::protocol::{KeyValue, LoggedModel, ModelVersion, ModelVersionEvent, RegisteredModel};
 use crate::store::registry::{
     LoggedModelSearch, NewLoggedModel, NewModelVersion, RegistrySearch, RegistryStore,
 };
 use crate::store::{Page, StoreResult};
+use protocol::{KeyValue, LoggedModel, ModelVersion, ModelVersionEvent, RegisteredModel};
 
 #[async_trait::async_trait]
 impl crate::store::TrackingStore for SqlStore {
@@ -18,24 +18,24 @@ impl crate::store::TrackingStore for SqlStore {
         name: &str,
         artifact_location: Option<&str>,
         artifact_root: &str,
-        tags: &[crate::protocol::KeyValue],
+        tags: &[protocol::KeyValue],
     ) -> StoreResult<i64> {
         self.create_experiment_impl(name, artifact_location, artifact_root, tags)
             .await
     }
-    async fn get_experiment(&self, id: i64) -> StoreResult<crate::protocol::Experiment> {
+    async fn get_experiment(&self, id: i64) -> StoreResult<protocol::Experiment> {
         self.get_experiment_impl(id).await
     }
     async fn get_experiment_by_name(
         &self,
         name: &str,
-    ) -> StoreResult<Option<crate::protocol::Experiment>> {
+    ) -> StoreResult<Option<protocol::Experiment>> {
         self.get_experiment_by_name_impl(name).await
     }
     async fn search_experiments(
         &self,
         search: &crate::store::ExperimentSearch,
-    ) -> StoreResult<crate::store::Page<crate::protocol::Experiment>> {
+    ) -> StoreResult<crate::store::Page<protocol::Experiment>> {
         self.search_experiments_impl(search).await
     }
     async fn rename_experiment(&self, id: i64, new_name: &str) -> StoreResult<()> {
@@ -44,27 +44,23 @@ impl crate::store::TrackingStore for SqlStore {
     async fn set_experiment_deleted(&self, id: i64, deleted: bool) -> StoreResult<()> {
         self.set_experiment_deleted_impl(id, deleted).await
     }
-    async fn set_experiment_tag(
-        &self,
-        id: i64,
-        tag: &crate::protocol::KeyValue,
-    ) -> StoreResult<()> {
+    async fn set_experiment_tag(&self, id: i64, tag: &protocol::KeyValue) -> StoreResult<()> {
         self.set_experiment_tag_impl(id, tag).await
     }
     async fn delete_experiment_tag(&self, id: i64, key: &str) -> StoreResult<()> {
         self.delete_experiment_tag_impl(id, key).await
     }
-    async fn create_run(&self, run: crate::store::NewRun) -> StoreResult<crate::protocol::Run> {
+    async fn create_run(&self, run: crate::store::NewRun) -> StoreResult<protocol::Run> {
         self.create_run_impl(run).await
     }
-    async fn get_run(&self, run_id: &str) -> StoreResult<crate::protocol::Run> {
+    async fn get_run(&self, run_id: &str) -> StoreResult<protocol::Run> {
         self.get_run_impl(run_id).await
     }
     async fn update_run(
         &self,
         run_id: &str,
         update: crate::store::RunUpdate,
-    ) -> StoreResult<crate::protocol::RunInfo> {
+    ) -> StoreResult<protocol::RunInfo> {
         self.update_run_impl(run_id, update).await
     }
     async fn set_run_deleted(&self, run_id: &str, deleted: bool) -> StoreResult<()> {
@@ -79,7 +75,7 @@ impl crate::store::TrackingStore for SqlStore {
     async fn log_inputs(
         &self,
         run_id: &str,
-        inputs: Vec<crate::protocol::DatasetInputRecord>,
+        inputs: Vec<protocol::DatasetInputRecord>,
         models: &[String],
     ) -> StoreResult<()> {
         self.log_inputs_impl(run_id, inputs, models).await
@@ -87,7 +83,7 @@ impl crate::store::TrackingStore for SqlStore {
     async fn search_runs(
         &self,
         search: &crate::store::RunSearch,
-    ) -> StoreResult<crate::store::Page<crate::protocol::Run>> {
+    ) -> StoreResult<crate::store::Page<protocol::Run>> {
         self.search_runs_impl(search).await
     }
     async fn metric_history(
@@ -96,7 +92,7 @@ impl crate::store::TrackingStore for SqlStore {
         key: &str,
         offset: u64,
         limit: Option<u64>,
-    ) -> StoreResult<crate::store::Page<crate::protocol::Metric>> {
+    ) -> StoreResult<crate::store::Page<protocol::Metric>> {
         self.metric_history_impl(run_id, key, offset, limit).await
     }
     async fn metric_history_sampled(
@@ -105,7 +101,7 @@ impl crate::store::TrackingStore for SqlStore {
         key: &str,
         steps: Option<(i64, i64)>,
         max_points: u64,
-    ) -> StoreResult<Vec<crate::protocol::Metric>> {
+    ) -> StoreResult<Vec<protocol::Metric>> {
         self.metric_history_sampled_impl(run_ids, key, steps, max_points)
             .await
     }
@@ -115,13 +111,13 @@ impl crate::store::TrackingStore for SqlStore {
     async fn search_datasets(
         &self,
         experiment_ids: &[i64],
-    ) -> StoreResult<Vec<crate::protocol::DatasetSummary>> {
+    ) -> StoreResult<Vec<protocol::DatasetSummary>> {
         self.search_datasets_impl(experiment_ids).await
     }
     async fn run_keys(
         &self,
         experiment_ids: &[i64],
-        view: crate::protocol::ViewType,
+        view: protocol::ViewType,
     ) -> StoreResult<crate::store::RunKeys> {
         self.run_keys_impl(experiment_ids, view).await
     }

@@ -3,8 +3,8 @@
 use super::search::{compile_experiment_search, SearchSql};
 use super::{experiment_not_found, is_unique_violation, now_ms, Arg, SqlBuf, SqlStore};
 use crate::error::ApiError;
-use crate::protocol::{Experiment, KeyValue};
 use crate::store::{ExperimentSearch, Page, StoreError, StoreResult};
+use protocol::{Experiment, KeyValue};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
@@ -98,7 +98,7 @@ impl SqlStore {
     pub(super) async fn search_datasets_impl(
         &self,
         experiment_ids: &[i64],
-    ) -> StoreResult<Vec<crate::protocol::DatasetSummary>> {
+    ) -> StoreResult<Vec<protocol::DatasetSummary>> {
         if experiment_ids.is_empty() {
             return Ok(Vec::new());
         }
@@ -115,7 +115,7 @@ impl SqlStore {
             .await?
             .iter()
             .map(|r| {
-                Ok(crate::protocol::DatasetSummary {
+                Ok(protocol::DatasetSummary {
                     experiment_id: r.try_get::<i64, _>(0)?.to_string(),
                     name: r.try_get(1)?,
                     digest: r.try_get(2)?,

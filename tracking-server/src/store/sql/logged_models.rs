@@ -4,10 +4,10 @@
 use super::experiments::{page_overflow, require_active_experiment};
 use super::{now_ms, Arg, SqlBuf, SqlStore};
 use crate::error::ApiError;
-use crate::protocol::{KeyValue, LoggedModel, LoggedModelData, LoggedModelInfo, Metric};
 use crate::search::{Comparator, Entity, FilterValue};
 use crate::store::registry::{LoggedModelSearch, NewLoggedModel};
 use crate::store::{Page, StoreError, StoreResult};
+use protocol::{KeyValue, LoggedModel, LoggedModelData, LoggedModelInfo, Metric};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 

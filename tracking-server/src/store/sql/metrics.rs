@@ -2,8 +2,8 @@
 
 use super::{require_run, Arg, Dialect, SqlBuf, SqlStore};
 use crate::error::ApiError;
-use crate::protocol::Metric;
 use crate::store::{Page, StoreError, StoreResult};
+use protocol::Metric;
 use sqlx::any::AnyRow;
 use sqlx::Row;
 

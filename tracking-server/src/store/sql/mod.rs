@@ -382,12 +382,7 @@ fn sqlite_session_setup(
     })
 }
 
-pub(crate) fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
-}
+pub(crate) use protocol::tags::now_ms;
 
 /// Reads of a run's metrics answer `RESOURCE_DOES_NOT_EXIST` for an unknown run, not an empty list.
 pub(crate) async fn require_run(conn: &mut AnyConnection, run_id: &str) -> StoreResult<()> {

@@ -8,10 +8,10 @@ use super::registry::{
 };
 use super::{now_ms, SqlBuf, SqlStore};
 use crate::error::ApiError;
-use crate::protocol::{KeyValue, ModelVersion, ModelVersionEvent};
 use crate::search::Entity;
 use crate::store::registry::{NewModelVersion, RegistrySearch};
 use crate::store::{Page, StoreError, StoreResult};
+use protocol::{KeyValue, ModelVersion, ModelVersionEvent};
 use sqlx::{AnyConnection, Row};
 
 impl SqlStore {

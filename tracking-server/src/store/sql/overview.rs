@@ -3,8 +3,8 @@
 
 use super::search::compile_run_count;
 use super::{require_run, Arg, SqlBuf, SqlStore};
-use crate::protocol::ViewType;
 use crate::store::{EnvelopePoint, HistoryAxis, MetricEnvelope, RunKeys, RunSearch, StoreResult};
+use protocol::ViewType;
 use sqlx::Row;
 
 /// Values outside this range (±∞) cannot be placed on a chart; NaN rows are excluded by `is_nan`.

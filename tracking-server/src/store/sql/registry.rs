@@ -3,10 +3,10 @@
 use super::experiments::page_overflow;
 use super::{is_unique_violation, now_ms, Arg, SqlBuf, SqlStore};
 use crate::error::ApiError;
-use crate::protocol::{KeyValue, ModelVersion, RegisteredModel, RegisteredModelAlias};
 use crate::search::{Clause, Comparator, Entity, FilterValue};
 use crate::store::registry::RegistrySearch;
 use crate::store::{Page, StoreError, StoreResult};
+use protocol::{KeyValue, ModelVersion, RegisteredModel, RegisteredModelAlias};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 use std::collections::HashMap;

@@ -9,7 +9,7 @@
 //! the rows); [`add_children`] groups them by run and sorts by key.
 
 use super::Dialect;
-use crate::protocol::{KeyValue, Metric, RunData, RunInfo, RunStatus};
+use protocol::{KeyValue, Metric, RunData, RunInfo, RunStatus};
 use serde::Deserialize;
 use std::borrow::Cow;
 use std::collections::HashMap;

@@ -5,13 +5,13 @@ use super::runs_read::load_runs;
 use super::search::RUN_COLUMNS;
 use super::{now_ms, run_not_found, Arg, SqlBuf, SqlStore, IN_CHUNK};
 use crate::error::ApiError;
-use crate::protocol::{DatasetInputRecord, KeyValue, Metric, Run, RunInfo, RunStatus};
 use crate::store::{Batch, NewRun, RunUpdate, StoreError, StoreResult};
+use protocol::{DatasetInputRecord, KeyValue, Metric, Run, RunInfo, RunStatus};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 use std::collections::HashMap;
 
-pub(super) const RUN_NAME_TAG: &str = "mlflow.runName";
+pub(super) use protocol::tags::RUN_NAME as RUN_NAME_TAG;
 
 fn run_info_from_row(row: &AnyRow) -> Result<RunInfo, sqlx::Error> {
     let run_id: String = row.try_get(0)?;

@@ -10,11 +10,11 @@ use super::run_rows::{self, Child, Malformed};
 use super::search::{compile_run_search, SearchSql};
 use super::{Arg, Dialect, SqlBuf, SqlStore, IN_CHUNK};
 use crate::error::ApiError;
-use crate::protocol::{
+use crate::store::{Page, RunSearch, StoreError, StoreResult};
+use protocol::{
     Dataset, DatasetInput, KeyValue, ModelInput, ModelOutput, Run, RunData, RunInfo, RunInputs,
     RunOutputs,
 };
-use crate::store::{Page, RunSearch, StoreError, StoreResult};
 use sqlx::{AnyConnection, Row};
 use std::collections::HashMap;
 

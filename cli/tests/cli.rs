@@ -1,10 +1,10 @@
 //! The `mltrack` binary as a user runs it, and the Rust client against it.
 
 use client::rest::TrackingClient;
+use protocol::{KeyValue, Metric, RunStatus, ViewType};
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::Duration;
-use tracking_server::protocol::{KeyValue, Metric, RunStatus, ViewType};
 
 const BIN: &str = env!("CARGO_BIN_EXE_mltrack");
 

@@ -6,14 +6,15 @@
 
 use crate::cli::TrainArgs;
 use crate::commands::drift::write_atomically;
-use crate::rest::{now_ms, TrackingClient};
 use anyhow::Context;
+use client::rest::{now_ms, TrackingClient};
 use indicatif::{ProgressBar, ProgressStyle};
 use model_core::package::{self, SaveOptions};
 use model_core::search::Algorithm;
 use model_core::train::{self, TrainOptions, TrainOutcome, TrialResult};
+use protocol::names::{EntityKey, KeyKind};
+use protocol::{KeyValue, Metric, RunStatus};
 use std::path::Path;
-use tracking_server::protocol::{KeyValue, Metric, RunStatus};
 
 /// The parent run's id and the client, when a tracking server is in use.
 struct Tracking {
@@ -117,7 +118,7 @@ fn connect(args: &TrainArgs, options: &TrainOptions) -> anyhow::Result<Option<Tr
     let Some(uri) = args
         .tracking_uri
         .clone()
-        .or_else(|| std::env::var(crate::rest::TRACKING_URI_ENV).ok())
+        .or_else(|| std::env::var(client::rest::TRACKING_URI_ENV).ok())
     else {
         if args.register.is_some() {
             anyhow::bail!("`--register` needs a tracking server: pass `--tracking-uri` or set MLFLOW_TRACKING_URI");
@@ -235,7 +236,7 @@ fn finish_parent(
     let importances = outcome.pipeline.feature_importances();
     for (name, value) in &importances {
         let key = format!("feature_importance.{name}");
-        if tracking_server::validation::validate_key("metric", &key).is_ok() {
+        if EntityKey::parse(KeyKind::Metric, key.clone()).is_ok() {
             metrics.push(metric(&key, *value));
         }
     }

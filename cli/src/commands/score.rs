@@ -10,15 +10,15 @@
 use super::metric_keys::metric_key;
 use crate::cli::ScoreArgs;
 use crate::commands::model_source::{self, ResolvedModel};
-use crate::rest::{now_ms, TrackingClient};
 use anyhow::{bail, Context};
+use client::rest::{now_ms, TrackingClient};
 use indicatif::{ProgressBar, ProgressStyle};
 use model_core::indexer::HandleInvalid;
 use model_core::scoring::{ScoreCounts, ScoredBatch, Scorer};
 use model_core::table_io::{TableReader, TableWriter};
+use protocol::{KeyValue, Metric, RunStatus};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
-use tracking_server::protocol::{KeyValue, Metric, RunStatus};
 
 /// What one scoring job did.
 struct Outcome {
@@ -61,7 +61,7 @@ pub fn run(args: ScoreArgs) -> anyhow::Result<()> {
     let client = match args
         .tracking_uri
         .clone()
-        .or_else(|| std::env::var(crate::rest::TRACKING_URI_ENV).ok())
+        .or_else(|| std::env::var(client::rest::TRACKING_URI_ENV).ok())
         .filter(|u| !u.is_empty())
     {
         Some(uri) => Some(TrackingClient::new(&uri)?),
@@ -361,7 +361,7 @@ fn log_outcome(
 /// The first rows of a parquet skipped file as CSV, which the web UI previews as a table.
 fn upload_skipped_sample(
     client: &TrackingClient,
-    run: &tracking_server::protocol::Run,
+    run: &protocol::Run,
     skipped: &Path,
 ) -> anyhow::Result<()> {
     const SAMPLE_ROWS: usize = 1000;

@@ -1,5 +1,5 @@
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    client::cli::main()
+    mltrack::cli::main()
 }

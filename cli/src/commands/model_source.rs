@@ -6,8 +6,8 @@
 //! different models). Downloads land in a temporary directory that is renamed into place, so an
 //! interrupted download is never mistaken for a model.
 
-use crate::rest::TrackingClient;
 use anyhow::{bail, Context};
+use client::rest::TrackingClient;
 use model_core::pipeline::PricePipeline;
 use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};

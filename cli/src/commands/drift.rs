@@ -2,12 +2,12 @@
 //! HTML reports, alert by exit code or webhook, and log everything to a tracking run.
 
 use crate::cli::{DriftArgs, DriftCommand, DriftProfileArgs, DriftRunArgs};
-use crate::rest::TrackingClient;
 use anyhow::{bail, Context};
+use client::rest::TrackingClient;
 use drift::{Correction, DriftOptions, DriftReport, Scoped, Settings, StatTest};
+use protocol::{KeyValue, Metric};
 use std::path::Path;
 use std::time::Duration;
-use tracking_server::protocol::{KeyValue, Metric};
 
 /// Exit status when `--fail-on-drift` is given and drift was found (1 stays "the command failed").
 pub const DRIFT_EXIT_CODE: u8 = 3;
@@ -140,9 +140,9 @@ fn compare(args: DriftRunArgs) -> anyhow::Result<bool> {
         // given (`--run-id`) belongs to the caller and is left as it is.
         if created {
             let status = if logged.is_ok() {
-                tracking_server::protocol::RunStatus::Finished
+                protocol::RunStatus::Finished
             } else {
-                tracking_server::protocol::RunStatus::Failed
+                protocol::RunStatus::Failed
             };
             client.end_run(&run_id, status)?;
         }
@@ -195,7 +195,7 @@ fn tracking_target(args: &DriftRunArgs) -> anyhow::Result<Option<TrackingTarget>
     let uri = args
         .tracking_uri
         .clone()
-        .or_else(|| std::env::var(crate::rest::TRACKING_URI_ENV).ok())
+        .or_else(|| std::env::var(client::rest::TRACKING_URI_ENV).ok())
         .context("`--run-id`/`--experiment` need a tracking server: pass `--tracking-uri` or set MLFLOW_TRACKING_URI")?;
     let client = TrackingClient::new(&uri)?;
     if let Some(run_id) = &args.run_id {
@@ -226,7 +226,7 @@ fn log_to_run(
             &file,
         )?;
     }
-    let now = crate::rest::now_ms();
+    let now = client::rest::now_ms();
     let metric = |key: &str, value: f64| Metric {
         key: key.into(),
         value,

@@ -171,6 +171,11 @@ pub fn ser_f64<S: Serializer>(v: &f64, s: S) -> Result<S::Ok, S::Error> {
     }
 }
 
+/// [`ser_f64`] as a JSON value, for requests built with `json!`.
+pub fn f64_value(v: f64) -> serde_json::Value {
+    ser_f64(&v, serde_json::value::Serializer).unwrap_or(serde_json::Value::Null)
+}
+
 /// Reads back what `ser_f64` wrote (used by the Rust client).
 pub fn de_f64<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
     opt_f64(d)?.ok_or_else(|| de::Error::custom("expected a number"))
