@@ -6,6 +6,7 @@
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use crate::store::StoreError;
 use serde::Serialize;
 
 /// The subset of MLflow's `ErrorCode` enum this server emits (`databricks.proto`).
@@ -139,15 +140,32 @@ impl From<crate::search::SearchError> for ApiError {
     }
 }
 
-impl From<crate::store::StoreError> for ApiError {
-    fn from(e: crate::store::StoreError) -> Self {
-        use crate::store::StoreError;
+/// The one place a store failure becomes an HTTP answer.
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
         match e {
-            StoreError::Api(api) => api,
-            StoreError::Busy(msg) => Self::new(ErrorCode::TemporarilyUnavailable, msg),
-            StoreError::Db(err) => Self::internal(format!("store error: {err}")),
+            StoreError::NotFound(m) => Self::not_found(m),
+            StoreError::AlreadyExists(m) => Self::already_exists(m),
+            StoreError::InvalidState(m) | StoreError::Invalid(m) => Self::invalid(m),
+            StoreError::Busy(m) => Self::new(ErrorCode::TemporarilyUnavailable, m),
+            StoreError::Corrupt(_) | StoreError::Db(_) => {
+                tracing::error!(error = %cause_chain(&e), "store failure");
+                Self::internal("the tracking store failed; the server log has the cause")
+            }
         }
     }
+}
+
+/// `error: cause: cause…`, for logs.
+pub fn cause_chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        source = s.source();
+    }
+    out
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;

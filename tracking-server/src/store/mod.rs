@@ -6,81 +6,20 @@
 //! leaves the store exactly as it was.
 
 pub mod auth;
+mod error;
 pub mod registry;
 mod sql;
 pub mod webhooks;
 
+pub use error::{StoreError, StoreResult};
 pub use registry::RegistryStore;
 pub use sql::{DeletedExperiment, DeletedRun, SqlStore};
 
-use crate::error::ApiError;
 use crate::search::{Clause, OrderBy};
 use async_trait::async_trait;
 use protocol::{
     DatasetInputRecord, Experiment, KeyValue, Metric, Run, RunInfo, RunStatus, ViewType,
 };
-
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    /// A rule of the API was broken (not found, already exists, invalid state…): a 4xx.
-    #[error(transparent)]
-    Api(#[from] ApiError),
-    /// The database is momentarily unavailable (SQLite busy, PostgreSQL connection lost): a 503 with
-    /// `Retry-After`, which the client retries.
-    #[error("store temporarily unavailable: {0}")]
-    Busy(String),
-    #[error(transparent)]
-    Db(sqlx::Error),
-}
-
-impl From<sqlx::Error> for StoreError {
-    fn from(e: sqlx::Error) -> Self {
-        match &e {
-            sqlx::Error::PoolTimedOut
-            | sqlx::Error::Io(_)
-            | sqlx::Error::PoolClosed
-            | sqlx::Error::WorkerCrashed => StoreError::Busy(e.to_string()),
-            sqlx::Error::Database(db) => {
-                let msg = db.message().to_ascii_lowercase();
-                // SQLITE_BUSY / SQLITE_LOCKED and their extended codes (sqlx reports the extended
-                // code), and PostgreSQL's connection, serialization, shutdown and too-many-
-                // connections classes.
-                let busy = msg.contains("database is locked")
-                    || msg.contains("database table is locked")
-                    || db.code().is_some_and(|c| {
-                        c.starts_with("08")
-                            || c.starts_with("57P")
-                            || matches!(
-                                c.as_ref(),
-                                "40001"
-                                    | "40P01"
-                                    | "53300"
-                                    | "5"
-                                    | "6"
-                                    | "261"
-                                    | "262"
-                                    | "517"
-                                    | "773"
-                            )
-                    });
-                if busy {
-                    StoreError::Busy(e.to_string())
-                } else if db.code().as_deref() == Some("22021") {
-                    // PostgreSQL text cannot hold a NUL character; the value came from the client.
-                    StoreError::Api(ApiError::invalid(
-                        "Invalid value: text containing a NUL character (\\u0000) cannot be stored \
-                         in the PostgreSQL backend store",
-                    ))
-                } else {
-                    StoreError::Db(e)
-                }
-            }
-            _ => StoreError::Db(e),
-        }
-    }
-}
-
-pub type StoreResult<T> = Result<T, StoreError>;
 
 /// One page of a search, with the offset of the next page if there is one.
 #[derive(Debug, Clone)]

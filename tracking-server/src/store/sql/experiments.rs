@@ -2,7 +2,6 @@
 
 use super::search::{compile_experiment_search, SearchSql};
 use super::{experiment_not_found, is_unique_violation, now_ms, Arg, SqlBuf, SqlStore};
-use crate::error::ApiError;
 use crate::store::{ExperimentSearch, Page, StoreError, StoreResult};
 use protocol::{Experiment, KeyValue};
 use sqlx::any::AnyRow;
@@ -82,10 +81,10 @@ pub(super) async fn require_active_experiment(
         .await?
         .ok_or_else(|| experiment_not_found(id))?;
     if exp.lifecycle_stage != "active" {
-        return Err(StoreError::Api(ApiError::invalid(format!(
+        return Err(StoreError::InvalidState(format!(
             "The experiment {id} must be in the 'active' state. Current state is {}.",
             exp.lifecycle_stage
-        ))));
+        )));
     }
     Ok(exp)
 }
@@ -161,10 +160,10 @@ impl SqlStore {
         let id: i64 = match inserted {
             Ok(row) => row.try_get(0)?,
             Err(e) if is_unique_violation(&e) => {
-                return Err(StoreError::Api(ApiError::already_exists(format!(
+                return Err(StoreError::AlreadyExists(format!(
                     "Experiment(name={name}) already exists. Error: UNIQUE constraint failed: \
                      experiments.name"
-                ))))
+                )))
             }
             Err(e) => return Err(e.into()),
         };
@@ -236,9 +235,9 @@ impl SqlStore {
         match result {
             Ok(_) => {}
             Err(e) if is_unique_violation(&e) => {
-                return Err(StoreError::Api(ApiError::already_exists(format!(
+                return Err(StoreError::AlreadyExists(format!(
                     "Experiment(name={new_name}) already exists."
-                ))))
+                )))
             }
             Err(e) => return Err(e.into()),
         }
@@ -266,9 +265,9 @@ impl SqlStore {
             return Err(if deleted {
                 experiment_not_found(id)
             } else {
-                StoreError::Api(ApiError::invalid(format!(
+                StoreError::InvalidState(format!(
                     "Cannot restore an active experiment. Experiment {id} is already active."
-                )))
+                ))
             });
         }
         let now = now_ms();
@@ -312,9 +311,9 @@ impl SqlStore {
             .execute(&mut *tx)
             .await?;
         if done.rows_affected() == 0 {
-            return Err(StoreError::Api(ApiError::not_found(format!(
+            return Err(StoreError::NotFound(format!(
                 "No tag with name: {key} in experiment with id {id}"
-            ))));
+            )));
         }
         tx.commit().await?;
         Ok(())

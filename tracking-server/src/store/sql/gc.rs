@@ -3,7 +3,6 @@
 //! place and the next `gc` tries again.
 
 use super::{Arg, SqlBuf, SqlStore};
-use crate::error::ApiError;
 use crate::store::{StoreError, StoreResult};
 use sqlx::Row;
 
@@ -65,10 +64,10 @@ impl SqlStore {
             let stage: String = row.try_get(3)?;
             let deleted_time: Option<i64> = row.try_get(4)?;
             if stage != "deleted" {
-                return Err(StoreError::Api(ApiError::invalid(format!(
+                return Err(StoreError::InvalidState(format!(
                     "Run {run_id} is not in the `deleted` lifecycle stage. Only deleted runs can be \
                      permanently deleted."
-                ))));
+                )));
             }
             if deleted_time.is_some_and(|t| t > cutoff_ms) {
                 continue;
@@ -113,10 +112,10 @@ impl SqlStore {
             let id: i64 = row.try_get(0)?;
             let stage: String = row.try_get(1)?;
             if stage != "deleted" {
-                return Err(StoreError::Api(ApiError::invalid(format!(
+                return Err(StoreError::InvalidState(format!(
                     "Experiment {id} is not in the `deleted` lifecycle stage. Only deleted \
                      experiments can be permanently deleted."
-                ))));
+                )));
             }
             if row.try_get::<i64, _>(2)? > cutoff_ms {
                 continue;

@@ -3,7 +3,6 @@
 
 use super::experiments::{page_overflow, require_active_experiment};
 use super::{now_ms, Arg, SqlBuf, SqlStore};
-use crate::error::ApiError;
 use crate::search::{Comparator, Entity, FilterValue};
 use crate::store::registry::{LoggedModelSearch, NewLoggedModel};
 use crate::store::{Page, StoreError, StoreResult};
@@ -15,9 +14,9 @@ const COLUMNS: &str = "l.model_id, l.experiment_id, l.name, l.artifact_location,
      l.last_updated_time, l.status, l.model_type, l.source_run_id, l.status_message";
 
 fn not_found(model_id: &str) -> StoreError {
-    StoreError::Api(ApiError::not_found(format!(
+    StoreError::NotFound(format!(
         "Logged model with ID '{model_id}' not found."
-    )))
+    ))
 }
 
 fn info_from_row(row: &AnyRow) -> Result<LoggedModelInfo, sqlx::Error> {
@@ -383,9 +382,9 @@ impl SqlStore {
             .execute(&mut *tx)
             .await?;
         if done.rows_affected() == 0 {
-            return Err(StoreError::Api(ApiError::not_found(format!(
+            return Err(StoreError::NotFound(format!(
                 "No tag with key '{key}' found for logged model '{model_id}'."
-            ))));
+            )));
         }
         tx.commit().await?;
         Ok(())

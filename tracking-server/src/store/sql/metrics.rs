@@ -1,7 +1,6 @@
 //! Metric history: full pages for the client, and down-sampled series for charts.
 
 use super::{require_run, Arg, Dialect, SqlBuf, SqlStore};
-use crate::error::ApiError;
 use crate::store::{Page, StoreError, StoreResult};
 use protocol::Metric;
 use sqlx::any::AnyRow;
@@ -29,9 +28,9 @@ fn points(rows: &[AnyRow]) -> StoreResult<Vec<Metric>> {
     };
     let text: Option<String> = row.try_get(0)?;
     serde_json::from_str(text.as_deref().unwrap_or("[]")).map_err(|e| {
-        StoreError::Api(ApiError::internal(format!(
+        StoreError::Corrupt(format!(
             "stored metric history is not valid JSON: {e}"
-        )))
+        ))
     })
 }
 

@@ -28,7 +28,6 @@ mod webhooks;
 pub use gc::{DeletedExperiment, DeletedRun};
 
 use super::{StoreError, StoreResult};
-use crate::error::ApiError;
 use sqlx::any::{AnyArguments, AnyConnectOptions, AnyPoolOptions};
 use sqlx::query::Query;
 use sqlx::{Any, AnyConnection, AnyPool, Executor};
@@ -394,15 +393,15 @@ pub(crate) async fn require_run(conn: &mut AnyConnection, run_id: &str) -> Store
 }
 
 pub(crate) fn run_not_found(run_id: &str) -> StoreError {
-    StoreError::Api(ApiError::not_found(format!(
+    StoreError::NotFound(format!(
         "Run with id={run_id} not found"
-    )))
+    ))
 }
 
 pub(crate) fn experiment_not_found(id: i64) -> StoreError {
-    StoreError::Api(ApiError::not_found(format!(
+    StoreError::NotFound(format!(
         "No Experiment with id={id} exists"
-    )))
+    ))
 }
 
 /// Unique-constraint violations are the client's doing (a name taken), not ours.

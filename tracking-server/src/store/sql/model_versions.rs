@@ -7,7 +7,6 @@ use super::registry::{
     require_model, tag_clause, touch_model, version_from_row, VERSION_COLUMNS,
 };
 use super::{now_ms, SqlBuf, SqlStore};
-use crate::error::ApiError;
 use crate::search::Entity;
 use crate::store::registry::{NewModelVersion, RegistrySearch};
 use crate::store::{Page, StoreError, StoreResult};
@@ -355,9 +354,9 @@ impl SqlStore {
         .fetch_optional(&mut *conn)
         .await?
         .ok_or_else(|| {
-            StoreError::Api(ApiError::invalid(format!(
+            StoreError::Invalid(format!(
                 "Registered model alias {alias} not found."
-            )))
+            ))
         })?;
         fetch_version(&mut conn, name, row.try_get(0)?).await
     }

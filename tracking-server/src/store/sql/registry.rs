@@ -2,7 +2,6 @@
 
 use super::experiments::page_overflow;
 use super::{is_unique_violation, now_ms, Arg, SqlBuf, SqlStore};
-use crate::error::ApiError;
 use crate::search::{Clause, Comparator, Entity, FilterValue};
 use crate::store::registry::RegistrySearch;
 use crate::store::{Page, StoreError, StoreResult};
@@ -15,15 +14,15 @@ pub(super) const VERSION_COLUMNS: &str = "v.name, v.version, v.creation_time, v.
      v.user_id, v.current_stage, v.source, v.run_id, v.run_link, v.status, v.status_message, v.model_id";
 
 pub(super) fn model_not_found(name: &str) -> StoreError {
-    StoreError::Api(ApiError::not_found(format!(
+    StoreError::NotFound(format!(
         "Registered Model with name={name} not found"
-    )))
+    ))
 }
 
 fn version_not_found(name: &str, version: i64) -> StoreError {
-    StoreError::Api(ApiError::not_found(format!(
+    StoreError::NotFound(format!(
         "Model Version (name={name}, version={version}) not found"
-    )))
+    ))
 }
 
 pub(super) fn version_from_row(row: &AnyRow) -> Result<ModelVersion, sqlx::Error> {
@@ -323,9 +322,9 @@ impl SqlStore {
         .await;
         match inserted {
             Err(e) if is_unique_violation(&e) => {
-                return Err(StoreError::Api(ApiError::already_exists(format!(
+                return Err(StoreError::AlreadyExists(format!(
                     "Registered Model (name={name}) already exists."
-                ))))
+                )))
             }
             other => other?,
         };
@@ -362,9 +361,9 @@ impl SqlStore {
         .await;
         match renamed {
             Err(e) if is_unique_violation(&e) => {
-                return Err(StoreError::Api(ApiError::already_exists(format!(
+                return Err(StoreError::AlreadyExists(format!(
                     "Registered Model (name={new_name}) already exists."
-                ))))
+                )))
             }
             other => other?,
         };

@@ -4,7 +4,6 @@ use super::experiments::require_active_experiment;
 use super::runs_read::load_runs;
 use super::search::RUN_COLUMNS;
 use super::{now_ms, run_not_found, Arg, SqlBuf, SqlStore, IN_CHUNK};
-use crate::error::ApiError;
 use crate::store::{Batch, NewRun, RunUpdate, StoreError, StoreResult};
 use protocol::{DatasetInputRecord, KeyValue, Metric, Run, RunInfo, RunStatus};
 use sqlx::any::AnyRow;
@@ -48,10 +47,10 @@ pub(super) async fn require_active_run(
 ) -> StoreResult<RunInfo> {
     let info = fetch_run_info(conn, run_id).await?;
     if info.lifecycle_stage != "active" {
-        return Err(StoreError::Api(ApiError::invalid(format!(
+        return Err(StoreError::InvalidState(format!(
             "The run {run_id} must be in the 'active' state. Current state is {}.",
             info.lifecycle_stage
-        ))));
+        )));
     }
     Ok(info)
 }
@@ -98,11 +97,11 @@ async fn insert_params(
     for p in params {
         if let Some(old) = existing.get(&p.key) {
             if *old != p.value {
-                return Err(StoreError::Api(ApiError::invalid(format!(
+                return Err(StoreError::InvalidState(format!(
                     "Changing param values is not allowed. Param with key='{}' was already logged \
                      with value='{old}' for run ID='{run_id}'. Attempted logging new value '{}'.",
                     p.key, p.value
-                ))));
+                )));
             }
         }
     }
@@ -305,11 +304,11 @@ impl SqlStore {
             )
             .await?;
             if exp.is_some_and(|e| e.lifecycle_stage != "active") {
-                return Err(StoreError::Api(ApiError::invalid(format!(
+                return Err(StoreError::InvalidState(format!(
                     "Cannot restore run {run_id}: its experiment {} is deleted. Restore the \
                      experiment first.",
                     info.experiment_id
-                ))));
+                )));
             }
         }
         let (stage, deleted_time) = if deleted {
@@ -358,9 +357,9 @@ impl SqlStore {
             .execute(&mut *tx)
             .await?;
         if done.rows_affected() == 0 {
-            return Err(StoreError::Api(ApiError::not_found(format!(
+            return Err(StoreError::NotFound(format!(
                 "No tag with name: {key} in run with id {run_id}"
-            ))));
+            )));
         }
         tx.commit().await?;
         Ok(())

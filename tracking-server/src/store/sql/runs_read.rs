@@ -9,7 +9,6 @@ use super::experiments::page_overflow;
 use super::run_rows::{self, Child, Malformed};
 use super::search::{compile_run_search, SearchSql};
 use super::{Arg, Dialect, SqlBuf, SqlStore, IN_CHUNK};
-use crate::error::ApiError;
 use crate::store::{Page, RunSearch, StoreError, StoreResult};
 use protocol::{
     Dataset, DatasetInput, KeyValue, ModelInput, ModelOutput, Run, RunData, RunInfo, RunInputs,
@@ -23,7 +22,7 @@ const PARALLEL_FROM: usize = 200;
 
 impl From<Malformed> for StoreError {
     fn from(e: Malformed) -> Self {
-        StoreError::Api(ApiError::internal(e.to_string()))
+        StoreError::Corrupt(e.to_string())
     }
 }
 

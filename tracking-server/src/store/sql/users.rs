@@ -2,7 +2,6 @@
 //! that misses the credential cache and must not queue behind SQLite's single writer.
 
 use super::{is_unique_violation, now_ms, SqlStore};
-use crate::error::ApiError;
 use crate::store::auth::{AuthStore, Permission, TokenRecord, UserRecord};
 use crate::store::{StoreError, StoreResult};
 use sqlx::Row;
@@ -53,10 +52,10 @@ impl AuthStore for SqlStore {
         .await;
         match inserted {
             Err(e) if is_unique_violation(&e) => {
-                return Err(StoreError::Api(ApiError::already_exists(format!(
+                return Err(StoreError::AlreadyExists(format!(
                     "User '{}' already exists",
                     user.name
-                ))))
+                )))
             }
             other => {
                 other?;

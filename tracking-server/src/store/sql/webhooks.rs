@@ -6,7 +6,6 @@
 
 use super::experiments::page_overflow;
 use super::{now_ms, Arg, Dialect, SqlBuf, SqlStore};
-use crate::error::ApiError;
 use crate::store::webhooks::{
     AttemptResult, ClaimedDelivery, DeliveryRecord, DeliveryState, NewDelivery, NewWebhook,
     WebhookRecord, WebhookStatus, WebhookStore, WebhookUpdate,
@@ -21,9 +20,9 @@ const WEBHOOK_COLUMNS: &str = "webhook_id, name, description, url, status, secre
      creation_timestamp, last_updated_timestamp";
 
 fn not_found(webhook_id: &str) -> StoreError {
-    StoreError::Api(ApiError::not_found(format!(
+    StoreError::NotFound(format!(
         "Webhook with ID {webhook_id} not found."
-    )))
+    ))
 }
 
 fn webhook_from_row(row: &AnyRow) -> Result<WebhookRecord, sqlx::Error> {
