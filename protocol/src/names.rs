@@ -13,6 +13,16 @@ use std::fmt;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Invalid(pub String);
 
+impl Invalid {
+    /// MLflow's wording for a required field that is absent or empty.
+    pub fn missing(field: &str) -> Self {
+        Self(format!(
+            "Missing value for required parameter '{field}'. See the API docs for more information \
+             about request parameters."
+        ))
+    }
+}
+
 impl fmt::Display for Invalid {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)

@@ -7,6 +7,8 @@ pub const API: &str = "/api/2.0/mlflow";
 pub const AJAX_API: &str = "/ajax-api/2.0/mlflow";
 /// The artifact proxy (`mlflow-artifacts`): `{ARTIFACTS}/artifacts/<path>`.
 pub const ARTIFACTS: &str = "/api/2.0/mlflow-artifacts";
+/// The artifact proxy under the web UI's prefix.
+pub const AJAX_ARTIFACTS: &str = "/ajax-api/2.0/mlflow-artifacts";
 
 /// `{base}{API}/{endpoint}`, e.g. `api_url("http://h:5000", "runs/create")`.
 pub fn api_url(base: &str, endpoint: &str) -> String {

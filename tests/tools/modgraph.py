@@ -13,7 +13,9 @@ Why not `cargo modules`: it builds rust-analyzer (tens of minutes on two cores) 
 question that the source text answers. What this cannot see: macros that expand to paths, and
 glob imports (`use super::*`), which count as an edge to the whole parent module.
 
-`--check` exits 1 when there is a circle (the structure rule in ARCHITECTURE.md).
+`--check` exits 1 when there is a circle, or when a module imports one in a layer above its own
+(the structure rules in ARCHITECTURE.md; the layers of each crate are listed in LAYERS below,
+lowest first, and a module belongs to the layer of its longest listed prefix).
 """
 import re
 import sys
@@ -22,6 +24,44 @@ from pathlib import Path
 PATH_RE = re.compile(r"\b(crate|super|self)((?:::[A-Za-z_][A-Za-z0-9_]*)+)")
 USE_RE = re.compile(r"\buse\s+([^;]+);", re.S)
 MOD_RE = re.compile(r"^\s*(?:pub(?:\([^)]*\))?\s+)?mod\s+([a-z_][a-z0-9_]*)\s*;", re.M)
+
+
+# Lowest first. A module may import its own layer and the ones below, never one above.
+LAYERS = {
+    "tracking-server": [
+        # vocabulary and pure functions
+        ["calendar", "search", "webhooks::crypto", "webhooks::events", "auth::credentials"],
+        # storage, which knows no HTTP
+        ["store"],
+        # MLflow's error model, and the rules and resources it reports on
+        ["error", "validation", "uri", "artifacts", "artifacts_object", "webhooks", "config"],
+        # cross-cutting request machinery
+        ["auth", "ops", "extract"],
+        # what handlers share
+        ["state"],
+        # rules both front ends apply
+        ["service", "artifact_source"],
+        # the two front ends
+        ["routes", "ui"],
+        # assembly
+        ["startup"],
+    ],
+    "cli": [
+        ["telemetry", "settings", "exit", "output"],
+        ["commands"],
+        ["cli"],
+    ],
+}
+
+
+def layer_of(path: tuple, layers):
+    best, best_len = None, -1
+    for i, names in enumerate(layers):
+        for n in names:
+            segs = tuple(n.split("::"))
+            if path[: len(segs)] == segs and len(segs) > best_len:
+                best, best_len = i, len(segs)
+    return best
 
 
 def module_files(src: Path):
@@ -214,7 +254,19 @@ def main():
           f"{len(circles)} circle(s)")
     for c in circles:
         print(f"  circle of {len(c)}: {', '.join(name(m) for m in c)}")
-    if "--check" in sys.argv and circles:
+    upward = []
+    layers = LAYERS.get(crate.resolve().name)
+    if layers:
+        for a, targets in edges.items():
+            la = layer_of(a, layers)
+            for b in targets:
+                lb = layer_of(b, layers)
+                if la is not None and lb is not None and lb > la:
+                    upward.append((a, b))
+        print(f"  {len(upward)} import(s) of a higher layer")
+        for a, b in sorted(upward):
+            print(f"  upward: {name(a)} -> {name(b)}")
+    if "--check" in sys.argv and (circles or upward):
         sys.exit(1)
 
 

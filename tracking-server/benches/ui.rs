@@ -18,8 +18,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tower::ServiceExt;
 use tracking_server::config::ServerConfig;
-use tracking_server::routes::router;
-use tracking_server::store::{Batch, NewRun, SqlStore, TrackingStore};
+use tracking_server::startup::app as router;
+use tracking_server::store::{Batch, ExperimentStore, NewRun, RunStore, SqlStore};
 
 const RUNS: usize = 10_000;
 const PARAMS: usize = 20;

@@ -11,7 +11,7 @@
 
 use crate::artifacts::{ArtifactStore, Download};
 use crate::error::ApiError;
-use crate::routes::AppState;
+use crate::state::AppState;
 use crate::validation::validate_artifact_path;
 use protocol::FileInfo;
 use std::path::PathBuf;

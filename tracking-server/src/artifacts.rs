@@ -306,7 +306,7 @@ where
         let chunk = chunk.map_err(|e| ApiError::bad_request(format!("Upload interrupted: {e}")))?;
         if let Some(limit) = limit {
             if written + chunk.len() as u64 > limit {
-                return Err(upload_too_large(limit));
+                return Err(ApiError::upload_too_large(limit));
             }
         }
         file.write_all(&chunk)
@@ -321,13 +321,6 @@ where
 }
 
 /// The answer to an upload over `--max-upload-bytes`.
-pub fn upload_too_large(limit: u64) -> ApiError {
-    ApiError::new(
-        crate::error::ErrorCode::MaxBlockSizeExceeded,
-        format!("Artifact upload exceeds the server's limit of {limit} bytes (--max-upload-bytes)"),
-    )
-}
-
 fn io_error(action: &str, what: &str, e: &io::Error) -> ApiError {
     // A file where the path needs a directory (or the reverse) is the client's doing.
     if matches!(

@@ -85,7 +85,7 @@ impl ObjectArtifacts {
                 Some(Ok(chunk)) => {
                     written += chunk.len() as u64;
                     if too_big(written) {
-                        return Err(crate::artifacts::upload_too_large(limit.unwrap_or(0)));
+                        return Err(crate::error::ApiError::upload_too_large(limit.unwrap_or(0)));
                     }
                     head.push(chunk);
                 }
@@ -107,7 +107,7 @@ impl ObjectArtifacts {
                     chunk.map_err(|e| ApiError::bad_request(format!("Upload interrupted: {e}")))?;
                 written += chunk.len() as u64;
                 if too_big(written) {
-                    return Err(crate::artifacts::upload_too_large(limit.unwrap_or(0)));
+                    return Err(crate::error::ApiError::upload_too_large(limit.unwrap_or(0)));
                 }
                 writer
                     .wait_for_capacity(PART_CONCURRENCY)

@@ -4,9 +4,9 @@
 //! reported as a 5xx: every validation path produces a 4xx code here, and only genuinely unexpected
 //! failures (a broken database) become `INTERNAL_ERROR`.
 
+use crate::store::StoreError;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use crate::store::StoreError;
 use serde::Serialize;
 
 /// The subset of MLflow's `ErrorCode` enum this server emits (`databricks.proto`).
@@ -95,12 +95,18 @@ impl ApiError {
     pub fn internal(message: impl Into<String>) -> Self {
         Self::new(ErrorCode::InternalError, message)
     }
+    /// An artifact upload over `--max-upload-bytes` (413, which the client does not retry).
+    pub fn upload_too_large(limit: u64) -> Self {
+        Self::new(
+            ErrorCode::MaxBlockSizeExceeded,
+            format!(
+                "Artifact upload exceeds the server's limit of {limit} bytes (--max-upload-bytes)"
+            ),
+        )
+    }
     /// MLflow's wording for a required field that is absent or empty.
     pub fn missing(field: &str) -> Self {
-        Self::invalid(format!(
-            "Missing value for required parameter '{field}'. See the API docs for more information \
-             about request parameters."
-        ))
+        Self::invalid(protocol::names::Invalid::missing(field).0)
     }
 }
 

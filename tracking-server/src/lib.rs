@@ -22,13 +22,16 @@ pub mod artifacts;
 #[cfg(feature = "s3")]
 pub mod artifacts_object;
 pub mod auth;
+pub mod calendar;
 pub mod config;
 pub mod error;
 pub mod extract;
 pub mod ops;
 pub mod routes;
 pub mod search;
+pub mod service;
 pub mod startup;
+pub mod state;
 pub mod store;
 pub mod ui;
 pub mod uri;

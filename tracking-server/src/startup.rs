@@ -4,13 +4,17 @@
 use crate::artifacts::ArtifactStore;
 use crate::auth::Authenticator;
 use crate::config::ServerConfig;
-use crate::routes::{router, AppState};
+use crate::error::{ApiError, ErrorCode};
+use crate::state::AppState;
 use crate::store::auth::AuthStore;
 use crate::store::webhooks::WebhookStore;
-use crate::store::{RegistryStore, SqlStore, TrackingStore};
+use crate::store::{SqlStore, Store};
 use crate::webhooks::Webhooks;
 use anyhow::Context;
+use axum::http::Uri;
+use axum::response::{IntoResponse, Response};
 use axum::Router;
+use protocol::paths;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -23,8 +27,8 @@ pub struct Application {
     webhooks: Arc<Webhooks>,
 }
 
-/// Opens the store and the artifact directory and assembles what handlers share; the router
-/// itself is `routes::router(state)`. Public so tests can drive the router without a socket.
+/// Opens the store and the artifact directory and assembles what handlers share; [`app`] makes
+/// the router from it. Public so tests can drive the router without a socket.
 pub async fn build_state(config: ServerConfig) -> anyhow::Result<AppState> {
     let store = SqlStore::connect(&config.backend_store_uri)
         .await
@@ -48,10 +52,9 @@ pub async fn build_state(config: ServerConfig) -> anyhow::Result<AppState> {
     } else {
         None
     };
-    let registry: Arc<dyn RegistryStore> = store.clone();
     let webhook_store: Arc<dyn WebhookStore> = store.clone();
     let webhooks = Webhooks::new(webhook_store, config.webhooks.clone())?;
-    let store: Arc<dyn TrackingStore> = store;
+    let store: Arc<dyn Store> = store;
     let root = config.artifact_root();
     store
         .ensure_default_experiment(&format!("{root}/0"))
@@ -71,13 +74,31 @@ pub async fn build_state(config: ServerConfig) -> anyhow::Result<AppState> {
     };
     Ok(AppState {
         store,
-        registry,
         artifacts,
         config: Arc::new(config),
         auth,
         metrics: Arc::default(),
         webhooks: Arc::new(webhooks),
     })
+}
+
+/// The whole HTTP surface: the REST API under both MLflow prefixes, the artifact proxy, the web UI,
+/// the operational routes, the fallbacks, and the middleware of `ops::layers` (authentication
+/// included) around all of it. Public so tests can drive it without a socket.
+pub fn app(state: AppState) -> Router {
+    let api = crate::routes::api(&state);
+    let proxy = crate::routes::artifact_proxy();
+    let router = Router::new()
+        .nest(paths::API, api.clone())
+        .nest(paths::AJAX_API, api)
+        .nest(paths::ARTIFACTS, proxy.clone())
+        .nest(paths::AJAX_ARTIFACTS, proxy)
+        .merge(crate::routes::root())
+        .merge(crate::ui::router())
+        .fallback(endpoint_not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .with_state(state.clone());
+    crate::ops::layers(router, state.auth.clone(), state.metrics.clone())
 }
 
 impl Application {
@@ -89,7 +110,7 @@ impl Application {
             .with_context(|| format!("cannot listen on {host}:{port}"))?;
         let port = listener.local_addr()?.port();
         let webhooks = state.webhooks.clone();
-        let app = router(state);
+        let app = app(state);
         Ok(Self {
             listener,
             app,
@@ -125,6 +146,30 @@ impl Application {
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         self.run_until(shutdown_signal()).await
     }
+}
+
+async fn endpoint_not_found(uri: Uri, headers: axum::http::HeaderMap) -> Response {
+    // A browser asking for a page that does not exist gets the UI's 404 page; the API keeps JSON.
+    let api = uri.path().starts_with("/api/") || uri.path().starts_with("/ajax-api/");
+    let wants_html = headers
+        .get(axum::http::header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("text/html"));
+    if !api && wants_html {
+        return crate::ui::not_found(uri.path());
+    }
+    ApiError::new(
+        ErrorCode::EndpointNotFound,
+        format!("No API endpoint matches {}", uri.path()),
+    )
+    .into_response()
+}
+
+async fn method_not_allowed(method: axum::http::Method, uri: Uri) -> Response {
+    let mut r = ApiError::bad_request(format!("Method {method} is not allowed for {}", uri.path()))
+        .into_response();
+    *r.status_mut() = axum::http::StatusCode::METHOD_NOT_ALLOWED;
+    r
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

@@ -15,7 +15,6 @@
 pub mod credentials;
 
 use crate::error::{ApiError, ErrorCode};
-use crate::routes::{AppState, AJAX_PREFIX, API_PREFIX};
 use crate::store::auth::{AuthStore, Permission, UserRecord};
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderValue, Method};
@@ -23,6 +22,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use credentials::{parse_authorization, verify_secret, Credential};
 use hmac::{Hmac, Mac};
+use protocol::paths::{AJAX_API as AJAX_PREFIX, API as API_PREFIX};
 use sha2::Sha256;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -197,8 +197,12 @@ pub fn needs_edit(method: &Method, path: &str) -> bool {
 
 /// Middleware: with auth on, answers 401 (with a Basic challenge, so browsers prompt) unless the
 /// request carries valid credentials, and 403 when a read-only user tries to write.
-pub async fn require_auth(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
-    let Some(auth) = state.auth.as_ref() else {
+pub async fn require_auth(
+    State(auth): State<Option<Arc<Authenticator>>>,
+    mut req: Request,
+    next: Next,
+) -> Response {
+    let Some(auth) = auth.as_ref() else {
         return next.run(req).await;
     };
     if OPEN_PATHS.contains(&req.uri().path()) {

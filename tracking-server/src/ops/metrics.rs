@@ -5,6 +5,7 @@
 //! exporter would add a dozen crates (an HTTP listener, hashing and atomics libraries) to every
 //! build. The lock is held for a map lookup and a few additions per request.
 
+use crate::store::PoolStats;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -15,16 +16,6 @@ use std::time::Duration;
 const BUCKETS: &[f64] = &[
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 ];
-
-/// A database pool's state at scrape time.
-#[derive(Debug, Clone)]
-pub struct PoolStats {
-    /// `read` or `write` (one pool serves both on PostgreSQL: `shared`).
-    pub pool: &'static str,
-    pub open: u32,
-    pub idle: usize,
-    pub max: u32,
-}
 
 #[derive(Default)]
 struct Histogram {

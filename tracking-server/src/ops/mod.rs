@@ -4,13 +4,15 @@
 pub mod gc;
 pub mod metrics;
 
+use crate::auth::Authenticator;
 use crate::error::ApiError;
-use crate::routes::AppState;
+use crate::ops::metrics::Metrics;
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderName, Method};
 use axum::middleware::{from_fn_with_state, Next};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -28,15 +30,15 @@ static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 ///
 /// `Router::layer` runs these after routing, which is what makes the matched route template
 /// available to the span and the metrics.
-pub fn layers(router: Router, state: AppState) -> Router {
+pub fn layers(router: Router, auth: Option<Arc<Authenticator>>, metrics: Arc<Metrics>) -> Router {
     router
-        .layer(from_fn_with_state(state.clone(), crate::auth::require_auth))
+        .layer(from_fn_with_state(auth, crate::auth::require_auth))
         .layer(CatchPanicLayer::custom(
             |_: Box<dyn std::any::Any + Send>| {
                 ApiError::internal("the server failed while answering this request").into_response()
             },
         ))
-        .layer(from_fn_with_state(state, track))
+        .layer(from_fn_with_state(metrics, track))
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(|req: &Request| {
@@ -79,7 +81,7 @@ fn route_of(req: &Request) -> &str {
 }
 
 /// Counts and times every answer under its route template.
-async fn track(State(state): State<AppState>, req: Request, next: Next) -> Response {
+async fn track(State(metrics): State<Arc<Metrics>>, req: Request, next: Next) -> Response {
     let route = route_of(&req).to_string();
     // Clients may send any token as a method; only the standard ones get their own label.
     let method = match *req.method() {
@@ -92,10 +94,10 @@ async fn track(State(state): State<AppState>, req: Request, next: Next) -> Respo
         | Method::OPTIONS => req.method().as_str().to_string(),
         _ => "OTHER".to_string(),
     };
-    let _in_flight = state.metrics.start();
+    let _in_flight = metrics.start();
     let started = Instant::now();
     let response = next.run(req).await;
-    state.metrics.record(
+    metrics.record(
         &method,
         &route,
         response.status().as_u16(),

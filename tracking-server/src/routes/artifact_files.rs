@@ -3,11 +3,11 @@
 //! `upload-artifact`, and a logged model's files. Each resolves the owner's artifact root through
 //! `ArtifactSource`, so proxied, HTTP-proxied and local roots behave alike.
 
-use super::AppState;
 use crate::artifact_source::ArtifactSource;
 use crate::artifacts::Download;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::extract::{MlflowJson, MlflowPath, MlflowQuery};
+use crate::state::AppState;
 use crate::validation::{validate_artifact_path, validate_run_id};
 use axum::body::Body;
 use axum::extract::{Request, State};
@@ -89,11 +89,11 @@ async fn get_model_version_artifact(
     MlflowQuery(q): MlflowQuery<VersionArtifactQuery>,
 ) -> ApiResult<Response> {
     let name = crate::validation::required(q.name, "name")?;
-    let version = super::registry_rules::version(q.version.as_deref())?;
+    let version = crate::service::registry::version(q.version.as_deref())?;
     let path = crate::validation::required(q.path, "path")?;
     validate_artifact_path(&path)?;
-    let mv = s.registry.get_model_version(&name, version).await?;
-    let root = super::registry_rules::download_uri(&s, &mv.source).await?;
+    let mv = s.store.get_model_version(&name, version).await?;
+    let root = crate::service::registry::download_uri(&s, &mv.source).await?;
     let download = source_of(&s, &root)?.open(&s, &path).await?;
     Ok(attachment(&path, download))
 }
@@ -150,7 +150,7 @@ async fn upload_run_artifact(
             store.put(&path, chunk).await?;
         }
     }
-    Ok(super::empty())
+    Ok(super::reply::empty())
 }
 
 #[derive(Deserialize, Default)]
@@ -166,7 +166,7 @@ async fn list_logged_model_artifacts(
 ) -> ApiResult<Json<ListArtifactsResponse>> {
     let rel = q.artifact_directory_path.unwrap_or_default();
     validate_artifact_path(&rel)?;
-    let model = s.registry.get_logged_model(&model_id, false).await?;
+    let model = s.store.get_logged_model(&model_id, false).await?;
     let root_uri = model.info.artifact_uri;
     let rel = rel.trim_matches('/').to_string();
     let files = source_of(&s, &root_uri)?
@@ -199,7 +199,7 @@ async fn get_logged_model_artifact(
             )
         })?;
     validate_artifact_path(&path)?;
-    let model = s.registry.get_logged_model(&model_id, false).await?;
+    let model = s.store.get_logged_model(&model_id, false).await?;
     let download = source_of(&s, &model.info.artifact_uri)?
         .open(&s, &path)
         .await?;

@@ -1,11 +1,11 @@
 //! The artifact proxy (`/api/2.0/mlflow-artifacts/artifacts/<path>`) and the tracking-side run
 //! listing (`/artifacts/list`). Bodies stream both ways; nothing is buffered whole in memory.
 
-use super::AppState;
 use crate::artifact_source::ArtifactSource;
 use crate::artifacts::ArtifactStore;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::extract::{MlflowJson, MlflowPath, MlflowQuery};
+use crate::state::AppState;
 use crate::validation::{run_id, validate_artifact_path};
 use protocol::{FileInfo, ListArtifacts, ListArtifactsResponse};
 
@@ -73,7 +73,7 @@ async fn upload(
     // Refuse at once when the client announces a body over the limit; the stream is counted too.
     let result = match store.max_upload_bytes() {
         Some(limit) if announced.is_some_and(|n| n > limit) => {
-            Err(crate::artifacts::upload_too_large(limit))
+            Err(crate::error::ApiError::upload_too_large(limit))
         }
         _ => store.put(&path, &mut stream).await,
     };
@@ -85,7 +85,7 @@ async fn upload(
     }
     let bytes = result?;
     tracing::debug!(%path, bytes, "artifact stored");
-    Ok(super::empty())
+    Ok(super::reply::empty())
 }
 
 /// Reads and discards what is left of a refused upload (up to a cap), so that a client that does
@@ -118,7 +118,7 @@ async fn delete(
     MlflowPath(path): MlflowPath<String>,
 ) -> ApiResult<Json<serde_json::Value>> {
     proxy(&s)?.delete(&path).await?;
-    Ok(super::empty())
+    Ok(super::reply::empty())
 }
 
 /// The client falls back to a single PUT when the message starts this way.

@@ -1,11 +1,12 @@
 //! `/experiments/*`.
 
-use super::{empty, AppState};
+use super::reply::empty;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::MlflowJson;
 use crate::search::{
     decode_page_token, encode_page_token, parse_experiment_filter, parse_experiment_order_by,
 };
+use crate::state::AppState;
 use crate::store::ExperimentSearch;
 use crate::validation::{
     experiment_id, required, validate_experiment_name, validate_key, validate_length,

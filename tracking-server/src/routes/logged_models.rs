@@ -1,13 +1,14 @@
 //! MLflow 3 logged models (`/logged-models…`) and `runs/outputs`. Any `mlflow.<flavor>.log_model()`
 //! of a 3.x client goes through these, and `register_model("runs:/…")` searches them.
 
-use super::{empty, AppState};
+use super::reply::empty;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{MlflowJson, MlflowPath};
 use crate::search::{
     decode_page_token, encode_page_token, Clause, Comparator, Entity, FilterValue,
 };
-use crate::store::registry::{LoggedModelSearch, NewLoggedModel};
+use crate::state::AppState;
+use crate::store::{LoggedModelSearch, NewLoggedModel};
 use crate::validation::{experiment_id, required, run_id};
 use axum::extract::State;
 use axum::routing::{delete, get, post};
@@ -60,7 +61,7 @@ async fn create(
         )));
     }
     let model = s
-        .registry
+        .store
         .create_logged_model(
             NewLoggedModel {
                 experiment_id,
@@ -82,7 +83,7 @@ async fn get_model(
     MlflowJson(req): MlflowJson<LoggedModelRequest>,
 ) -> ApiResult<Json<LoggedModelResponse>> {
     let model = s
-        .registry
+        .store
         .get_logged_model(&model_id, req.allow_deleted.unwrap_or(false))
         .await?;
     Ok(Json(LoggedModelResponse { model }))
@@ -110,7 +111,7 @@ async fn finalize(
     MlflowJson(req): MlflowJson<LoggedModelRequest>,
 ) -> ApiResult<Json<LoggedModelResponse>> {
     let status = final_status(req.status.as_ref())?;
-    let model = s.registry.finalize_logged_model(&model_id, status).await?;
+    let model = s.store.finalize_logged_model(&model_id, status).await?;
     Ok(Json(LoggedModelResponse { model }))
 }
 
@@ -118,7 +119,7 @@ async fn delete_model(
     State(s): State<AppState>,
     MlflowPath(model_id): MlflowPath<String>,
 ) -> ApiResult<Json<Value>> {
-    s.registry.delete_logged_model(&model_id).await?;
+    s.store.delete_logged_model(&model_id).await?;
     Ok(empty())
 }
 
@@ -217,7 +218,7 @@ async fn search(
         )));
     }
     let page = s
-        .registry
+        .store
         .search_logged_models(&LoggedModelSearch {
             experiment_ids,
             filter: logged_model_filter(req.filter.as_deref().unwrap_or(""))?,
@@ -244,7 +245,7 @@ async fn set_tags(
     MlflowPath(model_id): MlflowPath<String>,
     MlflowJson(req): MlflowJson<LoggedModelRequest>,
 ) -> ApiResult<Json<Value>> {
-    s.registry
+    s.store
         .set_logged_model_tags(&model_id, &pairs(req.tags, "tags")?)
         .await?;
     Ok(empty())
@@ -254,7 +255,7 @@ async fn delete_tag(
     State(s): State<AppState>,
     MlflowPath((model_id, key)): MlflowPath<(String, String)>,
 ) -> ApiResult<Json<Value>> {
-    s.registry.delete_logged_model_tag(&model_id, &key).await?;
+    s.store.delete_logged_model_tag(&model_id, &key).await?;
     Ok(empty())
 }
 
@@ -263,7 +264,7 @@ async fn log_params(
     MlflowPath(model_id): MlflowPath<String>,
     MlflowJson(req): MlflowJson<LoggedModelRequest>,
 ) -> ApiResult<Json<Value>> {
-    s.registry
+    s.store
         .log_logged_model_params(&model_id, &pairs(req.params, "params")?)
         .await?;
     Ok(empty())
@@ -285,7 +286,7 @@ async fn log_outputs(
             ))
         })
         .collect::<ApiResult<Vec<_>>>()?;
-    s.registry.log_outputs(&run, &models).await?;
+    s.store.log_outputs(&run, &models).await?;
     Ok(empty())
 }
 

@@ -1,6 +1,6 @@
 //! Non-proto endpoints: health, version, server capabilities.
 
-use super::AppState;
+use crate::state::AppState;
 use axum::routing::get;
 use axum::{Json, Router};
 

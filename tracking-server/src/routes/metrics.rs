@@ -1,9 +1,9 @@
 //! `/metrics/*`: full history for the client, down-sampled history for charts.
 
-use super::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::MlflowJson;
 use crate::search::{decode_page_token, encode_page_token};
+use crate::state::AppState;
 use crate::validation::{required, run_id, validate_run_id};
 use axum::extract::State;
 use axum::routing::get;
@@ -43,7 +43,7 @@ async fn history(
         metrics: page.items,
         next_page_token: page.next_offset.map(encode_page_token),
     };
-    Ok(super::sized_json(&answer, capacity))
+    Ok(super::reply::sized_json(&answer, capacity))
 }
 
 fn checked_run_ids(ids: Vec<String>) -> ApiResult<Vec<String>> {

@@ -2,7 +2,7 @@
 //! name routes and users' traffic. Scrape it with a read-only user's token
 //! (`authorization: { credentials: mlt_… }` in the scrape config).
 
-use super::AppState;
+use crate::state::AppState;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;

@@ -1,14 +1,15 @@
 //! `/registered-models/*` and `/model-versions/*`: the model registry.
 
-use super::registry_rules as rules;
-use super::{empty, AppState};
+use super::reply::empty;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Actor, MlflowJson};
 use crate::search::{
     decode_page_token, encode_page_token, parse_model_version_filter, parse_model_version_order_by,
     parse_registered_model_filter, parse_registered_model_order_by,
 };
-use crate::store::registry::{NewModelVersion, RegistrySearch};
+use crate::service::registry as rules;
+use crate::state::AppState;
+use crate::store::{NewModelVersion, RegistrySearch};
 use crate::validation::required;
 use axum::extract::State;
 use axum::routing::{delete, get, patch, post};
@@ -70,7 +71,7 @@ async fn create_model(
     let name = rules::model_name(req.name)?;
     let tags = rules::tags(req.tags)?;
     let registered_model = s
-        .registry
+        .store
         .create_registered_model(&name, req.description.as_deref(), &tags)
         .await?;
     Ok(Json(RegisteredModelResponse { registered_model }))
@@ -88,7 +89,7 @@ async fn rename_model(
             e
         }
     })?;
-    let registered_model = s.registry.rename_registered_model(&name, &new_name).await?;
+    let registered_model = s.store.rename_registered_model(&name, &new_name).await?;
     Ok(Json(RegisteredModelResponse { registered_model }))
 }
 
@@ -98,14 +99,14 @@ async fn update_model(
 ) -> ApiResult<Json<RegisteredModelResponse>> {
     let name = required(req.name, "name")?;
     let registered_model = s
-        .registry
+        .store
         .update_registered_model(&name, req.description.as_deref())
         .await?;
     Ok(Json(RegisteredModelResponse { registered_model }))
 }
 
 async fn delete_model(State(s): State<AppState>, MlflowJson(req): Req) -> ApiResult<Json<Value>> {
-    s.registry
+    s.store
         .delete_registered_model(&required(req.name, "name")?)
         .await?;
     Ok(empty())
@@ -116,7 +117,7 @@ async fn get_model(
     MlflowJson(req): Req,
 ) -> ApiResult<Json<RegisteredModelResponse>> {
     let registered_model = s
-        .registry
+        .store
         .get_registered_model(&required(req.name, "name")?)
         .await?;
     Ok(Json(RegisteredModelResponse { registered_model }))
@@ -159,7 +160,7 @@ async fn search_models(
     MlflowJson(req): Req,
 ) -> ApiResult<Json<SearchRegisteredModelsResponse>> {
     let page = s
-        .registry
+        .store
         .search_registered_models(&registry_search(&req, 100, 1000, true)?)
         .await?;
     Ok(Json(SearchRegisteredModelsResponse {
@@ -178,7 +179,7 @@ async fn latest_versions(
         .iter()
         .map(|st| rules::stage(st))
         .collect::<ApiResult<Vec<_>>>()?;
-    let model_versions = s.registry.get_latest_versions(&name, &stages).await?;
+    let model_versions = s.store.get_latest_versions(&name, &stages).await?;
     Ok(Json(ModelVersionsResponse {
         model_versions,
         next_page_token: None,
@@ -188,7 +189,7 @@ async fn latest_versions(
 async fn set_model_tag(State(s): State<AppState>, MlflowJson(req): Req) -> ApiResult<Json<Value>> {
     let name = required(req.name, "name")?;
     let tag = rules::tag(req.key, req.value)?;
-    s.registry.set_registered_model_tag(&name, &tag).await?;
+    s.store.set_registered_model_tag(&name, &tag).await?;
     Ok(empty())
 }
 
@@ -197,7 +198,7 @@ async fn delete_model_tag(
     MlflowJson(req): Req,
 ) -> ApiResult<Json<Value>> {
     let name = required(req.name, "name")?;
-    s.registry
+    s.store
         .delete_registered_model_tag(&name, &required(req.key, "key")?)
         .await?;
     Ok(empty())
@@ -210,9 +211,7 @@ async fn set_alias(
 ) -> ApiResult<Json<Value>> {
     let (name, version) = name_and_version(&req)?;
     let alias = rules::alias(req.alias)?;
-    s.registry
-        .set_alias(&name, &alias, version, &actor.0)
-        .await?;
+    s.store.set_alias(&name, &alias, version, &actor.0).await?;
     Ok(empty())
 }
 
@@ -223,7 +222,7 @@ async fn delete_alias(
 ) -> ApiResult<Json<Value>> {
     let name = required(req.name, "name")?;
     let alias = required(req.alias, "alias")?;
-    s.registry.delete_alias(&name, &alias, &actor.0).await?;
+    s.store.delete_alias(&name, &alias, &actor.0).await?;
     Ok(empty())
 }
 
@@ -233,7 +232,7 @@ async fn get_by_alias(
 ) -> ApiResult<Json<ModelVersionResponse>> {
     let name = required(req.name, "name")?;
     let model_version = s
-        .registry
+        .store
         .get_version_by_alias(&name, &required(req.alias, "alias")?)
         .await?;
     Ok(Json(ModelVersionResponse { model_version }))
@@ -260,7 +259,7 @@ async fn create_version(
     )
     .await?;
     let model_version = s
-        .registry
+        .store
         .create_model_version(NewModelVersion {
             name: name.clone(),
             source,
@@ -284,7 +283,7 @@ async fn update_version(
 ) -> ApiResult<Json<ModelVersionResponse>> {
     let (name, version) = name_and_version(&req)?;
     let model_version = s
-        .registry
+        .store
         .update_model_version(&name, version, req.description.as_deref())
         .await?;
     Ok(Json(ModelVersionResponse { model_version }))
@@ -300,7 +299,7 @@ async fn transition_stage(
     let archive = req.archive_existing_versions.unwrap_or(false);
     rules::check_archive_existing(&stage, archive)?;
     let model_version = s
-        .registry
+        .store
         .transition_stage(&name, version, &stage, archive, &actor.0)
         .await?;
     Ok(Json(ModelVersionResponse { model_version }))
@@ -308,7 +307,7 @@ async fn transition_stage(
 
 async fn delete_version(State(s): State<AppState>, MlflowJson(req): Req) -> ApiResult<Json<Value>> {
     let (name, version) = name_and_version(&req)?;
-    s.registry.delete_model_version(&name, version).await?;
+    s.store.delete_model_version(&name, version).await?;
     Ok(empty())
 }
 
@@ -318,7 +317,7 @@ async fn get_version(
 ) -> ApiResult<Json<ModelVersionResponse>> {
     let (name, version) = name_and_version(&req)?;
     Ok(Json(ModelVersionResponse {
-        model_version: s.registry.get_model_version(&name, version).await?,
+        model_version: s.store.get_model_version(&name, version).await?,
     }))
 }
 
@@ -327,7 +326,7 @@ async fn search_versions(
     MlflowJson(req): Req,
 ) -> ApiResult<Json<ModelVersionsResponse>> {
     let page = s
-        .registry
+        .store
         .search_model_versions(&registry_search(&req, 10_000, 200_000, false)?)
         .await?;
     Ok(Json(ModelVersionsResponse {
@@ -341,7 +340,7 @@ async fn download_uri(
     MlflowJson(req): Req,
 ) -> ApiResult<Json<DownloadUriResponse>> {
     let (name, version) = name_and_version(&req)?;
-    let mv = s.registry.get_model_version(&name, version).await?;
+    let mv = s.store.get_model_version(&name, version).await?;
     let artifact_uri = rules::download_uri(&s, &mv.source).await?;
     Ok(Json(DownloadUriResponse { artifact_uri }))
 }
@@ -352,9 +351,7 @@ async fn set_version_tag(
 ) -> ApiResult<Json<Value>> {
     let (name, version) = name_and_version(&req)?;
     let tag: KeyValue = rules::tag(req.key, req.value)?;
-    s.registry
-        .set_model_version_tag(&name, version, &tag)
-        .await?;
+    s.store.set_model_version_tag(&name, version, &tag).await?;
     Ok(empty())
 }
 
@@ -363,7 +360,7 @@ async fn delete_version_tag(
     MlflowJson(req): Req,
 ) -> ApiResult<Json<Value>> {
     let (name, version) = name_and_version(&req)?;
-    s.registry
+    s.store
         .delete_model_version_tag(&name, version, &required(req.key, "key")?)
         .await?;
     Ok(empty())
@@ -375,7 +372,7 @@ async fn version_history(
     MlflowJson(req): Req,
 ) -> ApiResult<Json<Value>> {
     let (name, version) = name_and_version(&req)?;
-    s.registry.get_model_version(&name, version).await?;
-    let events = s.registry.model_version_history(&name, version).await?;
+    s.store.get_model_version(&name, version).await?;
+    let events = s.store.model_version_history(&name, version).await?;
     Ok(Json(serde_json::json!({ "events": events })))
 }

@@ -1,9 +1,10 @@
 //! `/runs/*`: lifecycle, logging, search.
 
-use super::{empty, AppState};
+use super::reply::empty;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::MlflowJson;
 use crate::search::{decode_page_token, encode_page_token, parse_run_filter, parse_run_order_by};
+use crate::state::AppState;
 use crate::store::{Batch, NewRun, RunSearch, RunUpdate};
 use crate::validation::{self as v, required, run_id};
 use axum::extract::State;
@@ -437,5 +438,5 @@ async fn search(
         runs: page.items,
         next_page_token: page.next_offset.map(encode_page_token),
     };
-    Ok(super::sized_json(&answer, capacity))
+    Ok(super::reply::sized_json(&answer, capacity))
 }

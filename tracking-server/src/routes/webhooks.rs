@@ -5,10 +5,10 @@
 //! Answers never carry the secret. Fields are read from the JSON by hand rather than through serde
 //! so that a mistyped `secret` is reported without echoing its value.
 
-use super::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{MlflowJson, MlflowPath};
 use crate::search::{decode_page_token, encode_page_token};
+use crate::state::AppState;
 use crate::store::webhooks::{NewWebhook, WebhookRecord, WebhookStatus, WebhookUpdate};
 use crate::webhooks::events::{compact, Event};
 use crate::webhooks::url;
@@ -314,7 +314,7 @@ async fn delete(
     MlflowPath(webhook_id): MlflowPath<String>,
 ) -> ApiResult<Json<Value>> {
     s.webhooks.store().delete_webhook(&webhook_id).await?;
-    Ok(super::empty())
+    Ok(super::reply::empty())
 }
 
 async fn test(

@@ -4,101 +4,15 @@
 //! Checks run in MLflow's order (identifier, then value, then comparator) so that a filter with
 //! several faults is reported with the same message the reference gives.
 
+use super::error::SearchError;
 use super::pyrepr::py_set;
 use super::statement::{self, InvalidStyle, RawClause, RawOp};
 use super::values::{
     clean_key, expected_numeric_attribute, expected_quoted, lhs_ident, lists_if, number_value,
     string_or_list, trim_backticks, Lists, EXPERIMENT_ID_LISTS_ONLY, RUN_ID_LISTS_ONLY,
 };
-use super::SearchError;
 
-pub use super::registry_filter::{parse_model_version_filter, parse_registered_model_filter};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Entity {
-    Metric,
-    Param,
-    Tag,
-    Attribute,
-    Dataset,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Comparator {
-    Eq,
-    Ne,
-    Gt,
-    Ge,
-    Lt,
-    Le,
-    Like,
-    ILike,
-    In,
-    NotIn,
-    IsNull,
-    IsNotNull,
-}
-
-impl Comparator {
-    /// MLflow's spelling, as used in its messages (and valid SQL).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Comparator::Eq => "=",
-            Comparator::Ne => "!=",
-            Comparator::Gt => ">",
-            Comparator::Ge => ">=",
-            Comparator::Lt => "<",
-            Comparator::Le => "<=",
-            Comparator::Like => "LIKE",
-            Comparator::ILike => "ILIKE",
-            Comparator::In => "IN",
-            Comparator::NotIn => "NOT IN",
-            Comparator::IsNull => "IS NULL",
-            Comparator::IsNotNull => "IS NOT NULL",
-        }
-    }
-
-    fn from_op(op: &RawOp) -> Option<Self> {
-        Some(match op {
-            RawOp::In => Comparator::In,
-            RawOp::NotIn => Comparator::NotIn,
-            RawOp::IsNull => Comparator::IsNull,
-            RawOp::IsNotNull => Comparator::IsNotNull,
-            // MLflow upper-cases the comparator before matching, so `like` is LIKE.
-            RawOp::Cmp(text) => match text.to_ascii_uppercase().as_str() {
-                "=" => Comparator::Eq,
-                "!=" => Comparator::Ne,
-                ">" => Comparator::Gt,
-                ">=" => Comparator::Ge,
-                "<" => Comparator::Lt,
-                "<=" => Comparator::Le,
-                "LIKE" => Comparator::Like,
-                "ILIKE" => Comparator::ILike,
-                _ => return None,
-            },
-        })
-    }
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub enum FilterValue {
-    /// The text between the quotes exactly as written: like MLflow, escapes such as `''` or
-    /// `\'` are not undone (use the other quote character to embed a quote).
-    Str(String),
-    Num(f64),
-    /// The items of an `IN (...)` / `NOT IN (...)` list, verbatim like [`FilterValue::Str`].
-    List(Vec<String>),
-    /// For IS [NOT] NULL.
-    Null,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct Clause {
-    pub entity: Entity,
-    pub key: String,
-    pub comparator: Comparator,
-    pub value: FilterValue,
-}
+use super::clause::{Clause, Comparator, Entity, FilterValue};
 
 pub(crate) const NUMERIC_COMPARATORS: &[Comparator] = &[
     Comparator::Gt,

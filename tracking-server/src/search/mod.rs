@@ -6,6 +6,8 @@
 //! accepted (string, number and name rules), and reuses MLflow's messages wherever it has one.
 //! Nothing here builds SQL: the store compiles the parsed [`Clause`]s and [`OrderBy`]s.
 
+mod clause;
+mod error;
 pub mod filter;
 mod lexer;
 pub mod order_by;
@@ -18,27 +20,12 @@ mod values;
 #[cfg(test)]
 mod filter_props;
 
+pub use clause::*;
+pub use error::SearchError;
 pub use filter::*;
 pub use order_by::*;
 pub use page_token::*;
-
-/// Every parse failure; the server maps it to INVALID_PARAMETER_VALUE (HTTP 400) with this message.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SearchError(pub String);
-
-impl SearchError {
-    pub(crate) fn new(message: impl Into<String>) -> Self {
-        Self(message.into())
-    }
-}
-
-impl std::fmt::Display for SearchError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for SearchError {}
+pub use registry_filter::{parse_model_version_filter, parse_registered_model_filter};
 
 #[cfg(test)]
 mod tests {
@@ -70,8 +57,8 @@ mod tests {
         let _ = parse_model_version_order_by(&[]).unwrap();
         assert_eq!(decode_page_token(Some(&encode_page_token(7))).unwrap(), 7);
         // The registry parsers are also reachable through `filter`, where callers may look.
-        let _ = filter::parse_registered_model_filter("name = 'a'").unwrap();
-        let _ = filter::parse_model_version_filter("name = 'a'").unwrap();
+        let _ = registry_filter::parse_registered_model_filter("name = 'a'").unwrap();
+        let _ = registry_filter::parse_model_version_filter("name = 'a'").unwrap();
     }
 
     /// xorshift64*: enough randomness for fuzzing without a dependency.

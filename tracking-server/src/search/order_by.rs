@@ -7,11 +7,12 @@
 use std::collections::HashSet;
 use std::mem::discriminant;
 
+use super::clause::Entity;
+use super::error::SearchError;
+use super::filter::run_entity;
 use super::filter::{attribute_or_tag_entity, canonical_run_attribute, invalid_attribute_key};
-use super::filter::{run_entity, Entity};
 use super::lexer::{self, Ident, Item};
 use super::pyrepr::{py_list, py_set};
-use super::SearchError;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct OrderBy {

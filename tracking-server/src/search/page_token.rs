@@ -10,8 +10,8 @@ use base64::engine::DecodePaddingMode;
 use base64::Engine as _;
 use serde_json::Value;
 
+use super::error::SearchError;
 use super::pyrepr::{py_bytes, py_json};
-use super::SearchError;
 
 /// Python's `b64decode` also takes input whose padding was stripped in transit.
 const LENIENT: GeneralPurpose = GeneralPurpose::new(

@@ -4,9 +4,10 @@
 //! their error texts differ slightly from the runs grammar, following MLflow's
 //! `SearchModelUtils` and `SearchModelVersionUtils`.
 
+use super::clause::{Clause, Comparator, Entity, FilterValue};
+use super::error::SearchError;
 use super::filter::{
-    attribute_or_tag_entity, check_comparator, finish, invalid_attribute_key, Clause, Comparator,
-    Entity, FilterValue, NUMERIC_COMPARATORS,
+    attribute_or_tag_entity, check_comparator, finish, invalid_attribute_key, NUMERIC_COMPARATORS,
 };
 use super::lexer::Item;
 use super::statement::{self, InvalidStyle, RawClause};
@@ -14,7 +15,6 @@ use super::values::{
     clean_key, expected_numeric_attribute, expected_quoted, lhs_ident, lists_if, number_value,
     string_or_list, string_value, Lists, RUN_ID_LISTS_ONLY,
 };
-use super::SearchError;
 
 const TAG_COMPARATORS: &[Comparator] = &[
     Comparator::Ne,

@@ -1,9 +1,9 @@
 //! Grouping of filter tokens into AND-ed comparisons, as sqlparse plus MLflow's
 //! `_join_in_comparison_tokens` would group them.
 
+use super::error::SearchError;
 use super::lexer::{items_from, tokenize, Item, Kind, Kw};
 use super::pyrepr::py_str;
-use super::SearchError;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum RawOp {

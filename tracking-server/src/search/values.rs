@@ -1,10 +1,10 @@
 //! Reading identifiers and right-hand-side values out of grouped clauses, with MLflow's
 //! messages for each kind of wrong value.
 
-use super::filter::FilterValue;
+use super::clause::FilterValue;
+use super::error::SearchError;
 use super::lexer::{Ident, Item, Kind, Token};
 use super::statement::RawClause;
-use super::SearchError;
 
 /// MLflow's `_strip_quotes` test: the same quote character at both ends.
 pub(crate) fn quoted_inner(text: &str) -> Option<&str> {

@@ -13,7 +13,7 @@ use super::{render, Fields, Nav, UiError, UiResult};
 use crate::artifact_source::{ArtifactSource as Source, Kind};
 use crate::artifacts::Download;
 use crate::error::ApiError;
-use crate::routes::AppState;
+use crate::state::AppState;
 use crate::validation::{validate_artifact_path, validate_run_id};
 use askama::Template;
 use axum::body::Body;

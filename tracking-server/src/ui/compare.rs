@@ -6,7 +6,7 @@ use super::format::{duration, exact, time};
 use super::run::{axis, sampling_note, x_labels};
 use super::{enc, render, run_url, Fields, Nav, UiResult};
 use crate::error::ApiError;
-use crate::routes::AppState;
+use crate::state::AppState;
 use crate::validation::validate_run_id;
 use askama::Template;
 use axum::extract::{RawQuery, State};

@@ -4,8 +4,8 @@
 
 use super::format::time;
 use super::{render_status, same_origin, see_other, Fields, Nav, UiError, UiResult};
-use crate::routes::AppState;
 use crate::search::{Clause, Comparator, Entity, FilterValue};
+use crate::state::AppState;
 use crate::store::ExperimentSearch;
 use crate::validation::{experiment_id, required, validate_experiment_name};
 use askama::Template;

@@ -1,17 +1,18 @@
 //! CSV export of an experiment's runs: every run the filter matches (children included), streamed a
 //! page at a time so that 10,000 runs never sit in memory as one document.
 
+use super::columns::{tag, Column, Kind, Options};
 use super::format::exact;
-use super::runs::{tag, Column, Kind, Options, PARENT_TAG};
 use super::{Fields, UiResult};
-use crate::routes::AppState;
 use crate::search::{parse_run_filter, parse_run_order_by};
+use crate::state::AppState;
 use crate::store::RunSearch;
 use crate::validation::experiment_id;
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, RawQuery, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
+use protocol::tags::PARENT_RUN_ID as PARENT_TAG;
 use protocol::Run;
 
 /// Runs read from the store per chunk of the response.

@@ -19,7 +19,7 @@ mod run;
 mod runs;
 
 use crate::error::{ApiError, ErrorCode};
-use crate::routes::AppState;
+use crate::state::AppState;
 use askama::Template;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
@@ -35,7 +35,7 @@ pub fn router() -> Router<AppState> {
         .route("/experiments/{id}/rename", post(experiments::rename))
         .route("/experiments/{id}/delete", post(experiments::delete))
         .route("/experiments/{id}/restore", post(experiments::restore))
-        .route("/experiments/{id}/runs.csv", get(runs::csv))
+        .route("/experiments/{id}/runs.csv", get(export::csv))
         .route("/experiments/{id}/runs/{run_id}", get(run::page))
         .route("/runs/{run_id}", get(run::redirect))
         .route("/runs/{run_id}/metric", get(run::metric_page))

@@ -1,5 +1,5 @@
 //! The model registry: models with their latest version per stage and aliases, a model's versions,
-//! and a version page whose stage transition form runs the API's rules (`registry_rules`).
+//! and a version page whose stage transition form runs the API's rules (`service::registry`).
 
 use super::format::time;
 use super::{
@@ -8,9 +8,9 @@ use super::{
 };
 use crate::error::ApiError;
 use crate::extract::Actor;
-use crate::routes::registry_rules as rules;
-use crate::routes::AppState;
 use crate::search::{Clause, Comparator, Entity, FilterValue, OrderBy};
+use crate::service::registry as rules;
+use crate::state::AppState;
 use crate::store::registry::RegistrySearch;
 use askama::Template;
 use axum::body::Bytes;
@@ -94,7 +94,7 @@ pub(super) async fn models(State(s): State<AppState>, RawQuery(query): RawQuery)
         vec![name_clause(Comparator::ILike, format!("%{q}%"))]
     };
     let page = s
-        .registry
+        .store
         .search_registered_models(&RegistrySearch {
             filter,
             order_by: Vec::new(),
@@ -161,9 +161,9 @@ fn version_row(v: &ModelVersion, run: Option<(String, String)>) -> VersionRow {
 }
 
 pub(super) async fn model(State(s): State<AppState>, Path(name): Path<String>) -> UiResult {
-    let model = s.registry.get_registered_model(&name).await?;
+    let model = s.store.get_registered_model(&name).await?;
     let versions = s
-        .registry
+        .store
         .search_model_versions(&RegistrySearch {
             filter: vec![name_clause(Comparator::Eq, name.clone())],
             order_by: vec![OrderBy {
@@ -228,8 +228,8 @@ async fn version_page(
     refusal: Option<Refusal>,
 ) -> UiResult {
     let number = rules::version(Some(version))?;
-    let mv = s.registry.get_model_version(name, number).await?;
-    let history = s.registry.model_version_history(name, number).await?;
+    let mv = s.store.get_model_version(name, number).await?;
+    let history = s.store.model_version_history(name, number).await?;
     let run = run_link(s, mv.run_id.as_deref()).await;
     let status = refusal.as_ref().map_or(StatusCode::OK, |r| r.error.status);
     let page = VersionPage {
@@ -283,7 +283,7 @@ pub(super) async fn transition(
         )?;
         let archive = form.flag("archive_existing_versions");
         rules::check_archive_existing(&stage, archive)?;
-        s.registry
+        s.store
             .transition_stage(&name, number, &stage, archive, &actor.0)
             .await?;
         Ok(())

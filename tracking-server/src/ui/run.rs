@@ -8,8 +8,8 @@ use super::format::{duration, exact, time};
 use super::runs::{tag, PARENT_TAG};
 use super::{enc, render, run_url, see_other, version_url, Fields, Nav, UiResult};
 use crate::error::ApiError;
-use crate::routes::AppState;
 use crate::search::{Clause, Comparator, Entity, FilterValue};
+use crate::state::AppState;
 use crate::store::registry::RegistrySearch;
 use crate::store::{HistoryAxis, RunSearch};
 use crate::validation::{experiment_id, validate_run_id};
@@ -193,7 +193,7 @@ pub(super) async fn page(
     }
     let (entries, truncated) = tree(&s, &run).await?;
     let versions = s
-        .registry
+        .store
         .search_model_versions(&RegistrySearch {
             filter: vec![Clause {
                 entity: Entity::Attribute,

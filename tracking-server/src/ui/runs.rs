@@ -8,10 +8,10 @@
 pub(crate) use super::columns::{tag, Column, Kind, Options};
 use super::format::{basename, duration, time};
 use super::{render_status, run_url, Fields, Nav, UiResult};
-use crate::routes::AppState;
 use crate::search::{
     parse_run_filter, parse_run_order_by, Clause, Comparator, Entity, FilterValue, OrderBy,
 };
+use crate::state::AppState;
 use crate::store::RunSearch;
 use crate::validation::experiment_id;
 use askama::Template;
@@ -20,7 +20,7 @@ use axum::http::StatusCode;
 use protocol::Run;
 use std::collections::{BTreeSet, HashMap, HashSet};
 
-pub(crate) const PARENT_TAG: &str = "mlflow.parentRunId";
+pub(crate) use protocol::tags::PARENT_RUN_ID as PARENT_TAG;
 const SOURCE_TAG: &str = "mlflow.source.name";
 const USER_TAG: &str = "mlflow.user";
 /// Columns shown when none are picked: enough to compare runs, few enough that a page of 100 runs
@@ -402,8 +402,6 @@ pub(super) async fn page(
     };
     Ok(render_status(status, &page))
 }
-
-pub(super) use super::export::csv;
 
 #[cfg(test)]
 mod tests {

@@ -5,7 +5,7 @@
 //! writes it. The entity/action pairs MLflow allows are exactly `VALID_ENTITY_ACTIONS` of
 //! `mlflow/entities/webhook.py`; anything else is refused with MLflow's message.
 
-use crate::error::ApiError;
+use protocol::names::Invalid;
 use crate::search::pyrepr::py_list;
 use serde_json::{json, Value};
 
@@ -110,7 +110,7 @@ impl Event {
     }
 
     /// MLflow's check of the pair, with its message.
-    pub fn checked(entity: Entity, action: Action) -> Result<Self, ApiError> {
+    pub fn checked(entity: Entity, action: Action) -> Result<Self, Invalid> {
         if entity.valid_actions().contains(&action) {
             return Ok(Self { entity, action });
         }
@@ -119,7 +119,7 @@ impl Event {
             .iter()
             .map(|a| a.as_str().to_string())
             .collect();
-        Err(ApiError::invalid(format!(
+        Err(Invalid(format!(
             "Invalid action '{}' for entity '{}'. Valid actions are: {}",
             action.as_str(),
             entity.as_str(),
@@ -152,7 +152,7 @@ impl Event {
 
     /// One event of a request: the proto JSON object (enum names or numbers), or, for hand-written
     /// requests, the `"model_version.created"` string form MLflow's docs use.
-    pub fn from_wire(value: &Value, field: &str) -> Result<Self, ApiError> {
+    pub fn from_wire(value: &Value, field: &str) -> Result<Self, Invalid> {
         let (entity, action) = match value {
             Value::String(s) => match s.split_once('.') {
                 Some((e, a)) => (
@@ -160,7 +160,7 @@ impl Event {
                     Action::parse(a).ok_or_else(|| unknown(field, "action", a))?,
                 ),
                 None => {
-                    return Err(ApiError::invalid(format!(
+                    return Err(Invalid(format!(
                         "Invalid event string format: {s}. Expected format: 'entity.action' (e.g., \
                          'registered_model.created')"
                     )))
@@ -172,7 +172,7 @@ impl Event {
                 (entity, action)
             }
             other => {
-                return Err(ApiError::invalid(format!(
+                return Err(Invalid(format!(
                     "Invalid value {} for parameter '{field}' supplied: an event is an object \
                      {{\"entity\": …, \"action\": …}}. See the API docs for more information about \
                      request parameters.",
@@ -184,8 +184,8 @@ impl Event {
     }
 }
 
-fn unknown(field: &str, part: &str, value: &str) -> ApiError {
-    ApiError::invalid(format!(
+fn unknown(field: &str, part: &str, value: &str) -> Invalid {
+    Invalid(format!(
         "Invalid value {} for parameter '{field}.{part}' supplied: unknown webhook {part}. See the \
          API docs for more information about request parameters.",
         compact(&Value::String(value.to_string()))
@@ -198,10 +198,10 @@ fn wire_enum<T: Copy>(
     field: &str,
     part: &str,
     table: &[(T, &str, Option<i64>)],
-) -> Result<T, ApiError> {
+) -> Result<T, Invalid> {
     let found = match value {
         None | Some(Value::Null) => {
-            return Err(ApiError::missing(&format!("{field}.{part}")));
+            return Err(Invalid::missing(&format!("{field}.{part}")));
         }
         Some(Value::String(s)) => table
             .iter()
@@ -214,7 +214,7 @@ fn wire_enum<T: Copy>(
         Some(_) => None,
     };
     found.ok_or_else(|| {
-        ApiError::invalid(format!(
+        Invalid(format!(
             "Invalid value {} for parameter '{field}.{part}' supplied: unknown webhook {part}. See \
              the API docs for more information about request parameters.",
             compact(value.unwrap_or(&Value::Null))
@@ -276,7 +276,7 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(
-            err.message,
+            err.0,
             "Invalid action 'set' for entity 'model_version'. Valid actions are: ['created']"
         );
         let err = Event::from_wire(
@@ -285,7 +285,7 @@ mod tests {
         )
         .unwrap_err();
         assert!(err
-            .message
+            .0
             .ends_with("Valid actions are: ['deleted', 'set']"));
         assert!(
             Event::from_wire(&json!({"entity": "NOPE", "action": "CREATED"}), "events").is_err()

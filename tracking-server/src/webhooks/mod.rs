@@ -10,25 +10,23 @@
 //!   outage and a server restart, and several servers on one PostgreSQL database share the queue;
 //! * a signing secret is stored encrypted (`crypto`) and never appears in an answer or a log.
 
+mod config;
 pub mod crypto;
 pub mod events;
 pub mod payload;
 pub mod send;
-pub mod trigger;
 pub mod url;
-mod worker;
+pub mod worker;
 
-use crate::config::WebhookConfig;
 use crate::error::{ApiError, ApiResult};
 use crate::store::webhooks::{NewDelivery, WebhookRecord, WebhookStore};
+pub use config::WebhookConfig;
 use crypto::SecretCipher;
 use events::Event;
 use payload::PyJson;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Notify;
-
-pub use worker::WorkerHandle;
 
 /// What the webhook routes, the registry trigger and the delivery worker share.
 pub struct Webhooks {
@@ -217,7 +215,7 @@ impl Webhooks {
 /// Whether a request path is one of the webhook endpoints. They all need `edit` permission under
 /// `--auth`, reads included: a webhook URL can carry the receiver's credentials (Slack's do).
 pub fn is_webhook_path(path: &str) -> bool {
-    [crate::routes::API_PREFIX, crate::routes::AJAX_PREFIX]
+    [protocol::paths::API, protocol::paths::AJAX_API]
         .iter()
         .filter_map(|prefix| path.strip_prefix(prefix))
         .any(|rest| rest == "/webhooks" || rest.starts_with("/webhooks/"))
@@ -233,9 +231,4 @@ pub fn now_micros() -> i64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
         .unwrap_or(0)
-}
-
-/// Milliseconds since the epoch, the store's clock for delivery times.
-pub fn now_millis() -> i64 {
-    now_micros() / 1000
 }

@@ -10,8 +10,9 @@
 //!
 //! Deliveries are not ordered: up to `--webhook-workers` are in flight at once.
 
-use super::{now_millis, Webhooks};
+use super::Webhooks;
 use crate::store::webhooks::{AttemptResult, ClaimedDelivery, DeliveryState, WebhookStatus};
+use protocol::tags::now_ms as now_millis;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;

@@ -16,7 +16,7 @@ use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use serde_json::{json, Map, Value};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use tower::ServiceExt;
-use tracking_server::routes::router;
+use tracking_server::startup::app as router;
 use tracking_server::startup::build_state;
 
 /// Generated requests per run (the issue asks for 10,000).

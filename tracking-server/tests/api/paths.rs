@@ -13,7 +13,7 @@ use proptest::test_runner::{Config, TestRunner};
 
 use std::path::{Path, PathBuf};
 use tower::ServiceExt;
-use tracking_server::routes::router;
+use tracking_server::startup::app as router;
 use tracking_server::startup::build_state;
 
 const PROXY: &str = "/api/2.0/mlflow-artifacts/artifacts";

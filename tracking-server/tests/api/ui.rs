@@ -4,7 +4,7 @@
 use crate::backend_tests;
 use crate::helpers::TestApp;
 use serde_json::json;
-use tracking_server::store::{HistoryAxis, SqlStore, TrackingStore};
+use tracking_server::store::{ExperimentStore, HistoryAxis, RunStore, RunViews, SqlStore};
 
 fn no_redirects() -> reqwest::Client {
     reqwest::Client::builder()

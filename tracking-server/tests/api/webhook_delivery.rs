@@ -406,7 +406,7 @@ webhook_tests!(
         let store = SqlStore::connect(&app.config.backend_store_uri)
             .await
             .unwrap();
-        let now = tracking_server::webhooks::now_millis();
+        let now = protocol::tags::now_ms();
         let claimed = store
             .claim_deliveries("dead-server/1", now + 10_000, now + 1500, 10)
             .await

@@ -2,6 +2,7 @@
 
 use super::search::{compile_experiment_search, SearchSql};
 use super::{experiment_not_found, is_unique_violation, now_ms, Arg, SqlBuf, SqlStore};
+use crate::store::ExperimentStore;
 use crate::store::{ExperimentSearch, Page, StoreError, StoreResult};
 use protocol::{Experiment, KeyValue};
 use sqlx::any::AnyRow;
@@ -93,8 +94,37 @@ fn join_location(root: &str, id: i64) -> String {
     format!("{}/{id}", root.trim_end_matches('/'))
 }
 
-impl SqlStore {
-    pub(super) async fn search_datasets_impl(
+async fn upsert_experiment_tag(
+    conn: &mut AnyConnection,
+    id: i64,
+    tag: &KeyValue,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO experiment_tags (experiment_id, key, value) VALUES ($1, $2, $3) \
+         ON CONFLICT (experiment_id, key) DO UPDATE SET value = excluded.value",
+    )
+    .bind(id)
+    .bind(tag.key.as_str())
+    .bind(tag.value.as_str())
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Searches fetch one row more than a page; its presence means there is a next page.
+pub(super) fn page_overflow<T>(items: &mut Vec<T>, max_results: u64, offset: u64) -> Option<u64> {
+    let max = usize::try_from(max_results).unwrap_or(usize::MAX);
+    if items.len() > max {
+        items.truncate(max);
+        Some(offset + max_results)
+    } else {
+        None
+    }
+}
+
+#[async_trait::async_trait]
+impl ExperimentStore for SqlStore {
+    async fn search_datasets(
         &self,
         experiment_ids: &[i64],
     ) -> StoreResult<Vec<protocol::DatasetSummary>> {
@@ -125,7 +155,7 @@ impl SqlStore {
             .map_err(StoreError::from)
     }
 
-    pub(super) async fn ensure_default_experiment_impl(&self, location: &str) -> StoreResult<()> {
+    async fn ensure_default_experiment(&self, location: &str) -> StoreResult<()> {
         let now = now_ms();
         sqlx::query(
             "INSERT INTO experiments (experiment_id, name, artifact_location, lifecycle_stage, \
@@ -139,7 +169,7 @@ impl SqlStore {
         Ok(())
     }
 
-    pub(super) async fn create_experiment_impl(
+    async fn create_experiment(
         &self,
         name: &str,
         artifact_location: Option<&str>,
@@ -181,17 +211,14 @@ impl SqlStore {
         Ok(id)
     }
 
-    pub(super) async fn get_experiment_impl(&self, id: i64) -> StoreResult<Experiment> {
+    async fn get_experiment(&self, id: i64) -> StoreResult<Experiment> {
         let mut conn = self.read.acquire().await?;
         fetch_experiment(&mut conn, id)
             .await?
             .ok_or_else(|| experiment_not_found(id))
     }
 
-    pub(super) async fn get_experiment_by_name_impl(
-        &self,
-        name: &str,
-    ) -> StoreResult<Option<Experiment>> {
+    async fn get_experiment_by_name(&self, name: &str) -> StoreResult<Option<Experiment>> {
         let mut conn = self.read.acquire().await?;
         let row = sqlx::query(&format!(
             "SELECT {EXPERIMENT_COLUMNS} FROM experiments WHERE name = $1"
@@ -205,10 +232,7 @@ impl SqlStore {
         Ok(exp.pop())
     }
 
-    pub(super) async fn search_experiments_impl(
-        &self,
-        search: &ExperimentSearch,
-    ) -> StoreResult<Page<Experiment>> {
+    async fn search_experiments(&self, search: &ExperimentSearch) -> StoreResult<Page<Experiment>> {
         let SearchSql(sql) = compile_experiment_search(self.dialect, search, EXPERIMENT_COLUMNS);
         let mut conn = self.read.acquire().await?;
         let rows = sql.fetch_all(&mut conn).await?;
@@ -221,7 +245,7 @@ impl SqlStore {
         Ok(Page { items, next_offset })
     }
 
-    pub(super) async fn rename_experiment_impl(&self, id: i64, new_name: &str) -> StoreResult<()> {
+    async fn rename_experiment(&self, id: i64, new_name: &str) -> StoreResult<()> {
         let mut tx = self.write.begin().await?;
         require_active_experiment(&mut tx, id).await?;
         let result = sqlx::query(
@@ -245,11 +269,7 @@ impl SqlStore {
         Ok(())
     }
 
-    pub(super) async fn set_experiment_deleted_impl(
-        &self,
-        id: i64,
-        deleted: bool,
-    ) -> StoreResult<()> {
+    async fn set_experiment_deleted(&self, id: i64, deleted: bool) -> StoreResult<()> {
         let mut tx = self.write.begin().await?;
         let exp = fetch_experiment(&mut tx, id)
             .await?
@@ -294,7 +314,7 @@ impl SqlStore {
         Ok(())
     }
 
-    pub(super) async fn set_experiment_tag_impl(&self, id: i64, tag: &KeyValue) -> StoreResult<()> {
+    async fn set_experiment_tag(&self, id: i64, tag: &KeyValue) -> StoreResult<()> {
         let mut tx = self.write.begin().await?;
         require_active_experiment(&mut tx, id).await?;
         upsert_experiment_tag(&mut tx, id, tag).await?;
@@ -302,7 +322,7 @@ impl SqlStore {
         Ok(())
     }
 
-    pub(super) async fn delete_experiment_tag_impl(&self, id: i64, key: &str) -> StoreResult<()> {
+    async fn delete_experiment_tag(&self, id: i64, key: &str) -> StoreResult<()> {
         let mut tx = self.write.begin().await?;
         require_active_experiment(&mut tx, id).await?;
         let done = sqlx::query("DELETE FROM experiment_tags WHERE experiment_id = $1 AND key = $2")
@@ -317,33 +337,5 @@ impl SqlStore {
         }
         tx.commit().await?;
         Ok(())
-    }
-}
-
-async fn upsert_experiment_tag(
-    conn: &mut AnyConnection,
-    id: i64,
-    tag: &KeyValue,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO experiment_tags (experiment_id, key, value) VALUES ($1, $2, $3) \
-         ON CONFLICT (experiment_id, key) DO UPDATE SET value = excluded.value",
-    )
-    .bind(id)
-    .bind(tag.key.as_str())
-    .bind(tag.value.as_str())
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
-}
-
-/// Searches fetch one row more than a page; its presence means there is a next page.
-pub(super) fn page_overflow<T>(items: &mut Vec<T>, max_results: u64, offset: u64) -> Option<u64> {
-    let max = usize::try_from(max_results).unwrap_or(usize::MAX);
-    if items.len() > max {
-        items.truncate(max);
-        Some(offset + max_results)
-    } else {
-        None
     }
 }

@@ -4,7 +4,8 @@
 use super::experiments::{page_overflow, require_active_experiment};
 use super::{now_ms, Arg, SqlBuf, SqlStore};
 use crate::search::{Comparator, Entity, FilterValue};
-use crate::store::registry::{LoggedModelSearch, NewLoggedModel};
+use crate::store::LoggedModelStore;
+use crate::store::{LoggedModelSearch, NewLoggedModel};
 use crate::store::{Page, StoreError, StoreResult};
 use protocol::{KeyValue, LoggedModel, LoggedModelData, LoggedModelInfo, Metric};
 use sqlx::any::AnyRow;
@@ -14,9 +15,7 @@ const COLUMNS: &str = "l.model_id, l.experiment_id, l.name, l.artifact_location,
      l.last_updated_time, l.status, l.model_type, l.source_run_id, l.status_message";
 
 fn not_found(model_id: &str) -> StoreError {
-    StoreError::NotFound(format!(
-        "Logged model with ID '{model_id}' not found."
-    ))
+    StoreError::NotFound(format!("Logged model with ID '{model_id}' not found."))
 }
 
 fn info_from_row(row: &AnyRow) -> Result<LoggedModelInfo, sqlx::Error> {
@@ -188,7 +187,21 @@ async fn upsert(
 }
 
 impl SqlStore {
-    pub(super) async fn create_logged_model_impl(
+    /// Upserts key-value pairs of an existing logged model in one transaction.
+    async fn upsert_all(&self, table: &str, model_id: &str, pairs: &[KeyValue]) -> StoreResult<()> {
+        let mut tx = self.write.begin().await?;
+        fetch(&mut tx, model_id, false).await?;
+        for kv in pairs {
+            upsert(&mut tx, table, model_id, kv).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+#[async_trait::async_trait]
+impl LoggedModelStore for SqlStore {
+    async fn create_logged_model(
         &self,
         m: NewLoggedModel,
         _artifact_root: &str,
@@ -226,7 +239,7 @@ impl SqlStore {
         Ok(model)
     }
 
-    pub(super) async fn get_logged_model_impl(
+    async fn get_logged_model(
         &self,
         model_id: &str,
         allow_deleted: bool,
@@ -235,7 +248,7 @@ impl SqlStore {
         fetch(&mut conn, model_id, allow_deleted).await
     }
 
-    pub(super) async fn finalize_logged_model_impl(
+    async fn finalize_logged_model(
         &self,
         model_id: &str,
         status: &str,
@@ -255,7 +268,7 @@ impl SqlStore {
         Ok(model)
     }
 
-    pub(super) async fn delete_logged_model_impl(&self, model_id: &str) -> StoreResult<()> {
+    async fn delete_logged_model(&self, model_id: &str) -> StoreResult<()> {
         let mut tx = self.write.begin().await?;
         fetch(&mut tx, model_id, false).await?;
         sqlx::query("UPDATE logged_models SET lifecycle_stage = 'deleted', last_updated_time = $1 WHERE model_id = $2")
@@ -267,7 +280,7 @@ impl SqlStore {
         Ok(())
     }
 
-    pub(super) async fn search_logged_models_impl(
+    async fn search_logged_models(
         &self,
         search: &LoggedModelSearch,
     ) -> StoreResult<Page<LoggedModel>> {
@@ -350,30 +363,11 @@ impl SqlStore {
         Ok(Page { items, next_offset })
     }
 
-    pub(super) async fn set_logged_model_tags_impl(
-        &self,
-        model_id: &str,
-        tags: &[KeyValue],
-    ) -> StoreResult<()> {
+    async fn set_logged_model_tags(&self, model_id: &str, tags: &[KeyValue]) -> StoreResult<()> {
         self.upsert_all("logged_model_tags", model_id, tags).await
     }
 
-    /// Upserts key-value pairs of an existing logged model in one transaction.
-    async fn upsert_all(&self, table: &str, model_id: &str, pairs: &[KeyValue]) -> StoreResult<()> {
-        let mut tx = self.write.begin().await?;
-        fetch(&mut tx, model_id, false).await?;
-        for kv in pairs {
-            upsert(&mut tx, table, model_id, kv).await?;
-        }
-        tx.commit().await?;
-        Ok(())
-    }
-
-    pub(super) async fn delete_logged_model_tag_impl(
-        &self,
-        model_id: &str,
-        key: &str,
-    ) -> StoreResult<()> {
+    async fn delete_logged_model_tag(&self, model_id: &str, key: &str) -> StoreResult<()> {
         let mut tx = self.write.begin().await?;
         fetch(&mut tx, model_id, false).await?;
         let done = sqlx::query("DELETE FROM logged_model_tags WHERE model_id = $1 AND key = $2")
@@ -390,7 +384,7 @@ impl SqlStore {
         Ok(())
     }
 
-    pub(super) async fn log_logged_model_params_impl(
+    async fn log_logged_model_params(
         &self,
         model_id: &str,
         params: &[KeyValue],
@@ -399,13 +393,9 @@ impl SqlStore {
             .await
     }
 
-    pub(super) async fn log_outputs_impl(
-        &self,
-        run_id: &str,
-        models: &[(String, i64)],
-    ) -> StoreResult<()> {
+    async fn log_outputs(&self, run_id: &str, models: &[(String, i64)]) -> StoreResult<()> {
         let mut tx = self.write.begin().await?;
-        super::runs::require_active_run(&mut tx, run_id).await?;
+        super::run_info::require_active_run(&mut tx, run_id).await?;
         for (model_id, step) in models {
             fetch(&mut tx, model_id, false).await?;
             sqlx::query("INSERT INTO run_outputs (run_uuid, model_id, step) VALUES ($1, $2, $3) ON CONFLICT (run_uuid, model_id) DO UPDATE SET step = excluded.step")

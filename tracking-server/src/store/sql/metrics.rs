@@ -1,6 +1,7 @@
 //! Metric history: full pages for the client, and down-sampled series for charts.
 
 use super::{require_run, Arg, Dialect, SqlBuf, SqlStore};
+use crate::store::MetricStore;
 use crate::store::{Page, StoreError, StoreResult};
 use protocol::Metric;
 use sqlx::any::AnyRow;
@@ -27,11 +28,8 @@ fn points(rows: &[AnyRow]) -> StoreResult<Vec<Metric>> {
         return Ok(Vec::new());
     };
     let text: Option<String> = row.try_get(0)?;
-    serde_json::from_str(text.as_deref().unwrap_or("[]")).map_err(|e| {
-        StoreError::Corrupt(format!(
-            "stored metric history is not valid JSON: {e}"
-        ))
-    })
+    serde_json::from_str(text.as_deref().unwrap_or("[]"))
+        .map_err(|e| StoreError::Corrupt(format!("stored metric history is not valid JSON: {e}")))
 }
 
 /// Picks at most `max` points spread evenly over `points`, always keeping the first and the last
@@ -55,8 +53,9 @@ fn sample_evenly(points: Vec<Metric>, max: usize) -> Vec<Metric> {
         .collect()
 }
 
-impl SqlStore {
-    pub(super) async fn metric_history_impl(
+#[async_trait::async_trait]
+impl MetricStore for SqlStore {
+    async fn metric_history(
         &self,
         run_id: &str,
         key: &str,
@@ -84,7 +83,7 @@ impl SqlStore {
         Ok(Page { items, next_offset })
     }
 
-    pub(super) async fn metric_history_sampled_impl(
+    async fn metric_history_sampled(
         &self,
         run_ids: &[String],
         key: &str,

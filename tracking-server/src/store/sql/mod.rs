@@ -10,14 +10,14 @@
 //! Reads use a separate pool and proceed concurrently thanks to WAL.
 
 mod checkpoint;
-mod delegate;
 mod experiments;
-mod gc;
+pub(crate) mod gc;
 mod logged_models;
 mod metrics;
 mod model_versions;
 mod overview;
 mod registry;
+mod run_info;
 mod run_rows;
 mod runs;
 mod runs_read;
@@ -25,9 +25,7 @@ mod search;
 mod users;
 mod webhooks;
 
-pub use gc::{DeletedExperiment, DeletedRun};
-
-use super::{StoreError, StoreResult};
+use super::{PoolStats, Store, StoreError, StoreResult};
 use sqlx::any::{AnyArguments, AnyConnectOptions, AnyPoolOptions};
 use sqlx::query::Query;
 use sqlx::{Any, AnyConnection, AnyPool, Executor};
@@ -347,8 +345,8 @@ impl SqlStore {
     }
 
     /// Each pool's size and use; PostgreSQL has one pool for both.
-    pub fn pool_stats(&self) -> Vec<crate::ops::metrics::PoolStats> {
-        let stats = |pool: &'static str, p: &AnyPool| crate::ops::metrics::PoolStats {
+    fn pools(&self) -> Vec<PoolStats> {
+        let stats = |pool: &'static str, p: &AnyPool| PoolStats {
             pool,
             open: p.size(),
             idle: p.num_idle(),
@@ -358,6 +356,12 @@ impl SqlStore {
             Dialect::Sqlite => vec![stats("read", &self.read), stats("write", &self.write)],
             Dialect::Postgres => vec![stats("shared", &self.write)],
         }
+    }
+}
+
+impl Store for SqlStore {
+    fn pool_stats(&self) -> Vec<PoolStats> {
+        self.pools()
     }
 }
 
@@ -393,15 +397,11 @@ pub(crate) async fn require_run(conn: &mut AnyConnection, run_id: &str) -> Store
 }
 
 pub(crate) fn run_not_found(run_id: &str) -> StoreError {
-    StoreError::NotFound(format!(
-        "Run with id={run_id} not found"
-    ))
+    StoreError::NotFound(format!("Run with id={run_id} not found"))
 }
 
 pub(crate) fn experiment_not_found(id: i64) -> StoreError {
-    StoreError::NotFound(format!(
-        "No Experiment with id={id} exists"
-    ))
+    StoreError::NotFound(format!("No Experiment with id={id} exists"))
 }
 
 /// Unique-constraint violations are the client's doing (a name taken), not ours.

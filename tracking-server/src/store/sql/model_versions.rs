@@ -8,16 +8,34 @@ use super::registry::{
 };
 use super::{now_ms, SqlBuf, SqlStore};
 use crate::search::Entity;
-use crate::store::registry::{NewModelVersion, RegistrySearch};
+use crate::store::ModelVersionStore;
+use crate::store::{NewModelVersion, RegistrySearch};
 use crate::store::{Page, StoreError, StoreResult};
 use protocol::{KeyValue, ModelVersion, ModelVersionEvent};
 use sqlx::{AnyConnection, Row};
 
-impl SqlStore {
-    pub(super) async fn create_model_version_impl(
-        &self,
-        v: NewModelVersion,
-    ) -> StoreResult<ModelVersion> {
+async fn upsert_version_tag(
+    conn: &mut AnyConnection,
+    name: &str,
+    version: i64,
+    tag: &KeyValue,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO model_version_tags (name, version, key, value) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (name, version, key) DO UPDATE SET value = excluded.value",
+    )
+    .bind(name)
+    .bind(version)
+    .bind(tag.key.as_str())
+    .bind(tag.value.as_str())
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+#[async_trait::async_trait]
+impl ModelVersionStore for SqlStore {
+    async fn create_model_version(&self, v: NewModelVersion) -> StoreResult<ModelVersion> {
         let mut tx = self.write.begin().await?;
         let row = sqlx::query("UPDATE registered_models SET next_version = next_version + 1, last_updated_time = $1 WHERE name = $2 RETURNING next_version - 1")
             .bind(now_ms())
@@ -60,16 +78,12 @@ impl SqlStore {
         Ok(created)
     }
 
-    pub(super) async fn get_model_version_impl(
-        &self,
-        name: &str,
-        version: i64,
-    ) -> StoreResult<ModelVersion> {
+    async fn get_model_version(&self, name: &str, version: i64) -> StoreResult<ModelVersion> {
         let mut conn = self.read.acquire().await?;
         fetch_version(&mut conn, name, version).await
     }
 
-    pub(super) async fn update_model_version_impl(
+    async fn update_model_version(
         &self,
         name: &str,
         version: i64,
@@ -89,7 +103,7 @@ impl SqlStore {
         Ok(v)
     }
 
-    pub(super) async fn transition_stage_impl(
+    async fn transition_stage(
         &self,
         name: &str,
         version: i64,
@@ -150,11 +164,7 @@ impl SqlStore {
         Ok(v)
     }
 
-    pub(super) async fn delete_model_version_impl(
-        &self,
-        name: &str,
-        version: i64,
-    ) -> StoreResult<()> {
+    async fn delete_model_version(&self, name: &str, version: i64) -> StoreResult<()> {
         let mut tx = self.write.begin().await?;
         fetch_version(&mut tx, name, version).await?;
         sqlx::query("DELETE FROM registered_model_aliases WHERE name = $1 AND version = $2")
@@ -172,7 +182,7 @@ impl SqlStore {
         Ok(())
     }
 
-    pub(super) async fn search_model_versions_impl(
+    async fn search_model_versions(
         &self,
         search: &RegistrySearch,
     ) -> StoreResult<Page<ModelVersion>> {
@@ -223,7 +233,7 @@ impl SqlStore {
         Ok(Page { items, next_offset })
     }
 
-    pub(super) async fn set_model_version_tag_impl(
+    async fn set_model_version_tag(
         &self,
         name: &str,
         version: i64,
@@ -236,7 +246,7 @@ impl SqlStore {
         Ok(())
     }
 
-    pub(super) async fn delete_model_version_tag_impl(
+    async fn delete_model_version_tag(
         &self,
         name: &str,
         version: i64,
@@ -254,7 +264,7 @@ impl SqlStore {
         Ok(())
     }
 
-    pub(super) async fn set_alias_impl(
+    async fn set_alias(
         &self,
         name: &str,
         alias: &str,
@@ -308,12 +318,7 @@ impl SqlStore {
         Ok(())
     }
 
-    pub(super) async fn delete_alias_impl(
-        &self,
-        name: &str,
-        alias: &str,
-        actor: &str,
-    ) -> StoreResult<()> {
+    async fn delete_alias(&self, name: &str, alias: &str, actor: &str) -> StoreResult<()> {
         let mut tx = self.write.begin().await?;
         require_model(&mut tx, name).await?;
         let row = sqlx::query(
@@ -339,11 +344,7 @@ impl SqlStore {
         Ok(())
     }
 
-    pub(super) async fn get_version_by_alias_impl(
-        &self,
-        name: &str,
-        alias: &str,
-    ) -> StoreResult<ModelVersion> {
+    async fn get_version_by_alias(&self, name: &str, alias: &str) -> StoreResult<ModelVersion> {
         let mut conn = self.read.acquire().await?;
         require_model(&mut conn, name).await?;
         let row = sqlx::query(
@@ -353,15 +354,11 @@ impl SqlStore {
         .bind(alias)
         .fetch_optional(&mut *conn)
         .await?
-        .ok_or_else(|| {
-            StoreError::Invalid(format!(
-                "Registered model alias {alias} not found."
-            ))
-        })?;
+        .ok_or_else(|| StoreError::Invalid(format!("Registered model alias {alias} not found.")))?;
         fetch_version(&mut conn, name, row.try_get(0)?).await
     }
 
-    pub(super) async fn model_version_history_impl(
+    async fn model_version_history(
         &self,
         name: &str,
         version: i64,
@@ -388,23 +385,4 @@ impl SqlStore {
             .collect::<Result<_, sqlx::Error>>()
             .map_err(Into::into)
     }
-}
-
-async fn upsert_version_tag(
-    conn: &mut AnyConnection,
-    name: &str,
-    version: i64,
-    tag: &KeyValue,
-) -> StoreResult<()> {
-    sqlx::query(
-        "INSERT INTO model_version_tags (name, version, key, value) VALUES ($1, $2, $3, $4) \
-         ON CONFLICT (name, version, key) DO UPDATE SET value = excluded.value",
-    )
-    .bind(name)
-    .bind(version)
-    .bind(tag.key.as_str())
-    .bind(tag.value.as_str())
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
 }

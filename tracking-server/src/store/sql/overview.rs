@@ -3,6 +3,7 @@
 
 use super::search::compile_run_count;
 use super::{require_run, Arg, SqlBuf, SqlStore};
+use crate::store::RunViews;
 use crate::store::{EnvelopePoint, HistoryAxis, MetricEnvelope, RunKeys, RunSearch, StoreResult};
 use protocol::ViewType;
 use sqlx::Row;
@@ -14,8 +15,9 @@ fn count_from(value: i64) -> u64 {
     u64::try_from(value).unwrap_or(0)
 }
 
-impl SqlStore {
-    pub(super) async fn count_runs_impl(&self, search: &RunSearch) -> StoreResult<u64> {
+#[async_trait::async_trait]
+impl RunViews for SqlStore {
+    async fn count_runs(&self, search: &RunSearch) -> StoreResult<u64> {
         let sql = compile_run_count(self.dialect, search);
         let mut conn = self.read.acquire().await?;
         let rows = sql.fetch_all(&mut conn).await?;
@@ -23,11 +25,7 @@ impl SqlStore {
         Ok(count_from(n))
     }
 
-    pub(super) async fn run_keys_impl(
-        &self,
-        experiment_ids: &[i64],
-        view: ViewType,
-    ) -> StoreResult<RunKeys> {
+    async fn run_keys(&self, experiment_ids: &[i64], view: ViewType) -> StoreResult<RunKeys> {
         let mut conn = self.read.acquire().await?;
         let mut found: [Vec<String>; 3] = Default::default();
         for (table, out) in ["params", "latest_metrics", "tags"].iter().zip(&mut found) {
@@ -58,7 +56,7 @@ impl SqlStore {
         })
     }
 
-    pub(super) async fn metric_envelope_impl(
+    async fn metric_envelope(
         &self,
         run_id: &str,
         key: &str,

@@ -4,6 +4,7 @@ use super::experiments::page_overflow;
 use super::{is_unique_violation, now_ms, Arg, SqlBuf, SqlStore};
 use crate::search::{Clause, Comparator, Entity, FilterValue};
 use crate::store::registry::RegistrySearch;
+use crate::store::RegistryStore;
 use crate::store::{Page, StoreError, StoreResult};
 use protocol::{KeyValue, ModelVersion, RegisteredModel, RegisteredModelAlias};
 use sqlx::any::AnyRow;
@@ -14,9 +15,7 @@ pub(super) const VERSION_COLUMNS: &str = "v.name, v.version, v.creation_time, v.
      v.user_id, v.current_stage, v.source, v.run_id, v.run_link, v.status, v.status_message, v.model_id";
 
 pub(super) fn model_not_found(name: &str) -> StoreError {
-    StoreError::NotFound(format!(
-        "Registered Model with name={name} not found"
-    ))
+    StoreError::NotFound(format!("Registered Model with name={name} not found"))
 }
 
 fn version_not_found(name: &str, version: i64) -> StoreError {
@@ -303,8 +302,29 @@ pub(super) fn attribute_clause(sql: &mut SqlBuf, store: &SqlStore, column: &str,
     }
 }
 
-impl SqlStore {
-    pub(super) async fn create_registered_model_impl(
+pub(super) fn push_page(sql: &mut SqlBuf, search: &RegistrySearch) {
+    let limit = i64::try_from(search.max_results.saturating_add(1)).unwrap_or(i64::MAX);
+    sql.push(" LIMIT ").bind(Arg::I64(limit));
+    sql.push(" OFFSET ")
+        .bind(Arg::I64(i64::try_from(search.offset).unwrap_or(i64::MAX)));
+}
+
+async fn upsert_model_tag(conn: &mut AnyConnection, name: &str, tag: &KeyValue) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO registered_model_tags (name, key, value) VALUES ($1, $2, $3) \
+         ON CONFLICT (name, key) DO UPDATE SET value = excluded.value",
+    )
+    .bind(name)
+    .bind(tag.key.as_str())
+    .bind(tag.value.as_str())
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+#[async_trait::async_trait]
+impl RegistryStore for SqlStore {
+    async fn create_registered_model(
         &self,
         name: &str,
         description: Option<&str>,
@@ -336,15 +356,12 @@ impl SqlStore {
         Ok(model)
     }
 
-    pub(super) async fn get_registered_model_impl(
-        &self,
-        name: &str,
-    ) -> StoreResult<RegisteredModel> {
+    async fn get_registered_model(&self, name: &str) -> StoreResult<RegisteredModel> {
         let mut conn = self.read.acquire().await?;
         load_model(&mut conn, name).await
     }
 
-    pub(super) async fn rename_registered_model_impl(
+    async fn rename_registered_model(
         &self,
         name: &str,
         new_name: &str,
@@ -377,7 +394,7 @@ impl SqlStore {
         Ok(model)
     }
 
-    pub(super) async fn update_registered_model_impl(
+    async fn update_registered_model(
         &self,
         name: &str,
         description: Option<&str>,
@@ -397,7 +414,7 @@ impl SqlStore {
         Ok(model)
     }
 
-    pub(super) async fn delete_registered_model_impl(&self, name: &str) -> StoreResult<()> {
+    async fn delete_registered_model(&self, name: &str) -> StoreResult<()> {
         let mut tx = self.write.begin().await?;
         require_model(&mut tx, name).await?;
         sqlx::query("DELETE FROM registered_models WHERE name = $1")
@@ -408,7 +425,7 @@ impl SqlStore {
         Ok(())
     }
 
-    pub(super) async fn search_registered_models_impl(
+    async fn search_registered_models(
         &self,
         search: &RegistrySearch,
     ) -> StoreResult<Page<RegisteredModel>> {
@@ -450,12 +467,12 @@ impl SqlStore {
         Ok(Page { items, next_offset })
     }
 
-    pub(super) async fn get_latest_versions_impl(
+    async fn get_latest_versions(
         &self,
         name: &str,
         stages: &[String],
     ) -> StoreResult<Vec<ModelVersion>> {
-        let model = self.get_registered_model_impl(name).await?;
+        let model = self.get_registered_model(name).await?;
         let mut versions = model.latest_versions;
         if !stages.is_empty() {
             versions.retain(|v| {
@@ -467,11 +484,7 @@ impl SqlStore {
         Ok(versions)
     }
 
-    pub(super) async fn set_registered_model_tag_impl(
-        &self,
-        name: &str,
-        tag: &KeyValue,
-    ) -> StoreResult<()> {
+    async fn set_registered_model_tag(&self, name: &str, tag: &KeyValue) -> StoreResult<()> {
         let mut tx = self.write.begin().await?;
         require_model(&mut tx, name).await?;
         upsert_model_tag(&mut tx, name, tag).await?;
@@ -479,11 +492,7 @@ impl SqlStore {
         Ok(())
     }
 
-    pub(super) async fn delete_registered_model_tag_impl(
-        &self,
-        name: &str,
-        key: &str,
-    ) -> StoreResult<()> {
+    async fn delete_registered_model_tag(&self, name: &str, key: &str) -> StoreResult<()> {
         let mut tx = self.write.begin().await?;
         require_model(&mut tx, name).await?;
         sqlx::query("DELETE FROM registered_model_tags WHERE name = $1 AND key = $2")
@@ -494,24 +503,4 @@ impl SqlStore {
         tx.commit().await?;
         Ok(())
     }
-}
-
-pub(super) fn push_page(sql: &mut SqlBuf, search: &RegistrySearch) {
-    let limit = i64::try_from(search.max_results.saturating_add(1)).unwrap_or(i64::MAX);
-    sql.push(" LIMIT ").bind(Arg::I64(limit));
-    sql.push(" OFFSET ")
-        .bind(Arg::I64(i64::try_from(search.offset).unwrap_or(i64::MAX)));
-}
-
-async fn upsert_model_tag(conn: &mut AnyConnection, name: &str, tag: &KeyValue) -> StoreResult<()> {
-    sqlx::query(
-        "INSERT INTO registered_model_tags (name, key, value) VALUES ($1, $2, $3) \
-         ON CONFLICT (name, key) DO UPDATE SET value = excluded.value",
-    )
-    .bind(name)
-    .bind(tag.key.as_str())
-    .bind(tag.value.as_str())
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
 }

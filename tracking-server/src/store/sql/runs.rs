@@ -1,59 +1,15 @@
 //! Runs: lifecycle, params/tags/metrics writes (all-or-nothing per request), inputs, search.
 
 use super::experiments::require_active_experiment;
-use super::runs_read::load_runs;
-use super::search::RUN_COLUMNS;
+use super::run_info::{fetch_run_info, require_active_run};
+use super::runs_read::{load_runs, search_page};
 use super::{now_ms, run_not_found, Arg, SqlBuf, SqlStore, IN_CHUNK};
-use crate::store::{Batch, NewRun, RunUpdate, StoreError, StoreResult};
-use protocol::{DatasetInputRecord, KeyValue, Metric, Run, RunInfo, RunStatus};
-use sqlx::any::AnyRow;
+use crate::store::{Batch, NewRun, Page, RunSearch, RunStore, RunUpdate, StoreError, StoreResult};
+use protocol::{DatasetInputRecord, KeyValue, Metric, Run, RunInfo};
 use sqlx::{AnyConnection, Row};
 use std::collections::HashMap;
 
 pub(super) use protocol::tags::RUN_NAME as RUN_NAME_TAG;
-
-fn run_info_from_row(row: &AnyRow) -> Result<RunInfo, sqlx::Error> {
-    let run_id: String = row.try_get(0)?;
-    let status: String = row.try_get(4)?;
-    Ok(RunInfo {
-        run_uuid: run_id.clone(),
-        run_id,
-        experiment_id: row.try_get::<i64, _>(1)?.to_string(),
-        run_name: row.try_get(2)?,
-        user_id: row.try_get(3)?,
-        status: RunStatus::parse(&status).unwrap_or(RunStatus::Running),
-        start_time: row.try_get(5)?,
-        end_time: row.try_get(6)?,
-        artifact_uri: row.try_get(7)?,
-        lifecycle_stage: row.try_get(8)?,
-    })
-}
-
-async fn fetch_run_info(conn: &mut AnyConnection, run_id: &str) -> StoreResult<RunInfo> {
-    let row = sqlx::query(&format!(
-        "SELECT {RUN_COLUMNS} FROM runs r WHERE r.run_uuid = $1"
-    ))
-    .bind(run_id)
-    .fetch_optional(&mut *conn)
-    .await?
-    .ok_or_else(|| run_not_found(run_id))?;
-    Ok(run_info_from_row(&row)?)
-}
-
-/// Writes to a run require it to exist and be active (MLflow's `_check_run_is_active`).
-pub(super) async fn require_active_run(
-    conn: &mut AnyConnection,
-    run_id: &str,
-) -> StoreResult<RunInfo> {
-    let info = fetch_run_info(conn, run_id).await?;
-    if info.lifecycle_stage != "active" {
-        return Err(StoreError::InvalidState(format!(
-            "The run {run_id} must be in the 'active' state. Current state is {}.",
-            info.lifecycle_stage
-        )));
-    }
-    Ok(info)
-}
 
 async fn upsert_tag(conn: &mut AnyConnection, run_id: &str, tag: &KeyValue) -> StoreResult<()> {
     sqlx::query(
@@ -227,8 +183,9 @@ async fn insert_metrics(
     Ok(())
 }
 
-impl SqlStore {
-    pub(super) async fn create_run_impl(&self, run: NewRun) -> StoreResult<Run> {
+#[async_trait::async_trait]
+impl RunStore for SqlStore {
+    async fn create_run(&self, run: NewRun) -> StoreResult<Run> {
         let mut tx = self.write.begin().await?;
         let exp = require_active_experiment(&mut tx, run.experiment_id).await?;
         let run_id = uuid::Uuid::new_v4().simple().to_string();
@@ -260,18 +217,14 @@ impl SqlStore {
         runs.pop().ok_or_else(|| run_not_found(&run_id))
     }
 
-    pub(super) async fn get_run_impl(&self, run_id: &str) -> StoreResult<Run> {
+    async fn get_run(&self, run_id: &str) -> StoreResult<Run> {
         let mut conn = self.read.acquire().await?;
         let info = fetch_run_info(&mut conn, run_id).await?;
         let mut runs = load_runs(&mut conn, vec![info]).await?;
         runs.pop().ok_or_else(|| run_not_found(run_id))
     }
 
-    pub(super) async fn update_run_impl(
-        &self,
-        run_id: &str,
-        update: RunUpdate,
-    ) -> StoreResult<RunInfo> {
+    async fn update_run(&self, run_id: &str, update: RunUpdate) -> StoreResult<RunInfo> {
         let mut tx = self.write.begin().await?;
         let info = fetch_run_info(&mut tx, run_id).await?;
         let status = update.status.unwrap_or(info.status);
@@ -290,11 +243,7 @@ impl SqlStore {
         Ok(info)
     }
 
-    pub(super) async fn set_run_deleted_impl(
-        &self,
-        run_id: &str,
-        deleted: bool,
-    ) -> StoreResult<()> {
+    async fn set_run_deleted(&self, run_id: &str, deleted: bool) -> StoreResult<()> {
         let mut tx = self.write.begin().await?;
         let info = fetch_run_info(&mut tx, run_id).await?;
         if !deleted {
@@ -326,7 +275,7 @@ impl SqlStore {
         Ok(())
     }
 
-    pub(super) async fn log_batch_impl(&self, run_id: &str, batch: Batch) -> StoreResult<()> {
+    async fn log_batch(&self, run_id: &str, batch: Batch) -> StoreResult<()> {
         let mut tx = self.write.begin().await?;
         let info = require_active_run(&mut tx, run_id).await?;
         insert_params(&mut tx, run_id, &batch.params).await?;
@@ -348,7 +297,7 @@ impl SqlStore {
         Ok(())
     }
 
-    pub(super) async fn delete_tag_impl(&self, run_id: &str, key: &str) -> StoreResult<()> {
+    async fn delete_tag(&self, run_id: &str, key: &str) -> StoreResult<()> {
         let mut tx = self.write.begin().await?;
         require_active_run(&mut tx, run_id).await?;
         let done = sqlx::query("DELETE FROM tags WHERE run_uuid = $1 AND key = $2")
@@ -365,7 +314,7 @@ impl SqlStore {
         Ok(())
     }
 
-    pub(super) async fn log_inputs_impl(
+    async fn log_inputs(
         &self,
         run_id: &str,
         inputs: Vec<DatasetInputRecord>,
@@ -435,5 +384,9 @@ impl SqlStore {
         }
         tx.commit().await?;
         Ok(())
+    }
+
+    async fn search_runs(&self, search: &RunSearch) -> StoreResult<Page<Run>> {
+        search_page(self, search).await
     }
 }

@@ -197,36 +197,37 @@ async fn load_inputs(
 }
 
 impl SqlStore {
-    pub(super) async fn search_runs_impl(&self, search: &RunSearch) -> StoreResult<Page<Run>> {
-        let SearchSql(sql) = compile_run_search(self.dialect, search);
-        let mut conn = self.read.acquire().await?;
-        let text: Option<String> = sql.fetch_one(&mut conn).await?.try_get(0)?;
-        let mut infos = run_rows::parse_infos(text.as_deref().unwrap_or(""))?;
-        let next_offset = page_overflow(&mut infos, search.max_results, search.offset);
-        let ids: Vec<String> = infos.iter().map(|i| i.run_id.clone()).collect();
-        let children = if ids.len() < PARALLEL_FROM {
-            load_children(&mut conn, &ids).await?
-        } else {
-            // A task never holds one pooled connection while waiting for another: twenty
-            // concurrent searches each holding one and waiting for a second would take the whole
-            // pool and wait on each other until the acquire timeout.
-            drop(conn);
-            let (first, second) = ids.split_at(ids.len() / 2);
-            let (first, second) = tokio::join!(
-                self.load_children_on_own_connection(first),
-                self.load_children_on_own_connection(second)
-            );
-            conn = self.read.acquire().await?;
-            let mut children = first?;
-            children.extend(second?);
-            children
-        };
-        let items = children.into_runs(&mut conn, infos).await?;
-        Ok(Page { items, next_offset })
-    }
-
     async fn load_children_on_own_connection(&self, ids: &[String]) -> StoreResult<Children> {
         let mut conn = self.read.acquire().await?;
         load_children(&mut conn, ids).await
     }
+}
+
+/// One page of a run search with each run's params, metrics, tags, inputs and outputs.
+pub(super) async fn search_page(store: &SqlStore, search: &RunSearch) -> StoreResult<Page<Run>> {
+    let SearchSql(sql) = compile_run_search(store.dialect, search);
+    let mut conn = store.read.acquire().await?;
+    let text: Option<String> = sql.fetch_one(&mut conn).await?.try_get(0)?;
+    let mut infos = run_rows::parse_infos(text.as_deref().unwrap_or(""))?;
+    let next_offset = page_overflow(&mut infos, search.max_results, search.offset);
+    let ids: Vec<String> = infos.iter().map(|i| i.run_id.clone()).collect();
+    let children = if ids.len() < PARALLEL_FROM {
+        load_children(&mut conn, &ids).await?
+    } else {
+        // A task never holds one pooled connection while waiting for another: twenty
+        // concurrent searches each holding one and waiting for a second would take the whole
+        // pool and wait on each other until the acquire timeout.
+        drop(conn);
+        let (first, second) = ids.split_at(ids.len() / 2);
+        let (first, second) = tokio::join!(
+            store.load_children_on_own_connection(first),
+            store.load_children_on_own_connection(second)
+        );
+        conn = store.read.acquire().await?;
+        let mut children = first?;
+        children.extend(second?);
+        children
+    };
+    let items = children.into_runs(&mut conn, infos).await?;
+    Ok(Page { items, next_offset })
 }

@@ -20,9 +20,7 @@ const WEBHOOK_COLUMNS: &str = "webhook_id, name, description, url, status, secre
      creation_timestamp, last_updated_timestamp";
 
 fn not_found(webhook_id: &str) -> StoreError {
-    StoreError::NotFound(format!(
-        "Webhook with ID {webhook_id} not found."
-    ))
+    StoreError::NotFound(format!("Webhook with ID {webhook_id} not found."))
 }
 
 fn webhook_from_row(row: &AnyRow) -> Result<WebhookRecord, sqlx::Error> {

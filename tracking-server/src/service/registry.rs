@@ -1,8 +1,8 @@
 //! The registry's rules (`mlflow/utils/validation.py`, `model_registry/sqlalchemy_store.py`): names,
 //! versions, stages, aliases, and which `source` a model version may point at.
 
-use super::AppState;
 use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
 use crate::uri;
 use crate::validation::{required, validate_key, validate_length};
 use protocol::names::KeyKind;
@@ -144,7 +144,7 @@ pub async fn validate_source(
     let resolved = uri::resolve_path(&uri::local_file_uri_to_path(source));
     let (owner, root) = match (model_id, run_id) {
         (Some(model_id), _) => {
-            let model = s.registry.get_logged_model(model_id, false).await?;
+            let model = s.store.get_logged_model(model_id, false).await?;
             ("model_id", Some(model.info.artifact_uri))
         }
         (None, Some(run_id)) => {
@@ -176,7 +176,7 @@ pub async fn download_uri(s: &AppState, source: &str) -> ApiResult<String> {
         .filter(|m| m.starts_with("m-"))
     {
         let model = s
-            .registry
+            .store
             .get_logged_model(model_id.trim_end_matches('/'), true)
             .await?;
         return Ok(model.info.artifact_uri);
@@ -201,7 +201,7 @@ pub async fn record_registration(
     name: &str,
     version: &str,
 ) -> ApiResult<()> {
-    let model = s.registry.get_logged_model(model_id, false).await?;
+    let model = s.store.get_logged_model(model_id, false).await?;
     let mut list: Vec<serde_json::Value> = model
         .info
         .tags
@@ -211,7 +211,7 @@ pub async fn record_registration(
         .unwrap_or_default();
     list.push(serde_json::json!({"name": name, "version": version.parse::<i64>().unwrap_or(0)}));
     let value = crate::search::pyrepr::json_dumps(&serde_json::Value::Array(list));
-    s.registry
+    s.store
         .set_logged_model_tags(model_id, &[KeyValue::new(MODEL_VERSIONS_TAG, value)])
         .await?;
     Ok(())

@@ -10,10 +10,10 @@
 //! events instead of model events, decided exactly as MLflow decides (by the request's tags on
 //! creation, by the stored model's tag afterwards).
 
-use super::events::{Action, Entity, Event};
-use super::payload::PyJson;
 use crate::error::ApiError;
-use crate::routes::AppState;
+use crate::state::AppState;
+use crate::webhooks::events::{Action, Entity, Event};
+use crate::webhooks::payload::PyJson;
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{Method, StatusCode};
@@ -204,15 +204,11 @@ fn tags_json(tags: &[(String, String)], skip: &[&str]) -> PyJson {
 }
 
 async fn is_prompt_model(state: &AppState, name: &str) -> bool {
-    state
-        .registry
-        .get_registered_model(name)
-        .await
-        .is_ok_and(|m| {
-            m.tags
-                .iter()
-                .any(|t| t.key == IS_PROMPT_TAG && t.value.eq_ignore_ascii_case("true"))
-        })
+    state.store.get_registered_model(name).await.is_ok_and(|m| {
+        m.tags
+            .iter()
+            .any(|t| t.key == IS_PROMPT_TAG && t.value.eq_ignore_ascii_case("true"))
+    })
 }
 
 async fn emit(state: &AppState, write: Write, args: &Value, answer: &Value) {
