@@ -50,5 +50,13 @@ exec $COPY server --host {host} --port {port} --backend-store-uri $BASE/\$db $CO
     ;;
 esac
 
-exec bash "$RUNNER/run_suite.sh" --out "$OUT" \
-    --also-deselect "$RUNNER/deselect-drift-3.17.txt" "$@" "$TEMPLATE"
+status=0
+bash "$RUNNER/run_suite.sh" --out "$OUT" \
+    --also-deselect "$RUNNER/deselect-drift-3.17.txt" "$@" "$TEMPLATE" || status=$?
+if [[ "$BACKEND" == postgres ]]; then
+    # One database per test: drop them all once the run is over.
+    for db in $(psql "$ADMIN" -qtAc "SELECT datname FROM pg_database WHERE datname LIKE 'suite\_%'"); do
+        psql "$ADMIN" -qc "DROP DATABASE IF EXISTS $db" >/dev/null 2>&1 || true
+    done
+fi
+exit "$status"
