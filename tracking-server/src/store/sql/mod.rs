@@ -425,4 +425,29 @@ mod tests {
         assert_eq!(like_to_glob("%ab_c%"), "*ab?c*");
         assert_eq!(like_to_glob("a*b?[c]"), "a[*]b[?][[]c]");
     }
+
+    /// The two backends are one schema: a migration added to one folder and not the other would
+    /// leave a PostgreSQL server without a table that SQLite has (or the reverse).
+    #[test]
+    fn both_migration_folders_hold_the_same_versions() {
+        let versions = |backend: &str| {
+            let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../migrations")
+                .join(backend);
+            let mut names: Vec<String> = std::fs::read_dir(&dir)
+                .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .filter(|n| n.ends_with(".sql"))
+                .collect();
+            names.sort();
+            names
+        };
+        let (sqlite, postgres) = (versions("sqlite"), versions("postgres"));
+        assert!(!sqlite.is_empty());
+        assert_eq!(sqlite, postgres, "migrations/sqlite and migrations/postgres differ");
+        let sqlite_migrator = sqlx::migrate!("../migrations/sqlite");
+        let postgres_migrator = sqlx::migrate!("../migrations/postgres");
+        let ids = |m: &sqlx::migrate::Migrator| m.iter().map(|m| m.version).collect::<Vec<_>>();
+        assert_eq!(ids(&sqlite_migrator), ids(&postgres_migrator));
+    }
 }
