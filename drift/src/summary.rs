@@ -344,7 +344,7 @@ pub(crate) fn union_distinct(reference: &Summary, current: &Summary) -> usize {
         n + (a.len() - i) + (b.len() - j)
     }
     match (reference, current) {
-        (Summary::Num(r), Summary::Num(c)) => count(&r.values, &c.values, |x, y| x.total_cmp(y)),
+        (Summary::Num(r), Summary::Num(c)) => count(&r.values, &c.values, f64::total_cmp),
         (Summary::Cat(r), Summary::Cat(c)) => count(&r.categories, &c.categories, Ord::cmp),
         _ => 0,
     }
@@ -358,7 +358,7 @@ pub(crate) struct Neumaier {
 }
 
 impl Neumaier {
-    pub fn add(&mut self, x: f64) {
+    pub(crate) fn add(&mut self, x: f64) {
         let t = self.sum + x;
         if self.sum.abs() >= x.abs() {
             self.comp += (self.sum - t) + x;
@@ -368,7 +368,7 @@ impl Neumaier {
         self.sum = t;
     }
 
-    pub fn total(self) -> f64 {
+    pub(crate) fn total(self) -> f64 {
         // An infinite term (chi-square with an expected count of 0) makes the compensation NaN.
         if self.sum.is_finite() {
             self.sum + self.comp

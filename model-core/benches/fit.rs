@@ -71,7 +71,7 @@ fn fit(c: &mut Criterion) {
     let mut group = c.benchmark_group("fit_20_trees_depth_5");
     group.sample_size(20);
     group.bench_function("model_core", |b| {
-        b.iter(|| params.fit_arrays(x.view(), &y, &names).expect("fits"))
+        b.iter(|| params.fit_arrays(x.view(), &y, &names).expect("fits"));
     });
     let rows: Vec<Vec<f64>> = x.rows().into_iter().map(|r| r.to_vec()).collect();
     let dense = DenseMatrix::from_2d_vec(&rows).expect("matrix");

@@ -11,7 +11,7 @@ use crate::error::{invalid_param, Result};
 pub struct Metrics {
     pub rmse: f64,
     pub mae: f64,
-    /// 1 − SS_res / SS_tot, SS_tot about the mean of the true values (negative when worse than it).
+    /// 1 − `SS_res` / `SS_tot`, `SS_tot` about the mean of the true values (negative when worse than it).
     pub r2: f64,
     /// Rows scored.
     pub n: usize,

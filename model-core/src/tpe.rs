@@ -217,8 +217,8 @@ pub fn suggest(
         .dims
         .iter()
         .enumerate()
-        .map(|(d, (_, dim))| match dim.numeric() {
-            Some((lo, hi, log, q)) => {
+        .map(|(d, (_, dim))| {
+            if let Some((lo, hi, log, q)) = dim.numeric() {
                 let internal = |o: &&Observation| match o.values[d] {
                     Value::Num(x) if log => x.max(lo.exp()).ln(),
                     Value::Num(x) => x,
@@ -247,8 +247,7 @@ pub fn suggest(
                         }
                     });
                 Value::Num(best.0)
-            }
-            None => {
+            } else {
                 let k = choice_len(dim);
                 let pick = |o: &&Observation| match o.values[d] {
                     Value::Choice(i) => i,
@@ -407,20 +406,17 @@ impl Parzen {
         let mut mass = 0.0;
         for ((&w, &mu), &s) in self.weights.iter().zip(&self.mus).zip(&self.sigmas) {
             accept += w * (phi((self.hi - mu) / s) - phi((self.lo - mu) / s));
-            mass += match q {
-                Some(q) => {
-                    let ub = to_internal(x + 0.5 * q).min(self.hi);
-                    let lb = to_internal(x - 0.5 * q).max(self.lo);
-                    w * (phi((ub - mu) / s) - phi((lb - mu) / s)).max(0.0)
-                }
-                None => {
-                    let z = (to_internal(x) - mu) / s;
-                    let pdf = w * (-0.5 * z * z).exp() / (s * (2.0 * std::f64::consts::PI).sqrt());
-                    if log {
-                        pdf / x
-                    } else {
-                        pdf
-                    }
+            mass += if let Some(q) = q {
+                let ub = to_internal(x + 0.5 * q).min(self.hi);
+                let lb = to_internal(x - 0.5 * q).max(self.lo);
+                w * (phi((ub - mu) / s) - phi((lb - mu) / s)).max(0.0)
+            } else {
+                let z = (to_internal(x) - mu) / s;
+                let pdf = w * (-0.5 * z * z).exp() / (s * (2.0 * std::f64::consts::PI).sqrt());
+                if log {
+                    pdf / x
+                } else {
+                    pdf
                 }
             };
         }

@@ -17,11 +17,11 @@ fn write_data(dir: &std::path::Path) -> (std::path::PathBuf, std::path::PathBuf)
     let mut current = String::from("x,city,prediction\n");
     for i in 0..400 {
         let city = if i % 3 == 0 { "A" } else { "B" };
-        reference.push_str(&format!("{},{city},{}\n", i % 100, (i % 50) as f64 * 1.5));
+        reference.push_str(&format!("{},{city},{}\n", i % 100, f64::from(i % 50) * 1.5));
         current.push_str(&format!(
             "{},{city},{}\n",
             i % 100 + 60,
-            (i % 50) as f64 * 1.5 + 40.0
+            f64::from(i % 50) * 1.5 + 40.0
         ));
     }
     let (r, c) = (dir.join("reference.csv"), dir.join("current.csv"));

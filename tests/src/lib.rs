@@ -123,8 +123,7 @@ pub fn fresh_pg_database() -> Option<String> {
 fn nanos() -> u128 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0)
+        .map_or(0, |d| d.as_nanos())
 }
 
 /// A running `mltrack server`; killed on drop.
@@ -179,7 +178,7 @@ impl Server {
             }
         });
         let url = rx
-            .recv_timeout(Duration::from_secs(60))
+            .recv_timeout(Duration::from_mins(1))
             .expect("mltrack server announced its address");
         Self {
             url,

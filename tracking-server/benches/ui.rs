@@ -321,7 +321,7 @@ fn ui(c: &mut Criterion) {
         group.bench_function(*name, |b| b.iter(|| rt.block_on(get(&f.app, uri))));
     }
     group.bench_function("metric chart, 100,000 points", |b| {
-        b.iter(|| rt.block_on(get(&f.app, &pages[4].1)))
+        b.iter(|| rt.block_on(get(&f.app, &pages[4].1)));
     });
     group.finish();
 }

@@ -94,7 +94,8 @@ impl ArtifactSource {
 
     /// The entries of directory `rel`, named by base name.
     pub async fn list(&self, s: &AppState, rel: &str) -> Result<Vec<FileInfo>, ApiError> {
-        self.list_named(s, rel, |n| n.to_string()).await
+        self.list_named(s, rel, std::string::ToString::to_string)
+            .await
     }
 
     /// Whether `rel` is a directory, a file or nothing, from its parent's listing (an object store

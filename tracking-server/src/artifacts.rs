@@ -204,7 +204,7 @@ impl ArtifactStore {
 
     /// Lists a directory with base names, as the proxy does; a missing directory or a file is empty.
     pub async fn list(&self, rel: &str) -> ApiResult<Vec<FileInfo>> {
-        self.list_named(rel, |name| name.to_string()).await
+        self.list_named(rel, std::string::ToString::to_string).await
     }
 
     /// Lists `rel` naming each entry with `name_of(basename)`; a missing directory is empty.

@@ -1,7 +1,7 @@
 //! Request extractors whose rejections are MLflow errors, never axum's plain-text 4xx bodies.
 //!
 //! Both extractors go through a `serde_json::Value` first and then `serde_path_to_error`, so a field of
-//! the wrong type is reported by name ("Invalid value 31 for parameter 'run_id' supplied").
+//! the wrong type is reported by name ("Invalid value 31 for parameter '`run_id`' supplied").
 
 use crate::error::ApiError;
 use axum::extract::{FromRequest, FromRequestParts, Request};

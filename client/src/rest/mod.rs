@@ -67,7 +67,7 @@ impl TrackingClient {
     /// `base` is the tracking URI, e.g. `http://127.0.0.1:5000`.
     pub fn new(base: &str) -> ClientResult<Self> {
         let http = Client::builder()
-            .timeout(Duration::from_secs(120))
+            .timeout(Duration::from_mins(2))
             .user_agent(concat!("mltrack-client/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| ClientError::Transport {

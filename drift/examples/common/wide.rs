@@ -4,17 +4,17 @@
 
 use drift::{Dataset, Values};
 
-pub struct Rng(pub u64);
+pub(crate) struct Rng(pub u64);
 
 impl Rng {
-    pub fn uniform(&mut self) -> f64 {
+    pub(crate) fn uniform(&mut self) -> f64 {
         self.0 ^= self.0 << 13;
         self.0 ^= self.0 >> 7;
         self.0 ^= self.0 << 17;
         ((self.0 >> 11) as f64 + 0.5) / (1u64 << 53) as f64
     }
 
-    pub fn normal(&mut self) -> f64 {
+    pub(crate) fn normal(&mut self) -> f64 {
         let (u, v) = (self.uniform(), self.uniform());
         (-2.0 * u.ln()).sqrt() * (2.0 * std::f64::consts::PI * v).cos()
     }
@@ -36,7 +36,7 @@ fn zipf_cdf(k: usize, reversed: bool) -> Vec<f64> {
         .collect()
 }
 
-pub fn side(rows: usize, seed: u64, current: bool) -> Dataset {
+pub(crate) fn side(rows: usize, seed: u64, current: bool) -> Dataset {
     let mut rng = Rng(seed);
     let mut d = Dataset::new();
     for i in 0..16 {

@@ -144,7 +144,7 @@ pub(crate) fn render(report: &DriftReport) -> String {
             Chart::Numeric { edges, .. } => {
                 let lo = edges.first().copied().unwrap_or(f64::NAN);
                 let hi = edges.last().copied().unwrap_or(f64::NAN);
-                let mid = (lo + hi) / 2.0;
+                let mid = f64::midpoint(lo, hi);
                 let _ = write!(
                     h,
                     "<div class=\"axis\"><span>{}</span><span>{}</span><span>{}</span></div>",

@@ -15,10 +15,10 @@ pub fn sturges_edges(min: f64, max: f64, size: u64) -> Vec<f64> {
     };
     let width = (max - min) / ((size as f64).log2() + 1.0);
     // numpy tests `if width:`; zero means one bin.
-    let bins = if width != 0.0 {
-        ((last - first) / width).ceil() as usize
-    } else {
+    let bins = if width == 0.0 {
         1
+    } else {
+        ((last - first) / width).ceil() as usize
     };
     linspace(first, last, bins + 1)
 }

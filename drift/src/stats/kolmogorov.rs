@@ -15,8 +15,8 @@ fn two_pow(e: i32) -> f64 {
     libm::ldexp(1.0, e)
 }
 
-/// Survival function of D_n at `x`; `n` is a positive integer held in an `f64`.
-pub fn kstwo_sf(n: f64, x: f64) -> f64 {
+/// Survival function of `D_n` at `x`; `n` is a positive integer held in an `f64`.
+pub(super) fn kstwo_sf(n: f64, x: f64) -> f64 {
     if n.is_nan() || n < 1.0 || x.is_nan() {
         return f64::NAN;
     }
@@ -94,7 +94,7 @@ fn log_nfactorial_div_n_pow_n(n: f64) -> f64 {
     n.ln() / 2.0 - n + (2.0 * std::f64::consts::PI).ln() / 2.0 + rn * poly
 }
 
-/// One-sided Smirnov survival P(D_n⁺ ≥ x) by the Birnbaum–Tingey sum.
+/// One-sided Smirnov survival `P(D_n⁺ ≥ x)` by the Birnbaum–Tingey sum.
 fn smirnov(n: u64, x: f64) -> f64 {
     if x >= 1.0 {
         return 0.0;
@@ -140,7 +140,7 @@ fn matmul(a: &[f64], b: &[f64], m: usize) -> Vec<f64> {
     out
 }
 
-/// Pr(D_n ≤ d) by the Durbin matrix (Marsaglia–Tsang–Wang), scipy `_kolmogn_DMTW`.
+/// `Pr(D_n ≤ d)` by the Durbin matrix (Marsaglia–Tsang–Wang), scipy `_kolmogn_DMTW`.
 fn durbin_cdf(n: u64, d: f64) -> f64 {
     let nf = n as f64;
     let nd = nf * d;
@@ -227,7 +227,7 @@ fn pomeranz_j1j2(i: i64, n: i64, ll: i64, ceilf: i64, roundf: i64) -> (i64, i64)
     ((j1 + 2).max(0), j2.min(n))
 }
 
-/// Pr(D_n ≤ x) by Pomeranz's recursion, scipy `_kolmogn_Pomeranz`.
+/// `Pr(D_n ≤ x)` by Pomeranz's recursion, scipy `_kolmogn_Pomeranz`.
 fn pomeranz_cdf(n: u64, x: f64) -> f64 {
     let nf = n as f64;
     let ni = n as i64;
@@ -308,7 +308,7 @@ fn pomeranz_cdf(n: u64, x: f64) -> f64 {
     ans.clamp(0.0, 1.0)
 }
 
-/// Pelz–Good approximation of Pr(D_n ≤ x), scipy `_kolmogn_PelzGood`.
+/// Pelz–Good approximation of `Pr(D_n ≤ x)`, scipy `_kolmogn_PelzGood`.
 fn pelz_good_cdf(n: f64, x: f64) -> f64 {
     let z = n.sqrt() * x;
     let (z2, z3, z4, z6) = (z * z, z.powi(3), z.powi(4), z.powi(6));

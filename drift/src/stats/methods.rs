@@ -9,7 +9,7 @@ use crate::summary::{align, union_distinct, Neumaier, NumSummary, Summary};
 const KS_MAX_EXACT_N: u64 = 10_000;
 
 /// `_ks_stat_test`: `scipy.stats.ks_2samp(ref, cur)` two-sided p-value.
-pub fn ks(r: &NumSummary, c: &NumSummary) -> f64 {
+pub(super) fn ks(r: &NumSummary, c: &NumSummary) -> f64 {
     let (n1, n2) = (r.n, c.n);
     let (f1, f2) = (n1 as f64, n2 as f64);
     // ECDF difference at every observed value, as scipy evaluates `searchsorted(side="right")` there.
@@ -46,7 +46,7 @@ pub fn ks(r: &NumSummary, c: &NumSummary) -> f64 {
 }
 
 /// `_wasserstein_distance_norm`: `scipy.stats.wasserstein_distance(ref, cur) / max(np.std(ref), 0.001)`.
-pub fn wasserstein(r: &NumSummary, c: &NumSummary) -> f64 {
+pub(super) fn wasserstein(r: &NumSummary, c: &NumSummary) -> f64 {
     let norm = r.std().max(0.001);
     let (f1, f2) = (r.n as f64, c.n as f64);
     let (mut i, mut j, mut cum1, mut cum2) = (0usize, 0usize, 0u64, 0u64);
@@ -72,7 +72,7 @@ pub fn wasserstein(r: &NumSummary, c: &NumSummary) -> f64 {
 
 /// `_chi_stat_test`: `scipy.stats.chisquare(cur_counts, ref_counts · n_cur / n_ref)` over the union of
 /// values. A value unseen in the reference has expected count 0, so the statistic is inf and p = 0.
-pub fn chisquare(r: &Summary, c: &Summary) -> f64 {
+pub(super) fn chisquare(r: &Summary, c: &Summary) -> f64 {
     let a = align(r, c);
     let k_norm = c.len() as f64 / r.len() as f64;
     let mut stat = Neumaier::default();
@@ -87,7 +87,7 @@ pub fn chisquare(r: &Summary, c: &Summary) -> f64 {
 
 /// `_z_stat_test`: pooled two-proportion Z-test of "equals the first value in sorted order", two-sided,
 /// as `2 * (1 - norm.cdf(|z|))`. One identical value on both sides gives p = 1.
-pub fn z(r: &Summary, c: &Summary) -> f64 {
+pub(super) fn z(r: &Summary, c: &Summary) -> f64 {
     let a = align(r, c);
     if a.reference.len() == 1 {
         return 1.0;
@@ -163,23 +163,23 @@ fn normalised(p: &[f64]) -> Vec<f64> {
 }
 
 /// `_jensenshannon`: `scipy.spatial.distance.jensenshannon(ref, cur)` (natural log) on unfilled shares.
-pub fn jensenshannon(r: &Summary, c: &Summary) -> f64 {
+pub(super) fn jensenshannon(r: &Summary, c: &Summary) -> f64 {
     let (rp, cp) = binned_shares(r, c, false);
     let (p, q) = (normalised(&rp), normalised(&cp));
     let m: Vec<f64> = p.iter().zip(&q).map(|(a, b)| (a + b) / 2.0).collect();
     let left = sum(p.iter().zip(&m).map(|(a, b)| rel_entr(*a, *b)));
     let right = sum(q.iter().zip(&m).map(|(a, b)| rel_entr(*a, *b)));
-    ((left + right) / 2.0).sqrt()
+    f64::midpoint(left, right).sqrt()
 }
 
 /// `_psi`: Σ (ref − cur)·ln(ref / cur) on zero-filled shares.
-pub fn psi(r: &Summary, c: &Summary) -> f64 {
+pub(super) fn psi(r: &Summary, c: &Summary) -> f64 {
     let (rp, cp) = binned_shares(r, c, true);
     sum(rp.iter().zip(&cp).map(|(a, b)| (a - b) * (a / b).ln()))
 }
 
 /// `_kl_div`: `scipy.stats.entropy(ref, cur)`, i.e. KL(ref ‖ cur) after normalising the zero-filled shares.
-pub fn kl_div(r: &Summary, c: &Summary) -> f64 {
+pub(super) fn kl_div(r: &Summary, c: &Summary) -> f64 {
     let (rp, cp) = binned_shares(r, c, true);
     let (p, q) = (normalised(&rp), normalised(&cp));
     sum(p.iter().zip(&q).map(|(a, b)| rel_entr(*a, *b)))
@@ -187,25 +187,22 @@ pub fn kl_div(r: &Summary, c: &Summary) -> f64 {
 
 /// `_hellinger_distance`: categorical on value shares; numerical on density histograms over Sturges edges
 /// fitted to the *distinct* values of both sides (not the rows), weighted by the mean bin width.
-pub fn hellinger(r: &Summary, c: &Summary) -> f64 {
-    let overlap = match (r, c) {
-        (Summary::Num(rs), Summary::Num(cs)) => {
-            let distinct = union_distinct(r, c) as u64;
-            let edges = sturges_edges(rs.min().min(cs.min()), rs.max().max(cs.max()), distinct);
-            let h1 = density(&histogram(rs, &edges), &edges);
-            let h2 = density(&histogram(cs, &edges), &edges);
-            let bin_width = (edges[edges.len() - 1] - edges[0]) / (edges.len() - 1) as f64;
-            sum(h1.iter().zip(&h2).map(|(a, b)| (a * b).sqrt() * bin_width))
-        }
-        _ => {
-            let a = align(r, c);
-            let (rn, cn) = (r.len() as f64, c.len() as f64);
-            sum(a
-                .reference
-                .iter()
-                .zip(&a.current)
-                .map(|(&x, &y)| ((x as f64 / rn) * (y as f64 / cn)).sqrt()))
-        }
+pub(super) fn hellinger(r: &Summary, c: &Summary) -> f64 {
+    let overlap = if let (Summary::Num(rs), Summary::Num(cs)) = (r, c) {
+        let distinct = union_distinct(r, c) as u64;
+        let edges = sturges_edges(rs.min().min(cs.min()), rs.max().max(cs.max()), distinct);
+        let h1 = density(&histogram(rs, &edges), &edges);
+        let h2 = density(&histogram(cs, &edges), &edges);
+        let bin_width = (edges[edges.len() - 1] - edges[0]) / (edges.len() - 1) as f64;
+        sum(h1.iter().zip(&h2).map(|(a, b)| (a * b).sqrt() * bin_width))
+    } else {
+        let a = align(r, c);
+        let (rn, cn) = (r.len() as f64, c.len() as f64);
+        sum(a
+            .reference
+            .iter()
+            .zip(&a.current)
+            .map(|(&x, &y)| ((x as f64 / rn) * (y as f64 / cn)).sqrt()))
     };
     (1.0 - overlap.clamp(0.0, 1.0)).sqrt()
 }

@@ -214,9 +214,9 @@ impl Default for RandomForestParams {
 }
 
 /// Spark caps depth at 30 (node ids are ints).
-pub const MAX_DEPTH_LIMIT: usize = 30;
+pub(super) const MAX_DEPTH_LIMIT: usize = 30;
 /// Bins are stored as `u16`.
-pub const MAX_BINS_LIMIT: usize = u16::MAX as usize;
+pub(super) const MAX_BINS_LIMIT: usize = u16::MAX as usize;
 
 impl RandomForestParams {
     /// Spark's defaults.

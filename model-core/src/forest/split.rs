@@ -35,7 +35,7 @@ impl FeatureSplits {
 /// Spark's `findSplitsForContinuousFeature` on one feature's sampled values (unit weights).
 ///
 /// With at most `num_splits` gaps between distinct values every midpoint is a threshold. Otherwise the
-/// sorted distinct values are walked with a stride of n / (num_splits + 1) rows, and a midpoint is
+/// sorted distinct values are walked with a stride of n / (`num_splits` + 1) rows, and a midpoint is
 /// emitted whenever adding the next value's count would move the running count further from the
 /// current target. This is Spark's approximate quantile rule, not a plain quantile function, and may
 /// yield fewer than `num_splits` thresholds.
@@ -59,7 +59,7 @@ pub fn continuous_thresholds(values: &mut [f64], num_splits: usize) -> Vec<f64> 
     if possible <= num_splits {
         return distinct
             .windows(2)
-            .map(|w| (w[0].0 + w[1].0) / 2.0)
+            .map(|w| f64::midpoint(w[0].0, w[1].0))
             .collect();
     }
     #[allow(clippy::cast_precision_loss)]
@@ -71,7 +71,7 @@ pub fn continuous_thresholds(values: &mut [f64], num_splits: usize) -> Vec<f64> 
         let previous = current;
         current += pair[1].1;
         if (previous - target).abs() < (current - target).abs() {
-            thresholds.push((pair[0].0 + pair[1].0) / 2.0);
+            thresholds.push(f64::midpoint(pair[0].0, pair[1].0));
             target += stride;
         }
     }

@@ -10,7 +10,7 @@ use rand_chacha::ChaCha8Rng;
 
 /// A table with the 24 gold columns. Price depends on accommodates, room type and neighbourhood, so a
 /// model has something to learn; `hoods` sets the neighbourhood cardinality.
-pub fn gold_like(n: usize, hoods: usize, seed: u64) -> Table {
+pub(crate) fn gold_like(n: usize, hoods: usize, seed: u64) -> Table {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let rooms = ["Entire home/apt", "Private room", "Shared room"];
     let mut columns = Vec::new();
@@ -84,7 +84,7 @@ pub fn gold_like(n: usize, hoods: usize, seed: u64) -> Table {
 }
 
 /// Replaces one column of a table.
-pub fn with_column(table: &Table, column: Column) -> Table {
+pub(crate) fn with_column(table: &Table, column: Column) -> Table {
     let columns = table
         .columns()
         .iter()
@@ -100,7 +100,7 @@ pub fn with_column(table: &Table, column: Column) -> Table {
 }
 
 /// Writes a table as CSV (strings quoted, integer-typed columns without a decimal point).
-pub fn write_csv(table: &Table, path: &Path, skip_column: Option<&str>) {
+pub(crate) fn write_csv(table: &Table, path: &Path, skip_column: Option<&str>) {
     let cols: Vec<_> = table
         .columns()
         .iter()

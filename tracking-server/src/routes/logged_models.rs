@@ -89,7 +89,7 @@ async fn get_model(
     Ok(Json(LoggedModelResponse { model }))
 }
 
-/// `LoggedModelStatus` by name or number; finalizing only moves to READY or UPLOAD_FAILED.
+/// `LoggedModelStatus` by name or number; finalizing only moves to READY or `UPLOAD_FAILED`.
 fn final_status(v: Option<&Value>) -> ApiResult<&'static str> {
     match v {
         Some(Value::String(s)) if s == "LOGGED_MODEL_READY" || s == "2" => Ok("LOGGED_MODEL_READY"),

@@ -6,7 +6,7 @@ use axum::{Json, Router};
 
 /// The MLflow version we claim. Below 3.4 on purpose: from 3.4 the client exports spans over OTLP to
 /// `/v1/traces`, which this server does not implement (it then uploads `traces.json` instead).
-pub const COMPATIBLE_MLFLOW_VERSION: &str = "3.3.2";
+pub(super) const COMPATIBLE_MLFLOW_VERSION: &str = "3.3.2";
 
 pub(super) fn router() -> Router<AppState> {
     Router::new()

@@ -91,8 +91,11 @@ impl Write {
 
     /// The events this write can be: the model one and the prompt one.
     fn candidates(self) -> &'static [Event] {
-        use Action::*;
-        use Entity::*;
+        use Action::{Created, Deleted, Set, Transitioned};
+        use Entity::{
+            ModelVersion, ModelVersionAlias, ModelVersionStage, ModelVersionTag, Prompt,
+            PromptAlias, PromptTag, PromptVersion, PromptVersionTag, RegisteredModel,
+        };
         const fn e(entity: Entity, action: Action) -> Event {
             Event::new(entity, action)
         }
@@ -126,7 +129,7 @@ impl Write {
 }
 
 /// The middleware (`axum::middleware::from_fn_with_state`) for the registry routes.
-pub async fn watch(State(state): State<AppState>, req: Request, next: Next) -> Response {
+pub(super) async fn watch(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let Some(write) = Write::of(req.method(), req.uri().path()) else {
         return next.run(req).await;
     };

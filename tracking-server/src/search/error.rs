@@ -1,6 +1,6 @@
 //! The one error every search grammar returns.
 
-/// Every parse failure; the server maps it to INVALID_PARAMETER_VALUE (HTTP 400) with this message.
+/// Every parse failure; the server maps it to `INVALID_PARAMETER_VALUE` (HTTP 400) with this message.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SearchError(pub String);
 

@@ -263,8 +263,8 @@ fn experiment_clause(rc: &RawClause<'_>) -> Result<Clause, SearchError> {
     finish(entity, key, comparator, value)
 }
 
-/// experiments/search: attributes name, experiment_id (IN allowed), creation_time,
-/// last_update_time; tags.* with =, !=, LIKE, ILIKE, IS [NOT] NULL.
+/// experiments/search: attributes name, `experiment_id` (IN allowed), `creation_time`,
+/// `last_update_time`; tags.* with =, !=, LIKE, ILIKE, IS [NOT] NULL.
 pub fn parse_experiment_filter(filter: &str) -> Result<Vec<Clause>, SearchError> {
     statement::parse_statement(filter, InvalidStyle::Bare)?
         .iter()

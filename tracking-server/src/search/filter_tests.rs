@@ -242,7 +242,9 @@ fn lists_are_only_for_run_id_and_datasets() {
 
 #[test]
 fn lists_follow_python_literal_rules() {
-    let list = |items: &[&str]| FilterValue::List(items.iter().map(|s| s.to_string()).collect());
+    let list = |items: &[&str]| {
+        FilterValue::List(items.iter().map(std::string::ToString::to_string).collect())
+    };
     assert_eq!(run("run_id IN ('a')")[0].value, list(&["a"]));
     assert_eq!(run("run_id IN (\"a\", 'b')")[0].value, list(&["a", "b"]));
     assert_eq!(run("run_id IN ('a',)")[0].value, list(&["a"]));

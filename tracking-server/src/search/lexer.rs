@@ -225,7 +225,7 @@ pub(crate) struct Ident<'a> {
 
 impl<'a> Ident<'a> {
     /// MLflow's `identifier.split(".", 1)`: the entity and the raw text after the first dot.
-    pub fn split_entity(&self) -> (Option<&'a str>, &'a str) {
+    pub(super) fn split_entity(&self) -> (Option<&'a str>, &'a str) {
         match self.parts.first() {
             Some(first) if self.parts.len() > 1 => {
                 let rest = self.text.get(first.len() + 1..).unwrap_or("");
@@ -251,7 +251,7 @@ pub(crate) enum Item<'a> {
 }
 
 impl<'a> Item<'a> {
-    pub fn text(&self) -> &'a str {
+    pub(super) fn text(&self) -> &'a str {
         match self {
             Item::Ident(id) => id.text,
             Item::Str(t) | Item::Num(t) | Item::Kw(_, t) | Item::Op(t) | Item::Other(t) => t,

@@ -141,8 +141,8 @@ fn parse_attribute_only(
     Ok(parsed)
 }
 
-/// runs order_by items like "metrics.rmse DESC", "params.alpha", "tags.`mlflow.runName` ASC",
-/// "attribute.start_time", "created".
+/// runs `order_by` items like "metrics.rmse DESC", "params.alpha", "tags.`mlflow.runName` ASC",
+/// "`attribute.start_time`", "created".
 pub fn parse_run_order_by(items: &[String]) -> Result<Vec<OrderBy>, SearchError> {
     let mut parsed = Vec::with_capacity(items.len());
     for item in items {
@@ -171,7 +171,7 @@ pub fn parse_run_order_by(items: &[String]) -> Result<Vec<OrderBy>, SearchError>
     Ok(parsed)
 }
 
-/// Keys: name, experiment_id, creation_time, last_update_time.
+/// Keys: name, `experiment_id`, `creation_time`, `last_update_time`.
 pub fn parse_experiment_order_by(items: &[String]) -> Result<Vec<OrderBy>, SearchError> {
     parse_attribute_only(
         items,
@@ -181,7 +181,7 @@ pub fn parse_experiment_order_by(items: &[String]) -> Result<Vec<OrderBy>, Searc
     )
 }
 
-/// Keys: name, creation_timestamp, last_updated_timestamp, and `timestamp`, which MLflow's SQL
+/// Keys: name, `creation_timestamp`, `last_updated_timestamp`, and `timestamp`, which MLflow's SQL
 /// store sorts by the last-updated time (its REST docs call it the "last updated timestamp").
 pub fn parse_registered_model_order_by(items: &[String]) -> Result<Vec<OrderBy>, SearchError> {
     parse_attribute_only(
@@ -200,7 +200,7 @@ pub fn parse_registered_model_order_by(items: &[String]) -> Result<Vec<OrderBy>,
     )
 }
 
-/// Keys: name, version_number, creation_timestamp, last_updated_timestamp.
+/// Keys: name, `version_number`, `creation_timestamp`, `last_updated_timestamp`.
 pub fn parse_model_version_order_by(items: &[String]) -> Result<Vec<OrderBy>, SearchError> {
     parse_attribute_only(
         items,

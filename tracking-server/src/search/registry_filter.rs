@@ -139,7 +139,7 @@ fn model_version_clause(rc: &RawClause<'_>) -> Result<Clause, SearchError> {
     finish(entity, key, comparator, value)
 }
 
-/// model-versions/search: name, run_id (IN allowed), source_path, version_number (numeric),
+/// model-versions/search: name, `run_id` (IN allowed), `source_path`, `version_number` (numeric),
 /// tags.*.
 pub fn parse_model_version_filter(filter: &str) -> Result<Vec<Clause>, SearchError> {
     statement::parse_statement(filter, InvalidStyle::Bare)?

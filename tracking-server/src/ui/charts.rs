@@ -149,30 +149,27 @@ impl Frame {
             );
         }
         let base = self.height - BOTTOM + 14;
-        match x_names {
-            Some(names) => {
-                for (i, name) in names.iter().enumerate() {
-                    #[allow(clippy::cast_precision_loss)]
-                    let x = self.px(i as f64);
-                    let short: String = name.chars().take(14).collect();
-                    let _ = write!(
-                        svg,
-                        r#"<text class="x" x="{x:.1}" y="{base}" text-anchor="middle">{}</text>"#,
-                        esc(&short)
-                    );
-                }
+        if let Some(names) = x_names {
+            for (i, name) in names.iter().enumerate() {
+                #[allow(clippy::cast_precision_loss)]
+                let x = self.px(i as f64);
+                let short: String = name.chars().take(14).collect();
+                let _ = write!(
+                    svg,
+                    r#"<text class="x" x="{x:.1}" y="{base}" text-anchor="middle">{}</text>"#,
+                    esc(&short)
+                );
             }
-            None => {
-                let (w, _) = self.plot_size();
-                let n = (w / 90).max(2) as usize;
-                for t in ticks(self.x.0, self.x.1, n) {
-                    let _ = write!(
-                        svg,
-                        r#"<text class="x" x="{:.1}" y="{base}" text-anchor="middle">{}</text>"#,
-                        self.px(t),
-                        esc(&x_label(t, labels))
-                    );
-                }
+        } else {
+            let (w, _) = self.plot_size();
+            let n = (w / 90).max(2) as usize;
+            for t in ticks(self.x.0, self.x.1, n) {
+                let _ = write!(
+                    svg,
+                    r#"<text class="x" x="{:.1}" y="{base}" text-anchor="middle">{}</text>"#,
+                    self.px(t),
+                    esc(&x_label(t, labels))
+                );
             }
         }
         svg.push_str("</svg>");

@@ -25,7 +25,7 @@ pub(crate) enum Kind {
 }
 
 impl Kind {
-    pub fn prefix(self) -> &'static str {
+    pub(super) fn prefix(self) -> &'static str {
         match self {
             Kind::Metric => "metrics",
             Kind::Param => "params",
@@ -33,7 +33,7 @@ impl Kind {
         }
     }
 
-    pub fn entity(self) -> Entity {
+    pub(super) fn entity(self) -> Entity {
         match self {
             Kind::Metric => Entity::Metric,
             Kind::Param => Entity::Param,
@@ -44,7 +44,7 @@ impl Kind {
 
 impl Column {
     /// `metrics.rmse`, `params.lr`, `tags.team` (singular prefixes accepted too).
-    pub fn parse(text: &str) -> Option<Self> {
+    pub(super) fn parse(text: &str) -> Option<Self> {
         let (prefix, key) = text.split_once('.')?;
         let kind = match prefix {
             "metrics" | "metric" => Kind::Metric,
@@ -59,12 +59,12 @@ impl Column {
         })
     }
 
-    pub fn id(&self) -> String {
+    pub(super) fn id(&self) -> String {
         format!("{}.{}", self.kind.prefix(), self.key)
     }
 
     /// The cell text for a run (metrics rounded for the table).
-    pub fn value(&self, run: &Run) -> String {
+    pub(super) fn value(&self, run: &Run) -> String {
         let d = &run.data;
         match self.kind {
             Kind::Metric => d
@@ -103,7 +103,7 @@ pub(crate) struct Options {
 }
 
 impl Options {
-    pub fn from(fields: &Fields) -> Self {
+    pub(super) fn from(fields: &Fields) -> Self {
         let mut picked: Vec<Column> = fields
             .list("columns")
             .iter()
@@ -134,7 +134,7 @@ impl Options {
         }
     }
 
-    pub fn view_type(&self) -> ViewType {
+    pub(super) fn view_type(&self) -> ViewType {
         match self.view {
             "deleted" => ViewType::DeletedOnly,
             "all" => ViewType::All,
@@ -143,7 +143,12 @@ impl Options {
     }
 
     /// The query string for these options with some fields replaced.
-    pub fn query(&self, order: Option<&str>, offset: Option<u64>, columns: &[Column]) -> String {
+    pub(super) fn query(
+        &self,
+        order: Option<&str>,
+        offset: Option<u64>,
+        columns: &[Column],
+    ) -> String {
         let cols: Vec<String> = columns.iter().map(Column::id).collect();
         let mut q = format!(
             "filter={}&order={}&view={}&columns={}",

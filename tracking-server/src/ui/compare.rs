@@ -207,8 +207,7 @@ pub(super) async fn page(State(s): State<AppState>, RawQuery(query): RawQuery) -
     let scatter_y = fields
         .get("sy")
         .filter(|k| metric_keys.iter().any(|p| p == k))
-        .map(String::from)
-        .unwrap_or_else(|| metric_key.clone());
+        .map_or_else(|| metric_key.clone(), String::from);
     let (points, names) = scatter_points(&runs, &scatter_x, &scatter_y);
     let scatter = charts::scatter(
         &points,

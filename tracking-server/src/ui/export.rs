@@ -108,18 +108,17 @@ pub(crate) async fn csv(
         max_results: CHUNK,
         offset: 0,
     };
-    let columns = match opts.columns.filter(|c| !c.is_empty()) {
-        Some(c) => c,
-        None => {
-            let keys = s.store.run_keys(&[exp_id], search.view).await?;
-            let col = |kind| move |key: String| Column { kind, key };
-            keys.params
-                .into_iter()
-                .map(col(Kind::Param))
-                .chain(keys.metrics.into_iter().map(col(Kind::Metric)))
-                .chain(keys.tags.into_iter().map(col(Kind::Tag)))
-                .collect()
-        }
+    let columns = if let Some(c) = opts.columns.filter(|c| !c.is_empty()) {
+        c
+    } else {
+        let keys = s.store.run_keys(&[exp_id], search.view).await?;
+        let col = |kind| move |key: String| Column { kind, key };
+        keys.params
+            .into_iter()
+            .map(col(Kind::Param))
+            .chain(keys.metrics.into_iter().map(col(Kind::Metric)))
+            .chain(keys.tags.into_iter().map(col(Kind::Tag)))
+            .collect()
     };
     let header = line(
         FIXED

@@ -190,7 +190,7 @@ pub(crate) fn see_other(location: &str) -> Response {
 pub(crate) struct Fields(HashMap<String, Vec<String>>);
 
 impl Fields {
-    pub fn parse(text: &[u8]) -> Self {
+    pub(crate) fn parse(text: &[u8]) -> Self {
         let mut map: HashMap<String, Vec<String>> = HashMap::new();
         for (k, v) in form_urlencoded::parse(text) {
             map.entry(k.into_owned()).or_default().push(v.into_owned());
@@ -198,12 +198,12 @@ impl Fields {
         Self(map)
     }
 
-    pub fn query(raw: Option<&str>) -> Self {
+    pub(crate) fn query(raw: Option<&str>) -> Self {
         Self::parse(raw.unwrap_or("").as_bytes())
     }
 
     /// The first value, trimmed; empty counts as absent.
-    pub fn get(&self, key: &str) -> Option<&str> {
+    pub(crate) fn get(&self, key: &str) -> Option<&str> {
         self.0
             .get(key)
             .and_then(|v| v.first())
@@ -212,16 +212,16 @@ impl Fields {
     }
 
     /// The first value exactly as sent (names are validated as the API receives them, untrimmed).
-    pub fn raw(&self, key: &str) -> Option<String> {
+    pub(crate) fn raw(&self, key: &str) -> Option<String> {
         self.0.get(key).and_then(|v| v.first()).cloned()
     }
 
-    pub fn all(&self, key: &str) -> &[String] {
+    pub(crate) fn all(&self, key: &str) -> &[String] {
         self.0.get(key).map_or(&[], Vec::as_slice)
     }
 
     /// A list given as repeated keys, comma-separated values, or both.
-    pub fn list(&self, key: &str) -> Vec<String> {
+    pub(crate) fn list(&self, key: &str) -> Vec<String> {
         self.all(key)
             .iter()
             .flat_map(|v| v.split(','))
@@ -231,7 +231,7 @@ impl Fields {
             .collect()
     }
 
-    pub fn flag(&self, key: &str) -> bool {
+    pub(crate) fn flag(&self, key: &str) -> bool {
         matches!(self.get(key), Some("1" | "on" | "true" | "yes"))
     }
 }

@@ -158,7 +158,7 @@ fn row(run: &Run, depth: usize, root: Option<String>, columns: &[Column], kids: 
             .unwrap_or_default(),
         status: info.status.as_str(),
         user,
-        source: tag(run, SOURCE_TAG).map(basename).unwrap_or("").to_string(),
+        source: tag(run, SOURCE_TAG).map_or("", basename).to_string(),
         cells: columns.iter().map(|c| c.value(run)).collect(),
         depth,
         root,

@@ -31,7 +31,7 @@ impl Default for WebhookConfig {
             allow_private_ips: false,
             timeout: Duration::from_secs(30),
             max_retries: 15,
-            max_backoff: Duration::from_secs(3600),
+            max_backoff: Duration::from_hours(1),
             workers: 10,
         }
     }

@@ -5,8 +5,8 @@
 //! writes it. The entity/action pairs MLflow allows are exactly `VALID_ENTITY_ACTIONS` of
 //! `mlflow/entities/webhook.py`; anything else is refused with MLflow's message.
 
-use protocol::names::Invalid;
 use crate::search::pyrepr::py_list;
+use protocol::names::Invalid;
 use serde_json::{json, Value};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -284,9 +284,7 @@ mod tests {
             "events",
         )
         .unwrap_err();
-        assert!(err
-            .0
-            .ends_with("Valid actions are: ['deleted', 'set']"));
+        assert!(err.0.ends_with("Valid actions are: ['deleted', 'set']"));
         assert!(
             Event::from_wire(&json!({"entity": "NOPE", "action": "CREATED"}), "events").is_err()
         );

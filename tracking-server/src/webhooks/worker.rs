@@ -23,8 +23,8 @@ const IDLE_POLL: Duration = Duration::from_secs(5);
 /// How long past the request timeout a claim lasts before another worker may take the delivery.
 const CLAIM_MARGIN: Duration = Duration::from_secs(10);
 /// Finished deliveries are kept this long for `GET …/deliveries`, then pruned.
-const KEEP_FINISHED: Duration = Duration::from_secs(7 * 24 * 3600);
-const PRUNE_EVERY: Duration = Duration::from_secs(3600);
+const KEEP_FINISHED: Duration = Duration::from_hours(168);
+const PRUNE_EVERY: Duration = Duration::from_hours(1);
 
 /// A running worker; [`WorkerHandle::stop`] ends it and gives back what it had claimed.
 pub struct WorkerHandle {

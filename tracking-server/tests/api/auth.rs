@@ -41,7 +41,7 @@ const UNKNOWN: &[&str] = &[
 ];
 
 /// Every `(path, methods)` declared with `.route(…)` in the server's source.
-pub fn declared_routes() -> Vec<(String, Vec<String>)> {
+pub(crate) fn declared_routes() -> Vec<(String, Vec<String>)> {
     let mut files = Vec::new();
     collect_rs(
         &Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
@@ -135,7 +135,7 @@ fn basic(user: &str, password: &str) -> String {
 }
 
 /// Adds a user straight to the store, as `mltrack server user add` does; returns a token if asked.
-pub async fn add_user(
+pub(crate) async fn add_user(
     config: &ServerConfig,
     name: &str,
     password: Option<&str>,

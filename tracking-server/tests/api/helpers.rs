@@ -5,10 +5,10 @@ use sqlx::Connection;
 use tracking_server::config::ServerConfig;
 use tracking_server::startup::Application;
 
-pub const API: &str = "/api/2.0/mlflow";
+pub(crate) const API: &str = "/api/2.0/mlflow";
 
 #[derive(Clone, Copy, Debug)]
-pub enum Backend {
+pub(crate) enum Backend {
     Sqlite,
     Postgres,
 }
@@ -42,13 +42,13 @@ macro_rules! backend_tests {
 }
 
 /// A PostgreSQL variant that cannot run here (see [`skip`]).
-pub fn skip_postgres() {
+pub(crate) fn skip_postgres() {
     skip("PostgreSQL (MLTRACK_TEST_PG_URL is not set)");
 }
 
 /// A test that cannot run here for want of `what`: a failure under `CI=true`; elsewhere said on
 /// stderr and appended to `$MLTRACK_SKIP_LOG`, which `.ci/run` counts at the end of the run.
-pub fn skip(what: &str) {
+pub(crate) fn skip(what: &str) {
     let test = std::thread::current()
         .name()
         .unwrap_or("a test")
@@ -70,7 +70,7 @@ pub fn skip(what: &str) {
     }
 }
 
-pub struct TestApp {
+pub(crate) struct TestApp {
     pub url: String,
     pub http: reqwest::Client,
     pub config: ServerConfig,
@@ -80,7 +80,7 @@ pub struct TestApp {
 }
 
 /// A fresh, empty PostgreSQL database on the server named by `MLTRACK_TEST_PG_URL`.
-pub async fn fresh_pg_database() -> Option<String> {
+pub(crate) async fn fresh_pg_database() -> Option<String> {
     let admin = std::env::var("MLTRACK_TEST_PG_URL")
         .ok()
         .filter(|u| !u.is_empty())?;
@@ -97,7 +97,7 @@ pub async fn fresh_pg_database() -> Option<String> {
 }
 
 /// Settings for a server on a fresh store inside `dir`; `None` when PostgreSQL is not configured.
-pub async fn test_config(backend: Backend, dir: &tempfile::TempDir) -> Option<ServerConfig> {
+pub(crate) async fn test_config(backend: Backend, dir: &tempfile::TempDir) -> Option<ServerConfig> {
     let backend_store_uri = match backend {
         Backend::Sqlite => format!("sqlite:///{}", dir.path().join("mlruns.db").display()),
         Backend::Postgres => fresh_pg_database().await?,
@@ -121,12 +121,12 @@ fn uuid_like() -> String {
 }
 
 impl TestApp {
-    pub async fn spawn(backend: Backend) -> Option<Self> {
+    pub(crate) async fn spawn(backend: Backend) -> Option<Self> {
         Self::spawn_with(backend, |_| {}).await
     }
 
     /// `spawn` with settings changed by `configure` (auth, upload limit…).
-    pub async fn spawn_with(
+    pub(crate) async fn spawn_with(
         backend: Backend,
         configure: impl FnOnce(&mut ServerConfig),
     ) -> Option<Self> {
@@ -136,7 +136,7 @@ impl TestApp {
         Some(Self::start(config, dir).await)
     }
 
-    pub async fn start(config: ServerConfig, dir: tempfile::TempDir) -> Self {
+    pub(crate) async fn start(config: ServerConfig, dir: tempfile::TempDir) -> Self {
         let app = Application::build(config.clone())
             .await
             .expect("server builds");
@@ -160,7 +160,7 @@ impl TestApp {
     }
 
     /// Stops the server and starts a new one on the same store and artifact directory.
-    pub async fn restart(mut self) -> Self {
+    pub(crate) async fn restart(mut self) -> Self {
         self.stop().await;
         let config = ServerConfig {
             port: 0,
@@ -170,7 +170,7 @@ impl TestApp {
         Self::start(config, dir).await
     }
 
-    pub async fn stop(&mut self) {
+    pub(crate) async fn stop(&mut self) {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
@@ -179,7 +179,7 @@ impl TestApp {
         }
     }
 
-    pub async fn post(&self, endpoint: &str, body: Value) -> (u16, Value) {
+    pub(crate) async fn post(&self, endpoint: &str, body: Value) -> (u16, Value) {
         let r = self
             .http
             .post(format!("{}{API}/{endpoint}", self.url))
@@ -190,7 +190,7 @@ impl TestApp {
         Self::answer(r).await
     }
 
-    pub async fn get(&self, endpoint: &str, query: &[(&str, &str)]) -> (u16, Value) {
+    pub(crate) async fn get(&self, endpoint: &str, query: &[(&str, &str)]) -> (u16, Value) {
         let r = self
             .http
             .get(format!("{}{API}/{endpoint}", self.url))
@@ -201,7 +201,7 @@ impl TestApp {
         Self::answer(r).await
     }
 
-    pub async fn raw(
+    pub(crate) async fn raw(
         &self,
         method: reqwest::Method,
         path: &str,
@@ -219,7 +219,7 @@ impl TestApp {
         Self::answer(r).await
     }
 
-    pub async fn answer(r: reqwest::Response) -> (u16, Value) {
+    pub(crate) async fn answer(r: reqwest::Response) -> (u16, Value) {
         let status = r.status().as_u16();
         let text = r.text().await.unwrap();
         (
@@ -229,14 +229,20 @@ impl TestApp {
     }
 
     /// POSTs and asserts a 200; returns the body.
-    pub async fn ok(&self, endpoint: &str, body: Value) -> Value {
+    pub(crate) async fn ok(&self, endpoint: &str, body: Value) -> Value {
         let (status, v) = self.post(endpoint, body.clone()).await;
         assert_eq!(status, 200, "{endpoint} {body} -> {v}");
         v
     }
 
     /// POSTs and asserts the MLflow error code and its status.
-    pub async fn fails(&self, endpoint: &str, body: Value, status: u16, code: &str) -> String {
+    pub(crate) async fn fails(
+        &self,
+        endpoint: &str,
+        body: Value,
+        status: u16,
+        code: &str,
+    ) -> String {
         let (got, v) = self.post(endpoint, body.clone()).await;
         assert_eq!(
             (got, v["error_code"].as_str().unwrap_or("")),
@@ -246,14 +252,14 @@ impl TestApp {
         v["message"].as_str().unwrap_or("").to_string()
     }
 
-    pub async fn create_experiment(&self, name: &str) -> String {
+    pub(crate) async fn create_experiment(&self, name: &str) -> String {
         self.ok("experiments/create", json!({"name": name})).await["experiment_id"]
             .as_str()
             .unwrap()
             .to_string()
     }
 
-    pub async fn create_run(&self, experiment_id: &str) -> String {
+    pub(crate) async fn create_run(&self, experiment_id: &str) -> String {
         let v = self
             .ok(
                 "runs/create",
@@ -263,7 +269,7 @@ impl TestApp {
         v["run"]["info"]["run_id"].as_str().unwrap().to_string()
     }
 
-    pub async fn run(&self, run_id: &str) -> Value {
+    pub(crate) async fn run(&self, run_id: &str) -> Value {
         let (status, v) = self.get("runs/get", &[("run_id", run_id)]).await;
         assert_eq!(status, 200, "{v}");
         v["run"].clone()
@@ -279,7 +285,7 @@ impl Drop for TestApp {
 }
 
 /// `[{key, value}]` → sorted `(key, value)` pairs, for order-insensitive comparison.
-pub fn pairs(v: &Value) -> Vec<(String, String)> {
+pub(crate) fn pairs(v: &Value) -> Vec<(String, String)> {
     let mut out: Vec<(String, String)> = v
         .as_array()
         .map(|a| {

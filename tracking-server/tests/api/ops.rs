@@ -133,7 +133,7 @@ backend_tests!(
         // Deleted a moment ago: too young for --older-than 1h, purged without it.
         app.ok("runs/delete", json!({"run_id": young})).await;
         let hour = GcOptions {
-            older_than: Duration::from_secs(3600),
+            older_than: Duration::from_hours(1),
             ..GcOptions::default()
         };
         assert!(collect(&store, Some(&artifacts), &hour)

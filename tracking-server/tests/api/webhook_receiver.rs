@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 #[derive(Debug, Clone)]
-pub struct Received {
+pub(crate) struct Received {
     pub path: String,
     pub delivery_id: String,
     pub timestamp: String,
@@ -24,7 +24,7 @@ pub struct Received {
 }
 
 impl Received {
-    pub fn json(&self) -> Value {
+    pub(crate) fn json(&self) -> Value {
         serde_json::from_str(&self.body).unwrap()
     }
 }
@@ -36,7 +36,7 @@ struct Inner {
     plan: VecDeque<(u16, Option<&'static str>)>,
 }
 
-pub struct Receiver {
+pub(crate) struct Receiver {
     pub port: u16,
     secret: String,
     inner: Arc<Mutex<Inner>>,
@@ -46,7 +46,13 @@ pub struct Receiver {
 
 /// MLflow's documented verification: `v1,` prefix, HMAC-SHA256 over `{id}.{timestamp}.{payload}`,
 /// base64, constant-time compare; and a timestamp at most five minutes old.
-pub fn verify(secret: &str, delivery_id: &str, timestamp: &str, payload: &str, sig: &str) -> bool {
+pub(crate) fn verify(
+    secret: &str,
+    delivery_id: &str,
+    timestamp: &str,
+    payload: &str,
+    sig: &str,
+) -> bool {
     let Some(given) = sig.strip_prefix("v1,") else {
         return false;
     };
@@ -70,7 +76,7 @@ fn subtle_eq(a: &[u8], b: &[u8]) -> bool {
 
 impl Receiver {
     /// Listens on `port` (0: a free one) and verifies signatures with `secret`.
-    pub async fn start(port: u16, secret: &str) -> Self {
+    pub(crate) async fn start(port: u16, secret: &str) -> Self {
         Self::start_with(port, secret, Arc::default()).await
     }
 
@@ -102,12 +108,12 @@ impl Receiver {
         }
     }
 
-    pub fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("http://127.0.0.1:{}{path}", self.port)
     }
 
     /// The next answers, in order (then 200s).
-    pub fn plan(&self, answers: &[(u16, Option<&'static str>)]) {
+    pub(crate) fn plan(&self, answers: &[(u16, Option<&'static str>)]) {
         self.inner
             .lock()
             .unwrap()
@@ -115,12 +121,12 @@ impl Receiver {
             .extend(answers.iter().copied());
     }
 
-    pub fn log(&self) -> Vec<Received> {
+    pub(crate) fn log(&self) -> Vec<Received> {
         self.inner.lock().unwrap().log.clone()
     }
 
     /// Stops listening (the port is then refused), keeping the log.
-    pub async fn stop(&mut self) {
+    pub(crate) async fn stop(&mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
@@ -130,12 +136,12 @@ impl Receiver {
     }
 
     /// Listens again on the same port with the same log.
-    pub async fn resume(self) -> Self {
+    pub(crate) async fn resume(self) -> Self {
         Self::start_with(self.port, &self.secret.clone(), self.inner.clone()).await
     }
 
     /// Waits until `n` requests arrived (panics after `timeout`).
-    pub async fn wait_for(&self, n: usize, timeout: Duration) -> Vec<Received> {
+    pub(crate) async fn wait_for(&self, n: usize, timeout: Duration) -> Vec<Received> {
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
             let log = self.log();

@@ -10,11 +10,11 @@ use std::time::Duration;
 use tracking_server::config::{ServerConfig, WebhookConfig};
 use tracking_server::webhooks::crypto::EncryptionKey;
 
-pub const SECRET: &str = "test-secret-key";
+pub(crate) const SECRET: &str = "test-secret-key";
 
 /// Settings for tests that deliver to a receiver on 127.0.0.1: http and private addresses allowed,
 /// a key for secrets, and backoff short enough for a test.
-pub fn local_webhooks(c: &mut ServerConfig) {
+pub(crate) fn local_webhooks(c: &mut ServerConfig) {
     c.webhooks = WebhookConfig {
         encryption_key: Some(EncryptionKey::generate()),
         allowed_schemes: vec!["http".into(), "https".into()],
@@ -26,7 +26,7 @@ pub fn local_webhooks(c: &mut ServerConfig) {
     };
 }
 
-pub async fn spawn(backend: Backend) -> Option<TestApp> {
+pub(crate) async fn spawn(backend: Backend) -> Option<TestApp> {
     TestApp::spawn_with(backend, local_webhooks).await
 }
 
@@ -58,7 +58,7 @@ macro_rules! webhook_tests {
 }
 
 /// One text value straight from the store's database.
-pub async fn query_text(app: &TestApp, sql: &str) -> String {
+pub(crate) async fn query_text(app: &TestApp, sql: &str) -> String {
     sqlx::any::install_default_drivers();
     let uri = &app.config.backend_store_uri;
     let url = match uri.strip_prefix("sqlite:///") {
@@ -70,14 +70,19 @@ pub async fn query_text(app: &TestApp, sql: &str) -> String {
     row.try_get::<String, _>(0).unwrap()
 }
 
-pub async fn call(app: &TestApp, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+pub(crate) async fn call(
+    app: &TestApp,
+    method: &str,
+    path: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
     let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
     let body = body.map(|b| b.to_string()).unwrap_or_default();
     app.raw(method, &format!("{API}/{path}"), "application/json", &body)
         .await
 }
 
-pub async fn create(app: &TestApp, body: Value) -> Value {
+pub(crate) async fn create(app: &TestApp, body: Value) -> Value {
     let (status, v) = app.post("webhooks", body.clone()).await;
     assert_eq!(status, 200, "{body} -> {v}");
     v["webhook"].clone()

@@ -305,13 +305,12 @@ impl LoggedModelStore for SqlStore {
                 _ => Some("l.name"),
             };
             sql.push(" AND ");
-            let target = match column {
-                Some(c) => c.to_string(),
-                None => {
-                    sql.push("EXISTS (SELECT 1 FROM logged_model_tags t WHERE t.model_id = l.model_id AND t.key = ");
-                    sql.bind(Arg::Str(clause.key.clone())).push(" AND ");
-                    "t.value".to_string()
-                }
+            let target = if let Some(c) = column {
+                c.to_string()
+            } else {
+                sql.push("EXISTS (SELECT 1 FROM logged_model_tags t WHERE t.model_id = l.model_id AND t.key = ");
+                sql.bind(Arg::Str(clause.key.clone())).push(" AND ");
+                "t.value".to_string()
             };
             match clause.comparator {
                 Comparator::Like => self.dialect.like(&mut sql, &target, value),

@@ -159,33 +159,33 @@ pub(crate) struct SqlBuf {
 const PLACEHOLDER: char = '\u{1}';
 
 impl SqlBuf {
-    pub fn new(sql: &str) -> Self {
+    pub(crate) fn new(sql: &str) -> Self {
         Self {
             sql: sql.to_string(),
             args: Vec::new(),
         }
     }
 
-    pub fn push(&mut self, s: &str) -> &mut Self {
+    pub(crate) fn push(&mut self, s: &str) -> &mut Self {
         self.sql.push_str(s);
         self
     }
 
     /// Appends another query's text and arguments (a subquery).
-    pub fn append(&mut self, other: SqlBuf) -> &mut Self {
+    pub(crate) fn append(&mut self, other: SqlBuf) -> &mut Self {
         self.sql.push_str(&other.sql);
         self.args.extend(other.args);
         self
     }
 
-    pub fn bind(&mut self, arg: Arg) -> &mut Self {
+    pub(crate) fn bind(&mut self, arg: Arg) -> &mut Self {
         self.args.push(arg);
         self.sql.push(PLACEHOLDER);
         self
     }
 
     /// `a, b, …` placeholders for an `IN (…)` list.
-    pub fn bind_list<I: IntoIterator<Item = Arg>>(&mut self, items: I) -> &mut Self {
+    pub(crate) fn bind_list<I: IntoIterator<Item = Arg>>(&mut self, items: I) -> &mut Self {
         for (i, arg) in items.into_iter().enumerate() {
             if i > 0 {
                 self.push(", ");
@@ -226,7 +226,7 @@ impl SqlBuf {
         q
     }
 
-    pub async fn fetch_all(
+    pub(crate) async fn fetch_all(
         &self,
         conn: &mut AnyConnection,
     ) -> Result<Vec<sqlx::any::AnyRow>, sqlx::Error> {
@@ -234,7 +234,7 @@ impl SqlBuf {
         self.query(&text).fetch_all(conn).await
     }
 
-    pub async fn fetch_one(
+    pub(crate) async fn fetch_one(
         &self,
         conn: &mut AnyConnection,
     ) -> Result<sqlx::any::AnyRow, sqlx::Error> {
@@ -242,7 +242,7 @@ impl SqlBuf {
         self.query(&text).fetch_one(conn).await
     }
 
-    pub async fn execute(
+    pub(crate) async fn execute(
         &self,
         conn: &mut AnyConnection,
     ) -> Result<sqlx::any::AnyQueryResult, sqlx::Error> {
@@ -444,7 +444,10 @@ mod tests {
         };
         let (sqlite, postgres) = (versions("sqlite"), versions("postgres"));
         assert!(!sqlite.is_empty());
-        assert_eq!(sqlite, postgres, "migrations/sqlite and migrations/postgres differ");
+        assert_eq!(
+            sqlite, postgres,
+            "migrations/sqlite and migrations/postgres differ"
+        );
         let sqlite_migrator = sqlx::migrate!("../migrations/sqlite");
         let postgres_migrator = sqlx::migrate!("../migrations/postgres");
         let ids = |m: &sqlx::migrate::Migrator| m.iter().map(|m| m.version).collect::<Vec<_>>();

@@ -42,7 +42,7 @@ pub(super) enum Child {
 }
 
 impl Child {
-    pub const ALL: [Child; 5] = [
+    pub(super) const ALL: [Child; 5] = [
         Child::Params,
         Child::Tags,
         Child::Metrics,
@@ -50,7 +50,7 @@ impl Child {
         Child::Outputs,
     ];
 
-    pub fn table(self) -> &'static str {
+    pub(super) fn table(self) -> &'static str {
         match self {
             Child::Params => "params",
             Child::Tags => "tags",
@@ -66,7 +66,7 @@ impl Child {
     /// The JSON of one row aliased `c`, starting with its run id. A metric's value travels as text
     /// that reads back bit-exact (SQLite's JSON writes 15 digits; `%!.17g` is exact, and
     /// PostgreSQL's `float8` text is shortest round-trip), beside its NaN flag.
-    pub fn row(self, dialect: Dialect) -> String {
+    pub(super) fn row(self, dialect: Dialect) -> String {
         match self {
             Child::Params | Child::Tags => dialect.json_array(&["c.run_uuid", "c.key", "c.value"]),
             Child::Metrics => {

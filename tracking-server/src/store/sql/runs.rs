@@ -333,26 +333,25 @@ impl RunStore for SqlStore {
             .bind(d.digest.as_str())
             .fetch_optional(&mut *tx)
             .await?;
-            let dataset_uuid = match existing {
-                Some(row) => row.try_get::<String, _>(0)?,
-                None => {
-                    let id = uuid::Uuid::new_v4().simple().to_string();
-                    sqlx::query(
-                        "INSERT INTO datasets (dataset_uuid, experiment_id, name, digest, source_type, \
-                         source, schema, profile) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-                    )
-                    .bind(id.as_str())
-                    .bind(experiment_id)
-                    .bind(d.name.as_str())
-                    .bind(d.digest.as_str())
-                    .bind(d.source_type.as_str())
-                    .bind(d.source.as_str())
-                    .bind(d.schema.as_deref())
-                    .bind(d.profile.as_deref())
-                    .execute(&mut *tx)
-                    .await?;
-                    id
-                }
+            let dataset_uuid = if let Some(row) = existing {
+                row.try_get::<String, _>(0)?
+            } else {
+                let id = uuid::Uuid::new_v4().simple().to_string();
+                sqlx::query(
+                    "INSERT INTO datasets (dataset_uuid, experiment_id, name, digest, source_type, \
+                     source, schema, profile) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                )
+                .bind(id.as_str())
+                .bind(experiment_id)
+                .bind(d.name.as_str())
+                .bind(d.digest.as_str())
+                .bind(d.source_type.as_str())
+                .bind(d.source.as_str())
+                .bind(d.schema.as_deref())
+                .bind(d.profile.as_deref())
+                .execute(&mut *tx)
+                .await?;
+                id
             };
             sqlx::query("INSERT INTO run_inputs (run_uuid, dataset_uuid) VALUES ($1, $2) ON CONFLICT DO NOTHING")
                 .bind(run_id)

@@ -66,7 +66,7 @@ fn compare(
     }
 }
 
-/// A key-value child table (params, tags, latest_metrics, experiment_tags) tested for one key.
+/// A key-value child table (params, tags, `latest_metrics`, `experiment_tags`) tested for one key.
 fn child_clause(
     sql: &mut SqlBuf,
     dialect: Dialect,
