@@ -1,7 +1,15 @@
 //! The report: JSON layout, dataset rule, threshold precedence, HTML, and the file-level API.
 
+// Test and benchmark fixtures index rows and build values from small counts.
+#![allow(
+    clippy::cast_possible_wrap,
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss
+)]
+
 use drift::{detect, Correction, Dataset, DriftOptions, Reference, Settings, StatTest, Values};
 use serde_json::Value;
+use std::fmt::Write as _;
 
 /// A tiny seeded generator (xorshift + Box–Muller): the tests need repeatable data, not a dependency.
 struct Rng(u64);
@@ -233,7 +241,7 @@ fn run_reads_csv_files_and_a_saved_profile_gives_the_same_report() {
         let mut text = String::from("price,city,flag\n");
         for i in 0..1200 {
             let city = ["paris", "rome", "oslo"][i % 3];
-            text.push_str(&format!("{:.3},{city},{}\n", rng.normal(shift, 1.0), i % 2));
+            let _ = writeln!(text, "{:.3},{city},{}", rng.normal(shift, 1.0), i % 2);
         }
         let path = dir.path().join(name);
         std::fs::write(&path, text).unwrap_or_else(|e| panic!("{e}"));

@@ -4,6 +4,13 @@
 //!
 //! `cargo run -p model-core --release --example scoring_input -- ROWS OUT.parquet MODEL_DIR`
 
+// Test and benchmark fixtures index rows and build values from small counts.
+#![allow(
+    clippy::cast_possible_wrap,
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss
+)]
+
 use std::path::PathBuf;
 
 use model_core::dataset;

@@ -130,8 +130,10 @@ impl StringIndexerModel {
         labels: Vec<String>,
         handle_invalid: HandleInvalid,
     ) -> Result<Self> {
-        let mut index =
-            polars::prelude::PlHashMap::with_capacity_and_hasher(labels.len(), Default::default());
+        let mut index = polars::prelude::PlHashMap::with_capacity_and_hasher(
+            labels.len(),
+            polars::prelude::PlRandomState::default(),
+        );
         for (i, l) in labels.iter().enumerate() {
             if index.insert(l.clone(), i).is_some() {
                 return Err(ModelError::Table(format!(

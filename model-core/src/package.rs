@@ -11,6 +11,7 @@
 //! is needed. Floats are written by `serde_json`'s shortest round-trip form and read with
 //! `float_roundtrip`, so a loaded pipeline predicts bit for bit what the saved one did.
 
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -177,35 +178,26 @@ fn mlmodel_text(pipeline: &PricePipeline, options: &SaveOptions) -> String {
     let (inputs, outputs) = signature(pipeline);
     let mut out = String::new();
     if let Some(a) = &options.artifact_path {
-        out.push_str(&format!("artifact_path: {}\n", yaml_quote(a)));
+        let _ = writeln!(out, "artifact_path: {}", yaml_quote(a));
     }
     out.push_str("flavors:\n");
-    out.push_str(&format!("  {FLAVOR}:\n"));
-    out.push_str(&format!("    format_version: {FORMAT_VERSION}\n"));
-    out.push_str(&format!(
-        "    mltrack_version: {}\n",
-        env!("CARGO_PKG_VERSION")
-    ));
-    out.push_str(&format!("    pipeline: {PIPELINE_FILE}\n"));
-    out.push_str(&format!("    label: {}\n", yaml_quote(pipeline.label())));
-    out.push_str(&format!("    log_label: {}\n", pipeline.log_label()));
-    out.push_str(&format!(
-        "    handle_invalid: {}\n",
-        pipeline.handle_invalid()
-    ));
-    out.push_str(&format!(
-        "    num_trees: {}\n",
-        pipeline.forest().trees().len()
-    ));
-    out.push_str(&format!("model_uuid: {}\n", uuid::Uuid::new_v4().simple()));
+    let _ = writeln!(out, "  {FLAVOR}:");
+    let _ = writeln!(out, "    format_version: {FORMAT_VERSION}");
+    let _ = writeln!(out, "    mltrack_version: {}", env!("CARGO_PKG_VERSION"));
+    let _ = writeln!(out, "    pipeline: {PIPELINE_FILE}");
+    let _ = writeln!(out, "    label: {}", yaml_quote(pipeline.label()));
+    let _ = writeln!(out, "    log_label: {}", pipeline.log_label());
+    let _ = writeln!(out, "    handle_invalid: {}", pipeline.handle_invalid());
+    let _ = writeln!(out, "    num_trees: {}", pipeline.forest().trees().len());
+    let _ = writeln!(out, "model_uuid: {}", uuid::Uuid::new_v4().simple());
     if let Some(r) = &options.run_id {
-        out.push_str(&format!("run_id: {}\n", yaml_quote(r)));
+        let _ = writeln!(out, "run_id: {}", yaml_quote(r));
     }
     out.push_str("signature:\n");
-    out.push_str(&format!("  inputs: {}\n", yaml_quote(&inputs)));
-    out.push_str(&format!("  outputs: {}\n", yaml_quote(&outputs)));
+    let _ = writeln!(out, "  inputs: {}", yaml_quote(&inputs));
+    let _ = writeln!(out, "  outputs: {}", yaml_quote(&outputs));
     out.push_str("  params: null\n");
-    out.push_str(&format!("utc_time_created: {}\n", yaml_quote(&utc_now())));
+    let _ = writeln!(out, "utc_time_created: {}", yaml_quote(&utc_now()));
     out
 }
 

@@ -23,7 +23,7 @@ fn model() -> PricePipeline {
 }
 
 fn batch(rooms: &[Option<&str>], accommodates: &[Option<f64>]) -> DataFrame {
-    let ids: Vec<i64> = (0..rooms.len() as i64).collect();
+    let ids: Vec<i64> = (0..i64::try_from(rooms.len()).unwrap()).collect();
     df!(
         "id" => ids,
         "room_type" => rooms,

@@ -8,6 +8,13 @@
 //! (`BernoulliCellSampler`). Everything here is deterministic and small: Scala's `MurmurHash3` seeds
 //! the xorshift generator, and `java.util.Random.nextDouble` builds doubles from it.
 
+// Java `int`/`long` arithmetic wraps by design; these casts are its bit patterns.
+#![allow(
+    clippy::cast_possible_wrap,
+    clippy::cast_sign_loss,
+    clippy::cast_possible_truncation
+)]
+
 use std::cmp::Ordering;
 
 use crate::dataset::{ColumnData, Table};

@@ -303,7 +303,9 @@ fn categorical(picks: &[usize], k: usize, settings: &TpeSettings) -> Vec<f64> {
         }
     }
     let total: f64 = p.iter().sum();
-    p.iter_mut().for_each(|x| *x /= total);
+    for x in &mut p {
+        *x /= total;
+    }
     p
 }
 
@@ -365,9 +367,9 @@ impl Parzen {
                 .collect();
             #[allow(clippy::cast_precision_loss)]
             let min_sigma = prior_sigma / (1.0 + n as f64).min(100.0);
-            sigmas
-                .iter_mut()
-                .for_each(|s| *s = s.clamp(min_sigma, prior_sigma));
+            for s in &mut sigmas {
+                *s = s.clamp(min_sigma, prior_sigma);
+            }
             sigmas[prior_pos] = prior_sigma;
         }
         let total: f64 = comps.iter().map(|c| c.1).sum();

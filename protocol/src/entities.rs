@@ -22,6 +22,7 @@ impl KeyValue {
     }
 }
 
+#[allow(clippy::trivially_copy_pass_by_ref)] // serde's `skip_serializing_if` passes a reference
 fn is_zero(v: &i64) -> bool {
     *v == 0
 }

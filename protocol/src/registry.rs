@@ -18,6 +18,7 @@ pub fn opt_version<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D:
     })
 }
 
+#[allow(clippy::trivially_copy_pass_by_ref)] // serde's `skip_serializing_if` passes a reference
 fn is_zero(v: &i64) -> bool {
     *v == 0
 }

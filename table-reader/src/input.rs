@@ -144,6 +144,8 @@ fn open_part(path: &Path) -> Result<Part, ReadError> {
         .map_err(|e| ReadError::io(path, &e))?;
     let mut reader = ParquetReader::new(file);
     let arrow = reader.schema().map_err(|e| ReadError::decode(path, e))?;
+    // The method path would name polars-parquet, which is not a dependency of ours.
+    #[allow(clippy::redundant_closure_for_method_calls)]
     let groups = reader
         .get_metadata()
         .map_err(|e| ReadError::decode(path, e))?

@@ -6,6 +6,7 @@
 use e2e::tables::{gold_like, write_parquet, write_polars_folder, write_spark_folder};
 use e2e::{mltrack_bin, Server};
 use polars::prelude::*;
+use std::fmt::Write as _;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -17,12 +18,13 @@ fn write_data(dir: &std::path::Path) -> (std::path::PathBuf, std::path::PathBuf)
     let mut current = String::from("x,city,prediction\n");
     for i in 0..400 {
         let city = if i % 3 == 0 { "A" } else { "B" };
-        reference.push_str(&format!("{},{city},{}\n", i % 100, f64::from(i % 50) * 1.5));
-        current.push_str(&format!(
-            "{},{city},{}\n",
+        let _ = writeln!(reference, "{},{city},{}", i % 100, f64::from(i % 50) * 1.5);
+        let _ = writeln!(
+            current,
+            "{},{city},{}",
             i % 100 + 60,
             f64::from(i % 50) * 1.5 + 40.0
-        ));
+        );
     }
     let (r, c) = (dir.join("reference.csv"), dir.join("current.csv"));
     std::fs::write(&r, reference).unwrap();
@@ -435,8 +437,17 @@ fn bad_inputs_are_one_line_exit_non_zero_and_write_nothing() {
         .unwrap()
         .0;
     let model = d.join("model");
-    let fitted = model_core::pipeline::PricePipeline::fit(&table, &Default::default()).unwrap();
-    model_core::package::save(&fitted, &model, &Default::default()).unwrap();
+    let fitted = model_core::pipeline::PricePipeline::fit(
+        &table,
+        &model_core::pipeline::PipelineParams::default(),
+    )
+    .unwrap();
+    model_core::package::save(
+        &fitted,
+        &model,
+        &model_core::package::SaveOptions::default(),
+    )
+    .unwrap();
     for bad in bad_inputs(d) {
         let (b, g) = (bad.path.as_os_str(), good.as_os_str());
         // `train` and `score` read through the same reader and say the same thing.

@@ -219,7 +219,7 @@ fn load(
             // Writers keep failing against the dead address for a moment, as clients would.
             std::thread::sleep(Duration::from_secs(1));
             server = restart();
-            *target.lock().unwrap() = server.url.clone();
+            target.lock().unwrap().clone_from(&server.url);
         }
         std::thread::sleep(duration.saturating_sub(started.elapsed()));
         flags.stop.store(true, Ordering::SeqCst);

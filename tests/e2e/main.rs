@@ -1,5 +1,12 @@
 //! End-to-end tests across crates, through the `mltrack` binary.
 
+// Test and benchmark fixtures index rows and build values from small counts.
+#![allow(
+    clippy::cast_possible_wrap,
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss
+)]
+
 mod drift_cli;
 mod gold_monitoring;
 mod load;

@@ -361,7 +361,12 @@ fn score_refuses_bad_input_with_one_line_and_leaves_no_output() {
     )
     .unwrap();
     let model_dir = d.join("model");
-    model_core::package::save(&model, &model_dir, &Default::default()).unwrap();
+    model_core::package::save(
+        &model,
+        &model_dir,
+        &model_core::package::SaveOptions::default(),
+    )
+    .unwrap();
     let m = model_dir.to_str().unwrap();
     let out = d.join("out.parquet");
     let out = out.to_str().unwrap();

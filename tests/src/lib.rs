@@ -1,6 +1,13 @@
 //! End-to-end harness: runs the real `mltrack` binary as a user would, on a fresh SQLite file or a
 //! fresh PostgreSQL database, and finds the Python interpreter that has the `mlflow` client.
 
+// Test and benchmark fixtures index rows and build values from small counts.
+#![allow(
+    clippy::cast_possible_wrap,
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss
+)]
+
 pub mod tables;
 
 use std::io::{BufRead, BufReader};

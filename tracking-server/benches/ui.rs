@@ -9,6 +9,13 @@
 //! The store is seeded once into `$CARGO_TARGET_DIR/ui-bench/` (directly through the store's
 //! `log_batch`, 40 values per call) and reused by later runs.
 
+// Test and benchmark fixtures index rows and build values from small counts.
+#![allow(
+    clippy::cast_possible_wrap,
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss
+)]
+
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use criterion::{criterion_group, criterion_main, Criterion};
@@ -61,7 +68,7 @@ async fn fixture() -> Fixture {
         experiment_ids: vec![id],
         filter: tracking_server::search::parse_run_filter("tags.long = 'yes'").unwrap(),
         order_by: Vec::new(),
-        view: Default::default(),
+        view: protocol::ViewType::default(),
         max_results: 1,
         offset: 0,
     };

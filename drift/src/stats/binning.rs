@@ -18,7 +18,10 @@ pub fn sturges_edges(min: f64, max: f64, size: u64) -> Vec<f64> {
     let bins = if width == 0.0 {
         1
     } else {
-        ((last - first) / width).ceil() as usize
+        // A whole, positive number of bins (range over width, rounded up).
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        let n = ((last - first) / width).ceil() as usize;
+        n
     };
     linspace(first, last, bins + 1)
 }

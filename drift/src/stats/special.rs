@@ -7,6 +7,13 @@
 //! exact two-sample Kolmogorov–Smirnov distribution (`scipy.stats._stats_py._compute_prob_outside_square`
 //! and `_stats_pythran._compute_outer_prob_inside_method`).
 
+// As in scipy: sample sizes and loop bounds held in floats are non-negative whole numbers.
+#![allow(
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    clippy::cast_possible_wrap
+)]
+
 use std::f64::consts::FRAC_1_SQRT_2;
 
 /// Standard normal CDF, composed like cephes `ndtr` (scipy's `norm.cdf`): `0.5 + 0.5·erf` near zero,

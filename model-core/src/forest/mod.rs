@@ -123,7 +123,9 @@ impl RandomForestValidParams {
         }
         let norm: f64 = total.iter().sum();
         if norm > 0.0 {
-            total.iter_mut().for_each(|t| *t /= norm);
+            for t in &mut total {
+                *t /= norm;
+            }
         }
         Ok(RandomForestModel {
             params: self.clone(),

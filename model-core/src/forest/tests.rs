@@ -211,7 +211,7 @@ fn compiled_prediction_is_bit_identical_to_walking_the_trees() {
     let y: Vec<f64> = x
         .rows()
         .into_iter()
-        .map(|r| if (r[0] as u32) % 7 < 3 { 5.0 } else { 0.0 } + 2.0 * r[1])
+        .map(|r| if r[0].rem_euclid(7.0) < 3.0 { 5.0 } else { 0.0 } + 2.0 * r[1])
         .collect();
     let model = RandomForestParams::new()
         .num_trees(15)

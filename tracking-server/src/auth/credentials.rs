@@ -9,6 +9,7 @@ use argon2::password_hash::rand_core::{OsRng, RngCore};
 use argon2::password_hash::SaltString;
 use argon2::{Argon2, PasswordHash, PasswordHasher, PasswordVerifier};
 use base64::Engine as _;
+use std::fmt::Write as _;
 
 /// Tokens look like `mlt_<16 hex id>_<64 hex secret>`: the id is the database key, the secret (256
 /// random bits) is what gets hashed.
@@ -77,7 +78,10 @@ pub fn generate_token() -> (String, String, String) {
     let hex = |n: usize| {
         let mut bytes = vec![0u8; n];
         OsRng.fill_bytes(&mut bytes);
-        bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()
+        bytes.iter().fold(String::with_capacity(2 * n), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
     };
     let (id, secret) = (hex(8), hex(32));
     (format!("{TOKEN_PREFIX}{id}_{secret}"), id, secret)

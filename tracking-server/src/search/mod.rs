@@ -73,7 +73,7 @@ mod tests {
         }
 
         fn below(&mut self, n: usize) -> usize {
-            (self.next() % n as u64) as usize
+            usize::try_from(self.next() % n as u64).unwrap()
         }
     }
 
@@ -147,7 +147,7 @@ mod tests {
         for round in 0..20_000 {
             let len = rng.below(24);
             let input = if round % 4 == 0 {
-                let bytes: Vec<u8> = (0..len * 2).map(|_| (rng.next() >> 24) as u8).collect();
+                let bytes: Vec<u8> = (0..len * 2).map(|_| rng.next().to_le_bytes()[3]).collect();
                 String::from_utf8_lossy(&bytes).into_owned()
             } else {
                 (0..len)

@@ -74,7 +74,9 @@ pub fn decode_page_token(token: Option<&str>) -> Result<u64, SearchError> {
                 // Python's int() truncates a float offset.
                 match n.as_f64() {
                     Some(f) if f.is_finite() && f >= 0.0 && f < u64::MAX as f64 => {
-                        Ok(f.trunc() as u64)
+                        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+                        let offset = f.trunc() as u64; // in range: checked just above
+                        Ok(offset)
                     }
                     _ => Err(shape_error()),
                 }

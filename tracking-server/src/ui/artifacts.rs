@@ -22,6 +22,7 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::IntoResponse;
 use futures_util::StreamExt;
 use protocol::{FileInfo, Run};
+use std::fmt::Write as _;
 
 /// Entries listed in a tree before it says "more not shown".
 const MAX_TREE_ENTRIES: usize = 400;
@@ -202,11 +203,12 @@ async fn preview(
         _ if name == "MLmodel" || !ext.is_empty() || !text.is_empty() => {
             let mut t = text.to_string();
             if cut {
-                t.push_str(&format!(
+                let _ = write!(
+                    t,
                     "\n… ({} shown of {})",
-                    bytes(MAX_PREVIEW as i64),
-                    bytes(len as i64)
-                ));
+                    bytes(i64::try_from(MAX_PREVIEW).unwrap_or(i64::MAX)),
+                    bytes(i64::try_from(len).unwrap_or(i64::MAX))
+                );
             }
             Preview::Text(t)
         }

@@ -6,6 +6,7 @@ use super::{enc, Fields};
 use crate::search::Entity;
 use protocol::{Run, ViewType};
 use std::collections::HashSet;
+use std::fmt::Write as _;
 
 const DEFAULT_PAGE: u64 = 100;
 const MAX_PAGE: u64 = 1000;
@@ -158,11 +159,11 @@ impl Options {
             enc(&cols.join(",")),
         );
         if self.size != DEFAULT_PAGE {
-            q.push_str(&format!("&size={}", self.size));
+            let _ = write!(q, "&size={}", self.size);
         }
         let offset = offset.unwrap_or(self.offset);
         if offset > 0 {
-            q.push_str(&format!("&offset={offset}"));
+            let _ = write!(q, "&offset={offset}");
         }
         q
     }

@@ -113,20 +113,6 @@ pub(crate) fn group(runs: Vec<Run>, extra: Vec<Run>) -> Vec<(Run, usize, Option<
         }
     }
     let mut out = Vec::new();
-    fn walk(
-        run: Run,
-        depth: usize,
-        root: Option<String>,
-        children: &mut HashMap<String, Vec<Run>>,
-        out: &mut Vec<(Run, usize, Option<String>)>,
-    ) {
-        let kids = children.remove(&run.info.run_id).unwrap_or_default();
-        let root_for_kids = root.clone().or_else(|| Some(run.info.run_id.clone()));
-        out.push((run, depth, root));
-        for kid in kids {
-            walk(kid, depth + 1, root_for_kids.clone(), children, out);
-        }
-    }
     for run in top {
         walk(run, 0, None, &mut children, &mut out);
     }
@@ -135,6 +121,22 @@ pub(crate) fn group(runs: Vec<Run>, extra: Vec<Run>) -> Vec<(Run, usize, Option<
         out.extend(rest.into_iter().map(|r| (r, 0, None)));
     }
     out
+}
+
+/// Depth-first: each run, then its children, indented one level deeper.
+fn walk(
+    run: Run,
+    depth: usize,
+    root: Option<String>,
+    children: &mut HashMap<String, Vec<Run>>,
+    out: &mut Vec<(Run, usize, Option<String>)>,
+) {
+    let kids = children.remove(&run.info.run_id).unwrap_or_default();
+    let root_for_kids = root.clone().or_else(|| Some(run.info.run_id.clone()));
+    out.push((run, depth, root));
+    for kid in kids {
+        walk(kid, depth + 1, root_for_kids.clone(), children, out);
+    }
 }
 
 fn row(run: &Run, depth: usize, root: Option<String>, columns: &[Column], kids: usize) -> Row {
@@ -406,7 +408,7 @@ pub(super) async fn page(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use protocol::{KeyValue, RunData, RunInfo, RunStatus};
+    use protocol::{KeyValue, RunData, RunInfo, RunInputs, RunOutputs, RunStatus};
 
     fn run(id: &str, parent: Option<&str>) -> Run {
         Run {
@@ -428,8 +430,8 @@ mod tests {
                     .unwrap_or_default(),
                 ..RunData::default()
             },
-            inputs: Default::default(),
-            outputs: Default::default(),
+            inputs: RunInputs::default(),
+            outputs: RunOutputs::default(),
         }
     }
 

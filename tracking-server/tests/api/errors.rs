@@ -134,7 +134,7 @@ backend_tests!(
             ),
             (
                 "runs/search",
-                json!({"experiment_ids": [exp], "max_results": 100000}),
+                json!({"experiment_ids": [exp], "max_results": 100_000}),
                 400,
                 "INVALID_PARAMETER_VALUE",
             ),

@@ -303,12 +303,6 @@ async fn a_full_disk_fails_the_upload_and_leaves_nothing() {
         crate::helpers::skip("a tmpfs mount (not root?)");
         return;
     }
-    struct Unmount(std::path::PathBuf);
-    impl Drop for Unmount {
-        fn drop(&mut self) {
-            let _ = std::process::Command::new("umount").arg(&self.0).status();
-        }
-    }
     let _unmount = Unmount(mount.clone());
     let mut config = test_config(Backend::Sqlite, &dir).await.unwrap();
     config.artifacts_destination = mount.clone();
@@ -359,4 +353,13 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
         out.push(path);
     }
     out
+}
+
+/// Unmounts the test's tmpfs however the test ends.
+struct Unmount(std::path::PathBuf);
+
+impl Drop for Unmount {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg(&self.0).status();
+    }
 }
