@@ -177,7 +177,12 @@ fn drift_logs_to_a_given_run_and_never_ends_it() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(3), "{stderr}");
     let run = c.get_run(&caller).unwrap();
-    assert_eq!(run.info.status, protocol::RunStatus::Running, "{:?}", run.info);
+    assert_eq!(
+        run.info.status,
+        protocol::RunStatus::Running,
+        "{:?}",
+        run.info
+    );
     assert!(run.info.end_time.is_none());
     assert!(
         run.data

@@ -1,7 +1,10 @@
 //! Each command's settings: its flags combined with the environment, resolved once before the
 //! command runs. The precedence is the same everywhere (flag, then environment variable, then
 //! default) and is written once, in [`Environment`]; commands take these structs and never read
-//! the environment themselves, so what a command does follows from its settings alone.
+//! the environment themselves, so what a command does follows from its settings alone. The
+//! `server`, `server user` and `gc` flags that mirror an `MLTRACK_*` or `MLFLOW_*` variable read it
+//! through clap's `env` instead, so that `--help` shows each variable beside its flag; the
+//! precedence is the same.
 //!
 //! Mistakes that only show once flags are combined are reported here: usage errors (exit 2) when
 //! they are about the command line alone, failures (exit 1) when the environment is involved
