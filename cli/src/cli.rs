@@ -412,6 +412,9 @@ pub struct DriftRunArgs {
     pub tracking_uri: Option<String>,
 }
 
+// The choices below have no doc comments on their variants on purpose: clap would then print each
+// flag's help as a list of values, and the flags' own help already says what each value does.
+
 /// What `score` does with rows the model cannot score.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum HandleInvalidArg {
