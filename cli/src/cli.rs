@@ -1,13 +1,22 @@
-//! The `mltrack` command line: clap types only, plus the dispatch to `commands::*`.
+//! The `mltrack` command line: clap types only. What the flags mean once combined with the
+//! environment is `settings`' job, and running a command is `commands`'; this module depends on
+//! neither, so that the argument types can be read (and documented) on their own.
 
-use clap::{Args, Parser, Subcommand};
+use crate::exit::EXIT_STATUS_HELP;
+use crate::settings::defaults;
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
-use std::process::ExitCode;
-use tracking_server::config::env_vars;
+use std::time::Duration;
+use tracking_server::config::{env_vars, Regex};
 
 /// mltrack: an MLflow-compatible tracking server and ML lifecycle tools in one small binary.
 #[derive(Debug, Parser)]
-#[command(name = "mltrack", version, propagate_version = true)]
+#[command(
+    name = "mltrack",
+    version,
+    propagate_version = true,
+    after_help = EXIT_STATUS_HELP
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -48,10 +57,10 @@ pub struct ScoreArgs {
     pub skipped: Option<PathBuf>,
     /// Null or unseen categories and null/NaN numbers: skip the row (to the skipped file), keep it
     /// (Spark's extra bucket), or stop with an error.
-    #[arg(long, default_value = "skip", value_parser = ["skip", "keep", "error"])]
-    pub handle_invalid: String,
+    #[arg(long, value_enum, default_value_t = HandleInvalidArg::Skip)]
+    pub handle_invalid: HandleInvalidArg,
     /// Rows per batch; memory grows with it, not with the input.
-    #[arg(long, default_value_t = 100_000)]
+    #[arg(long, default_value_t = 100_000, value_parser = at_least_one)]
     pub batch_rows: usize,
     /// Log the scoring run to this experiment (created if needed) [default: scoring].
     #[arg(long, conflicts_with = "run_id")]
@@ -79,7 +88,7 @@ pub struct TrainArgs {
     #[arg(long, default_value = "airbnb-price")]
     pub experiment: String,
     /// Number of trials.
-    #[arg(long, default_value_t = 32)]
+    #[arg(long, default_value_t = 32, value_parser = at_least_one)]
     pub max_evals: usize,
     /// Trials evaluated at once (0: one per core).
     #[arg(long, default_value_t = 2)]
@@ -88,14 +97,14 @@ pub struct TrainArgs {
     #[arg(long)]
     pub register: Option<String>,
     /// Move the registered version to this stage, archiving the versions there.
-    #[arg(long, requires = "register", value_parser = ["Staging", "Production"])]
-    pub stage: Option<String>,
+    #[arg(long, requires = "register", value_enum)]
+    pub stage: Option<StageArg>,
     /// Seed of the split and the search (Spark's seeds are 64-bit signed: 0 to 9223372036854775807).
     #[arg(long, default_value_t = 42, value_parser = clap::value_parser!(u64).range(..=i64::MAX as u64))]
     pub seed: u64,
     /// Search algorithm.
-    #[arg(long, default_value = "tpe", value_parser = ["tpe", "random"])]
-    pub algorithm: String,
+    #[arg(long, value_enum, default_value_t = AlgorithmArg::Tpe)]
+    pub algorithm: AlgorithmArg,
     /// Where to write the MLflow model directory.
     #[arg(long, default_value = "mltrack-model")]
     pub out: PathBuf,
@@ -120,7 +129,7 @@ pub struct ServerArgs {
 
     /// Where runs are stored: `sqlite:///relative.db`, `sqlite:////absolute/path.db` or
     /// `postgresql://user:password@host:port/database`.
-    #[arg(long, env = env_vars::BACKEND_STORE_URI, default_value = "sqlite:///mlruns.db")]
+    #[arg(long, env = env_vars::BACKEND_STORE_URI, default_value = defaults::BACKEND_STORE_URI)]
     pub backend_store_uri: String,
 
     /// Artifact root for new experiments. Defaults to `mlflow-artifacts:/` (the server's proxy) when
@@ -130,7 +139,7 @@ pub struct ServerArgs {
 
     /// Where the `mlflow-artifacts:/` proxy keeps artifacts: a directory, or `s3://bucket/prefix`
     /// (credentials and endpoint from `AWS_*` variables, e.g. `AWS_ENDPOINT_URL`).
-    #[arg(long, env = env_vars::ARTIFACTS_DESTINATION, default_value = "./mlartifacts")]
+    #[arg(long, env = env_vars::ARTIFACTS_DESTINATION, default_value = defaults::ARTIFACTS_DESTINATION)]
     pub artifacts_destination: PathBuf,
 
     /// Serve artifacts through the proxy (the default).
@@ -154,8 +163,13 @@ pub struct ServerArgs {
 
     /// Refuse model versions whose source does not match this regular expression (searched
     /// anywhere in the source, e.g. `^mlflow-artifacts:/`), with MLflow's error.
-    #[arg(long, env = env_vars::SOURCE_VALIDATION_REGEX, value_name = "REGEX")]
-    pub model_version_source_regex: Option<String>,
+    #[arg(
+        long,
+        env = env_vars::SOURCE_VALIDATION_REGEX,
+        value_name = "REGEX",
+        value_parser = regex
+    )]
+    pub model_version_source_regex: Option<Regex>,
     /// A file holding the Fernet key that encrypts webhook signing secrets in the store. The other
     /// way to give the key is MLflow's `MLFLOW_WEBHOOK_SECRET_ENCRYPTION_KEY` environment variable
     /// (there is no flag for the key itself: command lines are visible to other users). Without a
@@ -209,11 +223,12 @@ pub struct ServerArgs {
     #[arg(
         long,
         env = env_vars::WEBHOOK_MAX_BACKOFF,
-        default_value_t = 3600.0,
+        default_value = "3600",
+        value_parser = positive_seconds,
         value_name = "SECONDS",
         help_heading = "Webhooks"
     )]
-    pub webhook_max_backoff: f64,
+    pub webhook_max_backoff: Duration,
 
     /// Deliveries in flight at once (per server).
     #[arg(
@@ -259,7 +274,7 @@ pub struct UserAddArgs {
     #[arg(long)]
     pub read_only: bool,
     /// The store the server uses.
-    #[arg(long, env = env_vars::BACKEND_STORE_URI, default_value = "sqlite:///mlruns.db")]
+    #[arg(long, env = env_vars::BACKEND_STORE_URI, default_value = defaults::BACKEND_STORE_URI)]
     pub backend_store_uri: String,
 }
 
@@ -268,7 +283,7 @@ pub struct UserRemoveArgs {
     /// The user to remove.
     pub name: String,
     /// The store the server uses.
-    #[arg(long, env = env_vars::BACKEND_STORE_URI, default_value = "sqlite:///mlruns.db")]
+    #[arg(long, env = env_vars::BACKEND_STORE_URI, default_value = defaults::BACKEND_STORE_URI)]
     pub backend_store_uri: String,
 }
 
@@ -276,10 +291,10 @@ pub struct UserRemoveArgs {
 #[derive(Debug, Args)]
 pub struct GcArgs {
     /// The store the server uses.
-    #[arg(long, env = env_vars::BACKEND_STORE_URI, default_value = "sqlite:///mlruns.db")]
+    #[arg(long, env = env_vars::BACKEND_STORE_URI, default_value = defaults::BACKEND_STORE_URI)]
     pub backend_store_uri: String,
     /// Where the proxy keeps artifacts: the server's directory or `s3://bucket/prefix`.
-    #[arg(long, env = env_vars::ARTIFACTS_DESTINATION, default_value = "./mlartifacts")]
+    #[arg(long, env = env_vars::ARTIFACTS_DESTINATION, default_value = defaults::ARTIFACTS_DESTINATION)]
     pub artifacts_destination: PathBuf,
     /// Only what was deleted at least this long ago: `#d#h#m#s`, as `mlflow gc` (e.g. `30d`,
     /// `1d2h`, `90s`) [default: everything deleted].
@@ -369,8 +384,8 @@ pub struct DriftRunArgs {
     #[arg(long, default_value_t = 0.5)]
     pub drift_share: f64,
     /// Multiple-testing correction for p-value tests.
-    #[arg(long, default_value = "none", value_parser = ["none", "bonferroni", "fdr"])]
-    pub correction: String,
+    #[arg(long, value_enum, default_value_t = CorrectionArg::None)]
+    pub correction: CorrectionArg,
     /// Write the JSON report here.
     #[arg(long)]
     pub json: Option<PathBuf>,
@@ -397,29 +412,113 @@ pub struct DriftRunArgs {
     pub tracking_uri: Option<String>,
 }
 
-/// Parses arguments, runs the command, and maps the outcome to an exit code: 0 ok, 1 the user's
-/// mistake or a failed command, 2 for usage errors (clap's own).
-pub fn main() -> ExitCode {
-    let cli = Cli::parse();
-    crate::telemetry::init();
-    let result = match cli.command {
-        Command::Server(args) => crate::commands::server::run(args).map(|()| ExitCode::SUCCESS),
-        Command::Train(args) => crate::commands::train::run(args).map(|()| ExitCode::SUCCESS),
-        Command::Score(args) => crate::commands::score::run(args).map(|()| ExitCode::SUCCESS),
-        Command::Gc(args) => crate::commands::gc::run(args).map(|()| ExitCode::SUCCESS),
-        Command::Drift(args) => crate::commands::drift::run(*args).map(|failed| {
-            if failed {
-                ExitCode::from(crate::commands::drift::DRIFT_EXIT_CODE)
-            } else {
-                ExitCode::SUCCESS
-            }
-        }),
-    };
-    match result {
-        Ok(code) => code,
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            ExitCode::from(1)
+// The choices below have no doc comments on their variants on purpose: clap would then print each
+// flag's help as a list of values, and the flags' own help already says what each value does.
+
+/// What `score` does with rows the model cannot score.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum HandleInvalidArg {
+    Skip,
+    Keep,
+    Error,
+}
+
+/// `train`'s search algorithm.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AlgorithmArg {
+    Tpe,
+    Random,
+}
+
+/// The registry stages a trained model may be moved to, spelt as MLflow spells them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StageArg {
+    #[value(name = "Staging")]
+    Staging,
+    #[value(name = "Production")]
+    Production,
+}
+
+/// `drift`'s multiple-testing correction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CorrectionArg {
+    None,
+    Bonferroni,
+    Fdr,
+}
+
+// The values as typed, for run parameters and the registry; a test checks them against clap's.
+
+impl HandleInvalidArg {
+    pub fn name(self) -> &'static str {
+        match self {
+            HandleInvalidArg::Skip => "skip",
+            HandleInvalidArg::Keep => "keep",
+            HandleInvalidArg::Error => "error",
+        }
+    }
+}
+
+impl AlgorithmArg {
+    pub fn name(self) -> &'static str {
+        match self {
+            AlgorithmArg::Tpe => "tpe",
+            AlgorithmArg::Random => "random",
+        }
+    }
+}
+
+impl StageArg {
+    pub fn name(self) -> &'static str {
+        match self {
+            StageArg::Staging => "Staging",
+            StageArg::Production => "Production",
+        }
+    }
+}
+
+/// Counts that cannot be zero: refused at the flag (exit 2) rather than deep in the command.
+fn at_least_one(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(0) => Err("must be at least 1".into()),
+        Ok(n) => Ok(n),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+fn positive_seconds(s: &str) -> Result<Duration, String> {
+    s.parse::<f64>()
+        .ok()
+        .and_then(|secs| Duration::try_from_secs_f64(secs).ok())
+        .filter(|d| !d.is_zero())
+        .ok_or_else(|| "must be a positive number of seconds".into())
+}
+
+fn regex(s: &str) -> Result<Regex, String> {
+    Regex::new(s).map_err(|e| format!("not a valid regular expression: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_arguments_are_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn names_are_the_values_clap_accepts() {
+        let name = |v: Option<clap::builder::PossibleValue>| v.unwrap().get_name().to_string();
+        for v in HandleInvalidArg::value_variants() {
+            assert_eq!(v.name(), name(v.to_possible_value()));
+        }
+        for v in AlgorithmArg::value_variants() {
+            assert_eq!(v.name(), name(v.to_possible_value()));
+        }
+        for v in StageArg::value_variants() {
+            assert_eq!(v.name(), name(v.to_possible_value()));
         }
     }
 }

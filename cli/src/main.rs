@@ -1,5 +1,3 @@
-use std::process::ExitCode;
-
-fn main() -> ExitCode {
-    mltrack::cli::main()
+fn main() -> std::process::ExitCode {
+    mltrack::main()
 }

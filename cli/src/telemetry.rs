@@ -1,24 +1,20 @@
-//! Logs go to stderr; `RUST_LOG` (or `MLTRACK_LOG`) filters them, `NO_COLOR` turns colours off, and
-//! `MLTRACK_LOG_FORMAT=json` writes one JSON object per line (with the request span's fields) for
-//! log collectors.
+//! Logs go to stderr, filtered and formatted as the environment asks (see `LogSettings`); JSON lines
+//! carry the request span's fields for log collectors.
 
-pub fn init() {
-    let filter = std::env::var("MLTRACK_LOG")
-        .or_else(|_| std::env::var("RUST_LOG"))
-        .unwrap_or_else(|_| "info,sqlx=warn,tower_http=warn".to_string());
+use crate::settings::LogSettings;
+
+pub fn init(log: &LogSettings) {
     let builder = tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+        .with_env_filter(tracing_subscriber::EnvFilter::new(&log.filter))
         .with_writer(std::io::stderr)
         .with_target(false);
-    let _ = if std::env::var("MLTRACK_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json")) {
+    let _ = if log.json {
         builder
             .json()
             .with_current_span(true)
             .with_span_list(false)
             .try_init()
     } else {
-        builder
-            .with_ansi(std::env::var_os("NO_COLOR").is_none())
-            .try_init()
+        builder.with_ansi(log.ansi).try_init()
     };
 }

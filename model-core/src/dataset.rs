@@ -391,15 +391,32 @@ pub fn load_gold(path: &Path, keep_extra: bool) -> Result<GoldData> {
     })
 }
 
-/// Where the gold data is: `$MLTRACK_GOLD_DATA`, else `../shared/data/sf-airbnb-clean.parquet`
-/// relative to the workspace root. The file is third-party (CC0, Databricks' Learning Spark v2
-/// repository) and is never committed to this repository.
+/// The gold data's default place, relative to the repository root. The file is third-party (CC0,
+/// Databricks' Learning Spark v2 repository) and is never committed to this repository, so it lives
+/// in a `shared/` folder beside the checkout.
+pub const GOLD_DATA_DEFAULT: &str = "../shared/data/sf-airbnb-clean.parquet";
+
+/// Where the gold data is by default for a process working in `dir`: [`GOLD_DATA_DEFAULT`] under the
+/// repository `dir` is in (its nearest ancestor holding `.git`), else under `dir` itself.
+///
+/// Resolved at run time from the working directory, never from the build machine's paths, so a
+/// binary built elsewhere looks where its user is. The `mltrack` binary applies this (and
+/// [`GOLD_DATA_ENV`] before it) once in its settings; this crate only ever takes the path as a
+/// parameter.
+pub fn default_gold_data_in(dir: &Path) -> PathBuf {
+    let root = dir
+        .ancestors()
+        .find(|a| a.join(".git").exists())
+        .unwrap_or(dir);
+    root.join(GOLD_DATA_DEFAULT)
+}
+
+/// `$MLTRACK_GOLD_DATA`, else [`default_gold_data_in`] the current directory: the same rule as the
+/// binary's, for tests, benches and examples (which cargo runs inside the repository).
 pub fn gold_data_path() -> PathBuf {
     match std::env::var_os(GOLD_DATA_ENV) {
         Some(p) if !p.is_empty() => PathBuf::from(p),
-        _ => {
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/sf-airbnb-clean.parquet")
-        }
+        _ => default_gold_data_in(&std::env::current_dir().unwrap_or_default()),
     }
 }
 
@@ -479,5 +496,18 @@ mod tests {
         ])
         .unwrap_err();
         assert!(err.to_string().contains("`y`"), "{err}");
+    }
+
+    #[test]
+    fn the_default_gold_data_is_found_from_the_working_directory() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let repo = dir.path().join("checkout");
+        let deep = repo.join("crate/src");
+        std::fs::create_dir_all(&deep).expect("mkdir");
+        assert_eq!(default_gold_data_in(&deep), deep.join(GOLD_DATA_DEFAULT));
+        // A worktree's `.git` is a file; either marks the repository root.
+        std::fs::write(repo.join(".git"), "gitdir: elsewhere\n").expect("write");
+        assert_eq!(default_gold_data_in(&deep), repo.join(GOLD_DATA_DEFAULT));
+        assert_eq!(default_gold_data_in(&repo), repo.join(GOLD_DATA_DEFAULT));
     }
 }

@@ -147,7 +147,8 @@ pub fn params_from_values(
 /// Everything `mltrack train` decides.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TrainOptions {
-    /// Gold data: parquet file or directory, or CSV.
+    /// Gold data: parquet file or directory, or CSV. Empty by default: where the data is is the
+    /// caller's decision (see [`dataset::default_gold_data_in`]), and only [`run`] reads it.
     pub data: PathBuf,
     /// Also use columns beyond the gold 24 (e.g. the public file's `*_na` indicators) as features.
     pub keep_extra_columns: bool,
@@ -166,7 +167,7 @@ pub struct TrainOptions {
 impl Default for TrainOptions {
     fn default() -> Self {
         TrainOptions {
-            data: dataset::gold_data_path(),
+            data: PathBuf::new(),
             keep_extra_columns: false,
             split: [0.6, 0.2, 0.2],
             split_seed: 42,

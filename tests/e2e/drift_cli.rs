@@ -149,6 +149,59 @@ fn drift_reports_alerts_and_logs_to_a_run() {
     assert_eq!(names, vec!["drift_report.html", "drift_report.json"]);
 }
 
+/// A run given with `--run-id` is the caller's: drift logs the report to it and leaves it running,
+/// drift found or not; a run that does not exist is refused before any work.
+#[test]
+fn drift_logs_to_a_given_run_and_never_ends_it() {
+    let server = Server::start(None, &[]);
+    let dir = tempfile::tempdir().unwrap();
+    let (reference, current) = write_data(dir.path());
+    let c = client_for(&server.url);
+    let experiment = c.get_or_create_experiment("pipeline").unwrap();
+    let caller = c
+        .create_run(&experiment, Some("nightly"), &[])
+        .unwrap()
+        .info
+        .run_id;
+    let drift_to = |run_id: &str| {
+        Command::new(mltrack_bin())
+            .args(["drift", "--reference"])
+            .arg(&reference)
+            .arg("--current")
+            .arg(&current)
+            .args(["--fail-on-drift", "--run-id", run_id])
+            .args(["--tracking-uri", &server.url])
+            .env("MLTRACK_LOG", "warn")
+            .output()
+            .unwrap()
+    };
+    let out = drift_to(&caller);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    let run = c.get_run(&caller).unwrap();
+    assert_eq!(
+        run.info.status,
+        protocol::RunStatus::Running,
+        "{:?}",
+        run.info
+    );
+    assert!(run.info.end_time.is_none());
+    assert!(
+        run.data
+            .tags
+            .iter()
+            .any(|t| t.key == "mltrack.drift.alert" && t.value == "true"),
+        "{:?}",
+        run.data.tags
+    );
+
+    let missing = "0123456789abcdef0123456789abcdef";
+    let out = drift_to(missing);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains(missing), "{stderr}");
+}
+
 #[test]
 fn a_profile_gives_the_same_report_as_the_data() {
     let dir = tempfile::tempdir().unwrap();

@@ -113,9 +113,15 @@ fn train_registers_a_model_that_downloads_and_predicts_identically() {
 #[test]
 fn train_without_a_server_writes_the_model_and_says_so() {
     let work = tempfile::tempdir().unwrap();
+    // The default gold data is found from the working directory, which is not the repository
+    // here, so the test says where the data is (as a user outside a checkout would).
     let out = Command::new(mltrack_bin())
         .current_dir(work.path())
         .env_remove("MLFLOW_TRACKING_URI")
+        .env(
+            model_core::dataset::GOLD_DATA_ENV,
+            model_core::dataset::gold_data_path(),
+        )
         .args(["train", "--max-evals", "2"])
         .output()
         .unwrap();

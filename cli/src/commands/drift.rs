@@ -1,122 +1,62 @@
 //! `mltrack drift`: compare current data with a reference (file or saved profile), write the JSON and
 //! HTML reports, alert by exit code or webhook, and log everything to a tracking run.
 
-use crate::cli::{DriftArgs, DriftCommand, DriftProfileArgs, DriftRunArgs};
-use anyhow::{bail, Context};
+use crate::exit::ExitStatus;
+use crate::fs::write_atomically;
+use crate::settings::{CompareSettings, DriftSettings, ProfileSettings};
+use crate::tracked_run::{RunTarget, TrackedRun};
+use anyhow::bail;
 use client::rest::TrackingClient;
-use drift::{Correction, DriftOptions, DriftReport, Scoped, Settings, StatTest};
+use drift::{DriftOptions, DriftReport};
 use protocol::{KeyValue, Metric};
-use std::path::Path;
 use std::time::Duration;
 
-/// Exit status when `--fail-on-drift` is given and drift was found (1 stays "the command failed").
-pub const DRIFT_EXIT_CODE: u8 = 3;
-
-/// Runs the subcommand; `Ok(true)` means drift was detected and the caller asked to fail on it.
-pub fn run(args: DriftArgs) -> anyhow::Result<bool> {
-    match args.command {
-        Some(DriftCommand::Profile(p)) => profile(&p).map(|()| false),
-        None => compare(args.run),
+/// Runs the subcommand; drift found under `--fail-on-drift` is [`ExitStatus::DriftDetected`].
+pub fn run(settings: DriftSettings) -> anyhow::Result<ExitStatus> {
+    match settings {
+        DriftSettings::Profile(p) => profile(&p).map(|()| ExitStatus::Success),
+        DriftSettings::Compare(c) => compare(c),
     }
 }
 
-fn profile(args: &DriftProfileArgs) -> anyhow::Result<()> {
-    let settings = Settings {
-        numerical: args.numerical.clone(),
-        categorical: args.categorical.clone(),
-        ..Settings::default()
-    };
-    let profile = drift::profile(&args.reference, &settings)?;
-    write_atomically(&args.out, profile.to_json().as_bytes())?;
+fn profile(s: &ProfileSettings) -> anyhow::Result<()> {
+    let profile = drift::profile(&s.reference, &s.drift)?;
+    write_atomically(&s.out, profile.to_json().as_bytes())?;
     eprintln!(
         "saved the reference profile of `{}` to `{}`",
-        args.reference.display(),
-        args.out.display()
+        s.reference.display(),
+        s.out.display()
     );
     Ok(())
 }
 
-/// `[COLUMN=]VALUE` → (column, value).
-fn split_scoped(item: &str) -> (Option<&str>, &str) {
-    match item.split_once('=') {
-        Some((column, value)) => (Some(column.trim()), value.trim()),
-        None => (None, item.trim()),
-    }
+/// Where the report goes: a given run (checked before the work), or a new run in an experiment.
+enum Destination {
+    Run(Box<TrackedRun>),
+    NewIn(TrackingClient, String),
 }
 
-fn stattests(args: &DriftRunArgs) -> anyhow::Result<Scoped<StatTest>> {
-    let mut scoped = Scoped::default();
-    let parse = |flag: &str, name: &str| {
-        StatTest::from_name(name).with_context(|| format!("invalid value `{name}` for `{flag}`"))
-    };
-    for item in &args.stattest {
-        match split_scoped(item) {
-            (Some(column), name) => {
-                scoped
-                    .columns
-                    .insert(column.to_string(), parse("--stattest", name)?);
-            }
-            (None, name) => scoped.all = Some(parse("--stattest", name)?),
+fn compare(s: CompareSettings) -> anyhow::Result<ExitStatus> {
+    // A given run is checked before the data is read, but a new run is only created once there is
+    // a report: a run for input that could not be read would be an empty run nobody asked for.
+    let destination = match &s.log {
+        None => None,
+        Some(log) => {
+            let client = TrackingClient::new(&log.tracking_uri)?;
+            Some(match &log.target {
+                RunTarget::Existing(id) => {
+                    Destination::Run(Box::new(TrackedRun::adopt(client, id)?))
+                }
+                RunTarget::NewIn(experiment) => Destination::NewIn(client, experiment.clone()),
+            })
         }
-    }
-    scoped.num = args
-        .num_stattest
-        .as_deref()
-        .map(|n| parse("--num-stattest", n))
-        .transpose()?;
-    scoped.cat = args
-        .cat_stattest
-        .as_deref()
-        .map(|n| parse("--cat-stattest", n))
-        .transpose()?;
-    Ok(scoped)
-}
-
-fn thresholds(args: &DriftRunArgs) -> anyhow::Result<Scoped<f64>> {
-    let mut scoped = Scoped::default();
-    for item in &args.threshold {
-        let (column, text) = split_scoped(item);
-        let value: f64 = text.parse().with_context(|| {
-            format!("invalid value `{item}` for `--threshold`: expected [COLUMN=]NUMBER")
-        })?;
-        match column {
-            Some(c) => {
-                scoped.columns.insert(c.to_string(), value);
-            }
-            None => scoped.all = Some(value),
-        }
-    }
-    scoped.num = args.num_threshold;
-    scoped.cat = args.cat_threshold;
-    Ok(scoped)
-}
-
-fn compare(args: DriftRunArgs) -> anyhow::Result<bool> {
-    let (Some(reference), Some(current)) = (args.reference.clone(), args.current.clone()) else {
-        bail!("`--reference` and `--current` are required (or use `mltrack drift profile`)");
     };
-    // Checked before the data is read, but the run is only created once there is a report: a run
-    // for input that could not be read would be an empty run nobody asked for.
-    let tracking = tracking_target(&args)?;
-    let settings = Settings {
-        numerical: args.numerical.clone(),
-        categorical: args.categorical.clone(),
-        prediction: args.prediction.clone(),
-        stattest: stattests(&args)?,
-        threshold: thresholds(&args)?,
-        drift_share: args.drift_share,
-        correction: match args.correction.as_str() {
-            "bonferroni" => Correction::Bonferroni,
-            "fdr" => Correction::Fdr,
-            _ => Correction::None,
-        },
-    };
-    settings.validate()?;
+    s.drift.validate()?;
     let started = std::time::Instant::now();
     let report = drift::run(&DriftOptions {
-        reference,
-        current,
-        settings,
+        reference: s.reference.clone(),
+        current: s.current.clone(),
+        settings: s.drift.clone(),
     })?;
     tracing::info!(
         elapsed_ms = started.elapsed().as_millis() as u64,
@@ -125,87 +65,38 @@ fn compare(args: DriftRunArgs) -> anyhow::Result<bool> {
     print_summary(&report);
 
     let json = report.to_json();
-    if let Some(path) = &args.json {
+    if let Some(path) = &s.json {
         write_atomically(path, json.as_bytes())?;
     }
     let html = report.to_html();
-    if let Some(path) = &args.html {
+    if let Some(path) = &s.html {
         write_atomically(path, html.as_bytes())?;
     }
     let drifted = report.alert();
-    if let Some(target) = tracking {
-        let (client, run_id, created) = target.open_run()?;
-        let logged = log_to_run(&client, &run_id, &report, &json, &html, drifted);
-        // A run this command created is always ended (FAILED if logging failed); a run it was
-        // given (`--run-id`) belongs to the caller and is left as it is.
-        if created {
-            let status = if logged.is_ok() {
-                protocol::RunStatus::Finished
-            } else {
-                protocol::RunStatus::Failed
-            };
-            client.end_run(&run_id, status)?;
-        }
-        logged?;
-        eprintln!(
-            "logged the drift report to run {run_id} at {}",
-            client.base_url()
-        );
+    if let Some(destination) = destination {
+        let run = match destination {
+            Destination::Run(run) => *run,
+            Destination::NewIn(client, experiment) => {
+                TrackedRun::create(client, &experiment, "drift-report", "drift")?
+            }
+        };
+        let logged = log_to_run(run.client(), run.id(), &report, &json, &html, drifted);
+        let (run_id, url) = (run.id().to_string(), run.client().base_url().to_string());
+        run.finish(logged)?;
+        eprintln!("logged the drift report to run {run_id} at {url}");
     }
-    if let Some(url) = &args.webhook {
+    if let Some(hook) = &s.webhook {
         // The report is already written and logged: a failed webhook is reported, never fatal.
         let summary = report.summary_json().to_string();
-        if let Err(e) = post_webhook(url, &summary, args.webhook_retries) {
-            eprintln!("warning: webhook `{url}` failed: {e:#}");
+        if let Err(e) = post_webhook(&hook.url, &summary, hook.retries) {
+            eprintln!("warning: webhook `{}` failed: {e:#}", hook.url);
         }
     }
-    Ok(drifted && args.fail_on_drift)
-}
-
-/// Where to log: an existing run, or a new run in an experiment.
-enum TrackingTarget {
-    Run(TrackingClient, String),
-    Experiment(TrackingClient, String),
-}
-
-impl TrackingTarget {
-    /// The client and run to log to, and whether the run was created here (and so is ended here);
-    /// the experiment is created if needed.
-    fn open_run(self) -> anyhow::Result<(TrackingClient, String, bool)> {
-        match self {
-            TrackingTarget::Run(client, run_id) => Ok((client, run_id, false)),
-            TrackingTarget::Experiment(client, name) => {
-                let experiment = client.get_or_create_experiment(&name)?;
-                let run = client.create_run(
-                    &experiment,
-                    Some("drift-report"),
-                    &[KeyValue::new("mltrack.command", "drift")],
-                )?;
-                Ok((client, run.info.run_id, true))
-            }
-        }
-    }
-}
-
-/// Resolves where to log without writing anything: the server is known, and a given run exists.
-fn tracking_target(args: &DriftRunArgs) -> anyhow::Result<Option<TrackingTarget>> {
-    if args.run_id.is_none() && args.experiment.is_none() {
-        return Ok(None);
-    }
-    let uri = args
-        .tracking_uri
-        .clone()
-        .or_else(|| std::env::var(client::rest::TRACKING_URI_ENV).ok())
-        .context("`--run-id`/`--experiment` need a tracking server: pass `--tracking-uri` or set MLFLOW_TRACKING_URI")?;
-    let client = TrackingClient::new(&uri)?;
-    if let Some(run_id) = &args.run_id {
-        client
-            .get_run(run_id)
-            .with_context(|| format!("run `{run_id}`"))?;
-        return Ok(Some(TrackingTarget::Run(client, run_id.clone())));
-    }
-    let name = args.experiment.as_deref().unwrap_or("drift");
-    Ok(Some(TrackingTarget::Experiment(client, name.to_string())))
+    Ok(if drifted && s.fail_on_drift {
+        ExitStatus::DriftDetected
+    } else {
+        ExitStatus::Success
+    })
 }
 
 fn log_to_run(
@@ -297,21 +188,6 @@ fn post_webhook(url: &str, json: &str, retries: u32) -> anyhow::Result<()> {
             }
         }
     }
-}
-
-/// Writes via a temporary file in the same directory, so a failure leaves no partial report.
-pub fn write_atomically(path: &Path, body: &[u8]) -> anyhow::Result<()> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)
-        .with_context(|| format!("cannot write `{}`", path.display()))?;
-    std::io::Write::write_all(&mut tmp, body)
-        .with_context(|| format!("cannot write `{}`", path.display()))?;
-    tmp.persist(path)
-        .with_context(|| format!("cannot write `{}`", path.display()))?;
-    Ok(())
 }
 
 fn print_summary(report: &DriftReport) {

@@ -1,10 +1,11 @@
-//! One module per `mltrack` subcommand.
+//! One module per `mltrack` subcommand. Each takes its resolved settings (`crate::settings`), never
+//! the raw arguments or the environment.
 
 pub mod drift;
 pub mod gc;
 mod loss_plot;
 mod metric_keys;
-pub mod model_source;
+mod model_source;
 pub mod score;
 pub mod server;
 pub mod train;

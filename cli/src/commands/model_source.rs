@@ -28,19 +28,6 @@ pub struct ResolvedModel {
     pub cached: bool,
 }
 
-/// The model cache: `MLTRACK_MODEL_CACHE`, else `$XDG_CACHE_HOME/mltrack/models`, else
-/// `~/.cache/mltrack/models`.
-pub fn default_cache_dir() -> PathBuf {
-    if let Some(dir) = std::env::var_os("MLTRACK_MODEL_CACHE") {
-        return PathBuf::from(dir);
-    }
-    let base = std::env::var_os("XDG_CACHE_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
-        .unwrap_or_else(std::env::temp_dir);
-    base.join("mltrack").join("models")
-}
-
 /// Resolves and loads `uri`. `client` is needed for `models:/` and `runs:/` URIs.
 pub fn resolve(
     uri: &str,

@@ -8,15 +8,15 @@
 //! whatever the input's size.
 
 use super::metric_keys::metric_key;
-use crate::cli::ScoreArgs;
-use crate::commands::model_source::{self, ResolvedModel};
+use super::model_source::{self, ResolvedModel};
+use crate::settings::ScoreSettings;
+use crate::tracked_run::TrackedRun;
 use anyhow::{bail, Context};
 use client::rest::{now_ms, TrackingClient};
 use indicatif::{ProgressBar, ProgressStyle};
-use model_core::indexer::HandleInvalid;
 use model_core::scoring::{ScoreCounts, ScoredBatch, Scorer};
 use model_core::table_io::{TableReader, TableWriter};
-use protocol::{KeyValue, Metric, RunStatus};
+use protocol::{KeyValue, Metric};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -27,119 +27,46 @@ struct Outcome {
     skipped_path: PathBuf,
 }
 
-pub fn run(args: ScoreArgs) -> anyhow::Result<()> {
-    if args.batch_rows == 0 {
-        bail!("invalid value 0 for `--batch-rows`: must be at least 1");
+pub fn run(s: &ScoreSettings) -> anyhow::Result<()> {
+    if !s.input.exists() {
+        bail!("input `{}` does not exist", s.input.display());
     }
-    if !args.input.exists() {
-        bail!("input `{}` does not exist", args.input.display());
-    }
-    let skipped_path = args
-        .skipped
-        .clone()
-        .unwrap_or_else(|| default_skipped_path(&args.output));
-    for out in [&args.output, &skipped_path] {
-        if same_file(out, &args.input) {
-            bail!(
-                "`{}` is the input: choose another output path",
-                out.display()
-            );
-        }
-    }
-    if args.output == skipped_path {
-        bail!(
-            "`--output` and `--skipped` are the same file `{}`",
-            args.output.display()
-        );
-    }
-    let handle_invalid: HandleInvalid = args.handle_invalid.parse().with_context(|| {
-        format!(
-            "invalid value `{}` for `--handle-invalid`",
-            args.handle_invalid
-        )
-    })?;
-    let client = match args
+    let client = s
         .tracking_uri
-        .clone()
-        .or_else(|| std::env::var(client::rest::TRACKING_URI_ENV).ok())
-        .filter(|u| !u.is_empty())
-    {
-        Some(uri) => Some(TrackingClient::new(&uri)?),
-        None => None,
-    };
-    if client.is_none() && (args.run_id.is_some() || args.experiment.is_some()) {
-        bail!("`--run-id` and `--experiment` need a tracking server: pass `--tracking-uri` or set MLFLOW_TRACKING_URI");
-    }
-    let cache = args
-        .model_cache
-        .clone()
-        .unwrap_or_else(model_source::default_cache_dir);
-    let model = model_source::resolve(&args.model, client.as_ref(), &cache)?;
+        .as_deref()
+        .map(TrackingClient::new)
+        .transpose()?;
+    let model = model_source::resolve(&s.model, client.as_ref(), &s.model_cache)?;
     tracing::info!(
         "using model {} from `{}`{}",
-        args.model,
+        s.model,
         model.dir.display(),
         if model.cached { " (cached)" } else { "" }
     );
-    let run = match (&client, args.no_log) {
-        (Some(c), false) => Some((c, start_run(c, &args, &model)?)),
+    let run = match (client, &s.log) {
+        (Some(client), Some(target)) => Some(start_run(client, target, s, &model)?),
         _ => None,
     };
-    let outcome = score_file(&args, &model, handle_invalid, &skipped_path);
-    // A run this command created is always ended: FINISHED, or FAILED with the error as a tag. A
-    // run it was given (`--run-id`) belongs to the caller and is never ended here.
-    let created = args.run_id.is_none();
+    let outcome = score_file(s, &model);
     let outcome = match (outcome, &run) {
-        (Ok(o), Some((c, run_id))) => log_outcome(c, run_id, &args, &o)
-            .with_context(|| format!("cannot log the scoring run {run_id}"))
+        (Ok(o), Some(run)) => log_outcome(run.client(), run.id(), s, &o)
+            .with_context(|| format!("cannot log the scoring run {}", run.id()))
             .map(|()| o),
         (outcome, _) => outcome,
     };
-    if let Some((c, run_id)) = &run {
-        match &outcome {
-            Ok(_) if created => c.end_run(run_id, RunStatus::Finished).map(|_| ())?,
-            Ok(_) => {}
-            Err(e) => {
-                let _ = c.set_tag(run_id, "mltrack.error", &format!("{e:#}"));
-                if created {
-                    let _ = c.end_run(run_id, RunStatus::Failed);
-                }
-            }
-        }
-    }
-    let outcome = outcome?;
-    print_summary(&args, &outcome, run.as_ref().map(|(_, id)| id.as_str()));
+    let run_id = run.as_ref().map(|r| r.id().to_string());
+    let outcome = match run {
+        Some(run) => run.finish(outcome)?,
+        None => outcome?,
+    };
+    print_summary(s, &outcome, run_id.as_deref());
     Ok(())
 }
 
-/// `out.parquet` → `out.skipped.parquet`.
-fn default_skipped_path(output: &Path) -> PathBuf {
-    let stem = output
-        .file_stem()
-        .map_or_else(|| "scored".into(), |s| s.to_string_lossy().into_owned());
-    let name = match output.extension() {
-        Some(ext) => format!("{stem}.skipped.{}", ext.to_string_lossy()),
-        None => format!("{stem}.skipped"),
-    };
-    output.with_file_name(name)
-}
-
-fn same_file(a: &Path, b: &Path) -> bool {
-    match (a.canonicalize(), b.canonicalize()) {
-        (Ok(a), Ok(b)) => a == b,
-        _ => false,
-    }
-}
-
-fn score_file(
-    args: &ScoreArgs,
-    model: &ResolvedModel,
-    handle_invalid: HandleInvalid,
-    skipped_path: &Path,
-) -> anyhow::Result<Outcome> {
+fn score_file(s: &ScoreSettings, model: &ResolvedModel) -> anyhow::Result<Outcome> {
     let started = Instant::now();
-    let mut scorer = Scorer::new(&model.pipeline, handle_invalid);
-    let mut reader = TableReader::open(&args.input, args.batch_rows, scorer.string_columns())?;
+    let mut scorer = Scorer::new(&model.pipeline, s.handle_invalid);
+    let mut reader = TableReader::open(&s.input, s.batch_rows, scorer.string_columns())?;
     let progress = progress_bar(&reader);
     let by_rows = reader.total_rows().is_some();
     // Three stages, one thread each: decode → score → encode, handing batches over without a queue (at most three in memory).
@@ -148,9 +75,9 @@ fn score_file(
     let (read_tx, read_rx) = std::sync::mpsc::sync_channel(0);
     let (write_tx, write_rx) = std::sync::mpsc::sync_channel::<Option<ScoredBatch>>(0);
     let mut write_rx = Some(write_rx);
-    std::thread::scope(|s| {
+    std::thread::scope(|scope| {
         let write_tx = write_tx;
-        s.spawn(move || loop {
+        scope.spawn(move || loop {
             let next = reader.next_batch();
             let bytes = reader.bytes_read();
             let stop = !matches!(next, Ok(Some(_)));
@@ -161,12 +88,12 @@ fn score_file(
         let mut writer = None;
         for (batch, bytes) in read_rx {
             let Some(df) = batch? else { break };
-            scorer.check_schema(df.schema(), &args.input)?;
+            scorer.check_schema(df.schema(), &s.input)?;
             if let Some(rx) = write_rx.take() {
                 let (scored_schema, skipped_schema) = Scorer::output_schemas(df.schema());
-                let out = TableWriter::create(&args.output, &scored_schema)?;
-                let skipped = TableWriter::create(skipped_path, &skipped_schema)?;
-                writer = Some(s.spawn(move || write_all(out, skipped, &rx)));
+                let out = TableWriter::create(&s.output, &scored_schema)?;
+                let skipped = TableWriter::create(&s.skipped, &skipped_schema)?;
+                writer = Some(scope.spawn(move || write_all(out, skipped, &rx)));
             }
             let scored = scorer.score(&df)?;
             if write_tx.send(Some(scored)).is_err() {
@@ -180,7 +107,7 @@ fn score_file(
             progress.set_message(format!("{} skipped", scorer.totals().skipped));
         }
         let Some(handle) = writer else {
-            bail!("`{}` is empty: it has no rows", args.input.display());
+            bail!("`{}` is empty: it has no rows", s.input.display());
         };
         let _ = write_tx.send(None);
         handle
@@ -191,7 +118,7 @@ fn score_file(
     Ok(Outcome {
         counts: scorer.totals().clone(),
         seconds: started.elapsed().as_secs_f64(),
-        skipped_path: skipped_path.to_path_buf(),
+        skipped_path: s.skipped.clone(),
     })
 }
 
@@ -228,39 +155,23 @@ fn progress_bar(reader: &TableReader) -> ProgressBar {
     bar
 }
 
+/// The scoring run, created or adopted, with what was scored and by which model as parameters.
 fn start_run(
-    client: &TrackingClient,
-    args: &ScoreArgs,
+    client: TrackingClient,
+    target: &crate::tracked_run::RunTarget,
+    s: &ScoreSettings,
     model: &ResolvedModel,
-) -> anyhow::Result<String> {
-    let run_id = if let Some(id) = &args.run_id {
-        client
-            .get_run(id)
-            .with_context(|| format!("cannot log to run `{id}`"))?;
-        id.clone()
-    } else {
-        let experiment = args.experiment.as_deref().unwrap_or("scoring");
-        let experiment_id = client
-            .get_or_create_experiment(experiment)
-            .with_context(|| format!("cannot use experiment `{experiment}`"))?;
-        let name = match (&model.name, &model.version) {
-            (Some(n), Some(v)) => format!("score {n} v{v}"),
-            _ => "score".to_string(),
-        };
-        client
-            .create_run(
-                &experiment_id,
-                Some(&name),
-                &[KeyValue::new("mltrack.command", "score")],
-            )?
-            .info
-            .run_id
+) -> anyhow::Result<TrackedRun> {
+    let name = match (&model.name, &model.version) {
+        (Some(n), Some(v)) => format!("score {n} v{v}"),
+        _ => "score".to_string(),
     };
+    let run = TrackedRun::open(client, target, &name, "score")?;
     let mut params = vec![
         KeyValue::new("model_uri", model.uri.clone()),
-        KeyValue::new("input", args.input.display().to_string()),
-        KeyValue::new("output", args.output.display().to_string()),
-        KeyValue::new("handle_invalid", args.handle_invalid.clone()),
+        KeyValue::new("input", s.input.display().to_string()),
+        KeyValue::new("output", s.output.display().to_string()),
+        KeyValue::new("handle_invalid", s.handle_invalid_name),
     ];
     let mut tags = vec![KeyValue::new("mltrack.model_uri", model.uri.clone())];
     if let (Some(n), Some(v)) = (&model.name, &model.version) {
@@ -271,15 +182,16 @@ fn start_run(
     if let Some(r) = &model.run_id {
         params.push(KeyValue::new("model_run_id", r.clone()));
     }
-    client.log_batch(&run_id, &[], &params, &tags)?;
-    Ok(run_id)
+    run.client().log_batch(run.id(), &[], &params, &tags)?;
+    Ok(run)
 }
 
-/// A metric key from a column name: MLflow allows letters, digits, `_ - . / ` and space.
+/// The counts as metrics (per column and per reason too), the skipped rows and a summary as
+/// artifacts.
 fn log_outcome(
     client: &TrackingClient,
     run_id: &str,
-    args: &ScoreArgs,
+    s: &ScoreSettings,
     o: &Outcome,
 ) -> anyhow::Result<()> {
     let now = now_ms();
@@ -338,9 +250,9 @@ fn log_outcome(
         upload_skipped_sample(client, &run, &o.skipped_path)?;
     }
     let summary = serde_json::json!({
-        "model_uri": args.model,
-        "input": args.input.display().to_string(),
-        "output": args.output.display().to_string(),
+        "model_uri": s.model,
+        "input": s.input.display().to_string(),
+        "output": s.output.display().to_string(),
         "skipped_output": o.skipped_path.display().to_string(),
         "rows_in": c.rows_in,
         "rows_scored": c.scored,
@@ -382,14 +294,14 @@ fn upload_skipped_sample(
     Ok(())
 }
 
-fn print_summary(args: &ScoreArgs, o: &Outcome, run_id: Option<&str>) {
+fn print_summary(s: &ScoreSettings, o: &Outcome, run_id: Option<&str>) {
     let c = &o.counts;
     println!(
         "scored {} of {} rows in {:.2} s → {}",
         c.scored,
         c.rows_in,
         o.seconds,
-        args.output.display()
+        s.output.display()
     );
     let by_column: Vec<String> = c
         .skipped_by_column

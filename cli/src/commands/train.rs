@@ -4,38 +4,19 @@
 //! Without a tracking server (no `--tracking-uri`, no `MLFLOW_TRACKING_URI`) it still trains and writes
 //! the model directory locally, and says so.
 
-use crate::cli::TrainArgs;
-use crate::commands::drift::write_atomically;
-use anyhow::Context;
+use crate::fs::write_atomically;
+use crate::settings::TrainSettings;
+use crate::tracked_run::TrackedRun;
 use client::rest::{now_ms, TrackingClient};
 use indicatif::{ProgressBar, ProgressStyle};
 use model_core::package::{self, SaveOptions};
-use model_core::search::Algorithm;
-use model_core::train::{self, TrainOptions, TrainOutcome, TrialResult};
+use model_core::train::{self, TrainOutcome, TrialResult};
 use protocol::names::{EntityKey, KeyKind};
 use protocol::{KeyValue, Metric, RunStatus};
 use std::path::Path;
 
-/// The parent run's id and the client, when a tracking server is in use.
-struct Tracking {
-    client: TrackingClient,
-    experiment_id: String,
-    parent: String,
-}
-
-pub fn run(args: TrainArgs) -> anyhow::Result<()> {
-    let mut options = TrainOptions::default();
-    if let Some(data) = &args.data {
-        options.data.clone_from(data);
-    }
-    options.search.max_evals = args.max_evals;
-    options.search.parallelism = args.parallelism;
-    options.search.seed = args.seed;
-    // `--seed` is limited to i64's range by its parser, so this never falls back.
-    options.split_seed = i64::try_from(args.seed).context("--seed must be at most i64::MAX")?;
-    if args.algorithm == "random" {
-        options.search.algorithm = Algorithm::Random;
-    }
+pub fn run(s: &TrainSettings) -> anyhow::Result<()> {
+    let options = &s.options;
     if !options.data.exists() {
         anyhow::bail!(
             "data file `{}` does not exist (set --data or MLTRACK_GOLD_DATA)",
@@ -44,8 +25,12 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     }
     // The data is read before the parent run exists, so unreadable data leaves no failed run behind.
     let gold = model_core::dataset::load_gold(&options.data, options.keep_extra_columns)?;
-    let tracking = connect(&args, &options)?;
-    let progress = ProgressBar::new(args.max_evals as u64);
+    let parent = s
+        .tracking_uri
+        .as_deref()
+        .map(|uri| start_parent(uri, s))
+        .transpose()?;
+    let progress = ProgressBar::new(options.search.max_evals as u64);
     progress.set_style(
         ProgressStyle::with_template(
             "{spinner} trials {pos}/{len} [{bar:30}] {elapsed} best val RMSE {msg}",
@@ -53,7 +38,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     let best = std::sync::Mutex::new(f64::INFINITY);
-    let outcome = train::run_on_table(&gold.table, gold.silver, &options, |trial| {
+    let outcome = train::run_on_table(&gold.table, gold.silver, options, |trial| {
         if let Ok(m) = &trial.validation {
             let mut b = best
                 .lock()
@@ -63,8 +48,8 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
                 progress.set_message(format!("{:.2}", m.rmse));
             }
         }
-        if let Some(t) = &tracking {
-            if let Err(e) = log_trial(t, trial) {
+        if let Some(parent) = &parent {
+            if let Err(e) = log_trial(parent, trial) {
                 progress.println(format!(
                     "warning: could not log trial {}: {e:#}",
                     trial.number
@@ -77,80 +62,58 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     let outcome = match outcome {
         Ok(o) => o,
         Err(e) => {
-            if let Some(t) = &tracking {
-                let _ = t.client.end_run(&t.parent, RunStatus::Failed);
+            return match parent {
+                Some(parent) => parent.finish(Err(e.into())),
+                None => Err(e.into()),
             }
-            return Err(e.into());
         }
     };
     print_outcome(&outcome);
-    let out_dir = args.out.clone();
     package::save(
         &outcome.pipeline,
-        &out_dir,
+        &s.out,
         &SaveOptions {
-            run_id: tracking.as_ref().map(|t| t.parent.clone()),
+            run_id: parent.as_ref().map(|p| p.id().to_string()),
             artifact_path: Some("model".into()),
         },
     )?;
-    eprintln!("model written to `{}`", out_dir.display());
-    match &tracking {
+    eprintln!("model written to `{}`", s.out.display());
+    match parent {
         None => eprintln!(
             "no tracking server (pass --tracking-uri or set MLFLOW_TRACKING_URI): nothing was logged or registered"
         ),
-        Some(t) => {
-            let result = finish_parent(t, &args, &outcome, &out_dir);
-            let status = if result.is_ok() { RunStatus::Finished } else { RunStatus::Failed };
-            t.client.end_run(&t.parent, status)?;
-            result?;
-            eprintln!(
-                "logged to {}/#/experiments/{}/runs/{}",
-                t.client.base_url(),
-                t.experiment_id,
-                t.parent
+        Some(parent) => {
+            let result = finish_parent(&parent, s, &outcome, &s.out);
+            let url = format!(
+                "{}/#/experiments/{}/runs/{}",
+                parent.client().base_url(),
+                parent.experiment_id(),
+                parent.id()
             );
+            parent.finish(result)?;
+            eprintln!("logged to {url}");
         }
     }
     Ok(())
 }
 
-fn connect(args: &TrainArgs, options: &TrainOptions) -> anyhow::Result<Option<Tracking>> {
-    let Some(uri) = args
-        .tracking_uri
-        .clone()
-        .or_else(|| std::env::var(client::rest::TRACKING_URI_ENV).ok())
-    else {
-        if args.register.is_some() {
-            anyhow::bail!("`--register` needs a tracking server: pass `--tracking-uri` or set MLFLOW_TRACKING_URI");
-        }
-        return Ok(None);
-    };
-    let client = TrackingClient::new(&uri)?;
-    let experiment_id = client
-        .get_or_create_experiment(&args.experiment)
-        .with_context(|| format!("cannot use experiment `{}` on {uri}", args.experiment))?;
-    let parent = client.create_run(
-        &experiment_id,
-        Some("price-model-search"),
-        &[KeyValue::new("mltrack.command", "train")],
-    )?;
-    let parent = parent.info.run_id;
+/// The search's parent run, with the search's settings as parameters.
+fn start_parent(uri: &str, s: &TrainSettings) -> anyhow::Result<TrackedRun> {
+    let client = TrackingClient::new(uri)?;
+    let parent = TrackedRun::create(client, &s.experiment, "price-model-search", "train")?;
+    let options = &s.options;
     let space = serde_json::to_string(&options.space)?;
     let params = [
         KeyValue::new("data", options.data.display().to_string()),
         KeyValue::new("max_evals", options.search.max_evals.to_string()),
         KeyValue::new("parallelism", options.search.parallelism.to_string()),
         KeyValue::new("seed", options.search.seed.to_string()),
-        KeyValue::new("algorithm", args.algorithm.clone()),
+        KeyValue::new("algorithm", s.algorithm_name),
         KeyValue::new("split", format!("{:?}", options.split)),
         KeyValue::new("search_space", space.chars().take(6000).collect::<String>()),
     ];
-    client.log_batch(&parent, &[], &params, &[])?;
-    Ok(Some(Tracking {
-        client,
-        experiment_id,
-        parent,
-    }))
+    parent.client().log_batch(parent.id(), &[], &params, &[])?;
+    Ok(parent)
 }
 
 fn metric(key: &str, value: f64) -> Metric {
@@ -164,14 +127,16 @@ fn metric(key: &str, value: f64) -> Metric {
     }
 }
 
-/// One nested run per trial: its sampled values as params, its validation metrics.
-fn log_trial(t: &Tracking, trial: &TrialResult) -> anyhow::Result<()> {
+/// One nested run per trial: its sampled values as params, its validation metrics. Trials are
+/// ended here whatever happens, so they are plain runs, not [`TrackedRun`]s.
+fn log_trial(parent: &TrackedRun, trial: &TrialResult) -> anyhow::Result<()> {
+    let c = parent.client();
     let tags = [
-        KeyValue::new("mlflow.parentRunId", t.parent.clone()),
+        KeyValue::new("mlflow.parentRunId", parent.id()),
         KeyValue::new("mltrack.trial", trial.number.to_string()),
     ];
-    let run = t.client.create_run(
-        &t.experiment_id,
+    let run = c.create_run(
+        parent.experiment_id(),
         Some(&format!("trial-{:03}", trial.number)),
         &tags,
     )?;
@@ -192,7 +157,7 @@ fn log_trial(t: &Tracking, trial: &TrialResult) -> anyhow::Result<()> {
             RunStatus::Finished,
         ),
         Err(why) => {
-            t.client.set_tag(
+            c.set_tag(
                 &id,
                 "mltrack.trial.error",
                 &why.chars().take(5000).collect::<String>(),
@@ -203,22 +168,24 @@ fn log_trial(t: &Tracking, trial: &TrialResult) -> anyhow::Result<()> {
             )
         }
     };
-    t.client.log_batch(&id, &metrics, &params, &[])?;
-    t.client.end_run(&id, status)?;
+    c.log_batch(&id, &metrics, &params, &[])?;
+    c.end_run(&id, status)?;
     Ok(())
 }
 
+/// The best trial's results, the model and the search's plots as the parent run's, then the
+/// registration when asked.
 fn finish_parent(
-    t: &Tracking,
-    args: &TrainArgs,
+    parent: &TrackedRun,
+    s: &TrainSettings,
     outcome: &TrainOutcome,
     model_dir: &Path,
 ) -> anyhow::Result<()> {
-    let c = &t.client;
+    let c = parent.client();
     let best = serde_json::to_value(&outcome.best_params)?;
     let mut params = vec![KeyValue::new("best_trial", outcome.best_trial.to_string())];
     flatten("best", &best, &mut params);
-    let s = &outcome.silver;
+    let silver = &outcome.silver;
     #[allow(clippy::cast_precision_loss)]
     let mut metrics = vec![
         metric("test_rmse", outcome.test.rmse),
@@ -226,11 +193,11 @@ fn finish_parent(
         metric("test_r2", outcome.test.r2),
         metric("best_val_rmse", outcome.validation.rmse),
         metric("test_rows_skipped", outcome.test_skipped as f64),
-        metric("silver.input_rows", s.input_rows as f64),
-        metric("silver.duplicates", s.duplicates as f64),
-        metric("silver.null_or_nan", s.null_or_nan as f64),
-        metric("silver.blank_strings", s.blank_strings as f64),
-        metric("silver.output_rows", s.output_rows as f64),
+        metric("silver.input_rows", silver.input_rows as f64),
+        metric("silver.duplicates", silver.duplicates as f64),
+        metric("silver.null_or_nan", silver.null_or_nan as f64),
+        metric("silver.blank_strings", silver.blank_strings as f64),
+        metric("silver.output_rows", silver.output_rows as f64),
         metric("train_seconds", outcome.seconds),
     ];
     let importances = outcome.pipeline.feature_importances();
@@ -248,9 +215,9 @@ fn finish_parent(
             metrics.push(point);
         }
     }
-    c.log_batch(&t.parent, &metrics, &params, &[])?;
+    c.log_batch(parent.id(), &metrics, &params, &[])?;
 
-    let run = c.get_run(&t.parent)?;
+    let run = c.get_run(parent.id())?;
     c.upload_dir(
         &TrackingClient::run_artifact_path(&run, "model")?,
         model_dir,
@@ -262,7 +229,7 @@ fn finish_parent(
         .filter_map(|t| t.validation.as_ref().ok().map(|m| (t.number, m.rmse)))
         .collect();
     let files = [
-        ("search/loss.svg", crate::commands::loss_plot::svg(&losses)),
+        ("search/loss.svg", super::loss_plot::svg(&losses)),
         (
             "search/trials.json",
             serde_json::to_string_pretty(&outcome.trials)?,
@@ -277,20 +244,20 @@ fn finish_parent(
         write_atomically(&local, body.as_bytes())?;
         c.upload_artifact(&TrackingClient::run_artifact_path(&run, name)?, &local)?;
     }
-    if let Some(name) = &args.register {
+    if let Some(name) = &s.register {
         let model = c.ensure_registered_model(name)?;
         let source = format!(
             "mlflow-artifacts:/{}",
             TrackingClient::run_artifact_path(&run, "model")?
         );
-        let version = c.create_model_version(&model.name, &source, Some(&t.parent))?;
+        let version = c.create_model_version(&model.name, &source, Some(parent.id()))?;
         let mut line = format!("registered `{name}` version {}", version.version);
-        if let Some(stage) = &args.stage {
+        if let Some(stage) = s.stage {
             c.transition_stage(name, &version.version, stage, true)?;
             line.push_str(&format!(" in stage {stage}"));
         }
         c.set_tag(
-            &t.parent,
+            parent.id(),
             "mltrack.registered_version",
             &format!("{name}/{}", version.version),
         )?;

@@ -1,7 +1,7 @@
 //! `mltrack server user add|remove`: the users `mltrack server --auth` lets in. Writes straight to
 //! the backend store, so it works with the server up or down.
 
-use crate::cli::{UserAddArgs, UserCommand, UserRemoveArgs};
+use crate::settings::{Password, UserAdd, UserRemove, UserSettings};
 use anyhow::Context;
 use std::io::BufRead;
 use tracking_server::auth::credentials::{generate_token, hash_secret};
@@ -9,14 +9,14 @@ use tracking_server::startup::redact;
 use tracking_server::store::auth::{AuthStore, Permission, TokenRecord, UserRecord};
 use tracking_server::store::SqlStore;
 
-pub fn run(command: UserCommand) -> anyhow::Result<()> {
+pub fn run(settings: UserSettings) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
     runtime.block_on(async move {
-        match command {
-            UserCommand::Add(args) => add(args).await,
-            UserCommand::Remove(args) => remove(args).await,
+        match settings {
+            UserSettings::Add(add_user) => add(add_user).await,
+            UserSettings::Remove(remove_user) => remove(remove_user).await,
         }
     })
 }
@@ -27,7 +27,7 @@ async fn open(uri: &str) -> anyhow::Result<SqlStore> {
         .with_context(|| format!("cannot open backend store `{}`", redact(uri)))
 }
 
-async fn add(args: UserAddArgs) -> anyhow::Result<()> {
+async fn add(args: UserAdd) -> anyhow::Result<()> {
     let password = read_password(&args)?;
     if password.as_deref().is_some_and(str::is_empty) {
         anyhow::bail!("the password is empty");
@@ -66,7 +66,7 @@ async fn add(args: UserAddArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn remove(args: UserRemoveArgs) -> anyhow::Result<()> {
+async fn remove(args: UserRemove) -> anyhow::Result<()> {
     let store = open(&args.backend_store_uri).await?;
     let removed = store
         .delete_user(&args.name)
@@ -79,21 +79,18 @@ async fn remove(args: UserRemoveArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The password from stdin's first line or an environment variable, never from the command line
-/// (where `ps` and shell history would show it).
-fn read_password(args: &UserAddArgs) -> anyhow::Result<Option<String>> {
-    if args.password_stdin {
-        let mut line = String::new();
-        std::io::stdin()
-            .lock()
-            .read_line(&mut line)
-            .context("cannot read the password from stdin")?;
-        return Ok(Some(line.trim_end_matches(['\r', '\n']).to_string()));
+/// The password, reading standard input's first line when that is where it comes from.
+fn read_password(args: &UserAdd) -> anyhow::Result<Option<String>> {
+    match &args.password {
+        Some(Password::Stdin) => {
+            let mut line = String::new();
+            std::io::stdin()
+                .lock()
+                .read_line(&mut line)
+                .context("cannot read the password from stdin")?;
+            Ok(Some(line.trim_end_matches(['\r', '\n']).to_string()))
+        }
+        Some(Password::Given(p)) => Ok(Some(p.clone())),
+        None => Ok(None),
     }
-    if let Some(var) = &args.password_env {
-        let value = std::env::var(var)
-            .with_context(|| format!("environment variable `{var}` is not set"))?;
-        return Ok(Some(value));
-    }
-    Ok(None)
 }

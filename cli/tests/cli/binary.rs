@@ -2,40 +2,10 @@
 
 use client::rest::TrackingClient;
 use protocol::{KeyValue, Metric, RunStatus, ViewType};
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
-const BIN: &str = env!("CARGO_BIN_EXE_mltrack");
-
-struct Server(std::process::Child, String, tempfile::TempDir);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn start_server() -> Server {
-    let dir = tempfile::tempdir().unwrap();
-    let mut child = Command::new(BIN)
-        .current_dir(dir.path())
-        .args(["server", "--port", "0"])
-        .env("NO_COLOR", "1")
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let url = loop {
-        let line = lines.next().expect("server output").unwrap();
-        if let Some(rest) = line.split("listening on ").nth(1) {
-            break rest.split_whitespace().next().unwrap().to_string();
-        }
-    };
-    std::thread::spawn(move || for _ in lines {});
-    Server(child, url, dir)
-}
+use crate::common::{start_server, BIN};
 
 #[test]
 fn help_lists_the_server_and_its_flags() {
