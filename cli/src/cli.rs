@@ -71,17 +71,17 @@ pub struct ScoreArgs {
     /// Do not log a scoring run, even with a tracking server.
     #[arg(long, conflicts_with_all = ["run_id", "experiment"])]
     pub no_log: bool,
-    /// Tracking server (default: MLFLOW_TRACKING_URI); needed for `models:/` and `runs:/` URIs.
+    /// Tracking server (default: `MLFLOW_TRACKING_URI`); needed for `models:/` and `runs:/` URIs.
     #[arg(long)]
     pub tracking_uri: Option<String>,
-    /// Where downloaded models are cached [default: MLTRACK_MODEL_CACHE, else ~/.cache/mltrack/models].
+    /// Where downloaded models are cached [default: `MLTRACK_MODEL_CACHE`, else ~/.cache/mltrack/models].
     #[arg(long)]
     pub model_cache: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
 pub struct TrainArgs {
-    /// Gold data, parquet (file or directory) or CSV [default: MLTRACK_GOLD_DATA or ../shared/data/…].
+    /// Gold data, parquet (file or directory) or CSV [default: `MLTRACK_GOLD_DATA` or ../shared/data/…].
     #[arg(long)]
     pub data: Option<PathBuf>,
     /// Experiment for the search's runs (created if needed).
@@ -108,13 +108,14 @@ pub struct TrainArgs {
     /// Where to write the MLflow model directory.
     #[arg(long, default_value = "mltrack-model")]
     pub out: PathBuf,
-    /// Tracking server (default: MLFLOW_TRACKING_URI; without one, nothing is logged).
+    /// Tracking server (default: `MLFLOW_TRACKING_URI`; without one, nothing is logged).
     #[arg(long)]
     pub tracking_uri: Option<String>,
 }
 
 /// Flags are named like `mlflow server`'s, and each also reads an `MLTRACK_*` environment variable.
 #[derive(Debug, Args)]
+#[allow(clippy::struct_excessive_bools)] // on/off flags of `mlflow server`, one field each
 pub struct ServerArgs {
     #[command(subcommand)]
     pub command: Option<ServerCommand>,
@@ -362,7 +363,7 @@ pub struct DriftRunArgs {
     #[arg(long)]
     pub prediction: Option<String>,
     /// Test for all columns, or `COLUMN=METHOD` for one: ks, chisquare, z, wasserstein, jensenshannon,
-    /// psi, kl_div, hellinger. Repeatable.
+    /// psi, `kl_div`, hellinger. Repeatable.
     #[arg(long, value_name = "[COLUMN=]METHOD")]
     pub stattest: Vec<String>,
     /// Test for every numerical column.
@@ -407,7 +408,7 @@ pub struct DriftRunArgs {
     /// Log to a new run in this experiment (created if needed).
     #[arg(long)]
     pub experiment: Option<String>,
-    /// Tracking server (default: MLFLOW_TRACKING_URI).
+    /// Tracking server (default: `MLFLOW_TRACKING_URI`).
     #[arg(long)]
     pub tracking_uri: Option<String>,
 }

@@ -5,7 +5,7 @@ use std::path::Path;
 
 /// Writes via a temporary file in the same directory, renamed into place, so that a failure (or a
 /// reader looking at the same moment) never sees a partial report or artifact.
-pub fn write_atomically(path: &Path, body: &[u8]) -> anyhow::Result<()> {
+pub(crate) fn write_atomically(path: &Path, body: &[u8]) -> anyhow::Result<()> {
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())

@@ -3,7 +3,7 @@
 
 use crate::settings::LogSettings;
 
-pub fn init(log: &LogSettings) {
+pub(crate) fn init(log: &LogSettings) {
     let builder = tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::new(&log.filter))
         .with_writer(std::io::stderr)

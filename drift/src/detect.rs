@@ -3,10 +3,10 @@
 
 use rayon::prelude::*;
 
-use crate::data::{ColumnType, Dataset};
+use crate::data::Dataset;
 use crate::error::{DriftError, Side};
 use crate::options::{Correction, Settings};
-use crate::profile::Profile;
+use crate::profile::{plan_data, Planned, Profile};
 use crate::report::{chart_for, ColumnDrift, DatasetDrift, DriftReport, PredictionDrift};
 use crate::stats::default_test;
 use crate::summary::Summary;
@@ -19,14 +19,6 @@ pub enum Reference<'a> {
     Data(&'a Dataset),
     /// A saved reference profile.
     Profile(&'a Profile),
-}
-
-/// One column to compare, with its type settled.
-struct Planned<'a> {
-    name: &'a str,
-    ty: ColumnType,
-    /// Present when the reference is a profile.
-    reference: Option<&'a Summary>,
 }
 
 /// Compares `current` with `reference` column by column.
@@ -105,25 +97,7 @@ pub fn detect(
 fn plan<'a>(reference: Reference<'a>, settings: &Settings) -> Result<Vec<Planned<'a>>, DriftError> {
     let mut plan = Vec::new();
     match reference {
-        Reference::Data(d) => {
-            if d.rows() == 0 {
-                return Err(DriftError::EmptyDataset {
-                    side: Side::Reference,
-                });
-            }
-            for (name, values) in d.columns() {
-                let inferred = match values {
-                    crate::data::Values::Numeric(_) => ColumnType::Numerical,
-                    crate::data::Values::Text { .. } => ColumnType::Categorical,
-                };
-                let ty = settings.declared(name)?.unwrap_or(inferred);
-                plan.push(Planned {
-                    name,
-                    ty,
-                    reference: None,
-                });
-            }
-        }
+        Reference::Data(d) => plan.extend(plan_data(d, settings)?),
         Reference::Profile(p) => {
             for (name, summary) in &p.columns {
                 let ty = summary.column_type();
@@ -250,31 +224,10 @@ fn apply_correction(columns: &mut [ColumnDrift], correction: Correction) {
     }
 }
 
-/// Summarises every column of `reference` for a [`Profile`], with the types `settings` gives.
-pub(crate) fn summarise(
-    reference: &Dataset,
-    settings: &Settings,
-) -> Result<Vec<(String, Summary)>, DriftError> {
-    let plan = plan(Reference::Data(reference), settings)?;
-    plan.par_iter()
-        .map(|p| {
-            let values = reference
-                .column(p.name)
-                .ok_or_else(|| DriftError::MissingColumn {
-                    column: p.name.to_owned(),
-                    side: Side::Reference,
-                })?;
-            Ok((
-                p.name.to_owned(),
-                Summary::build(p.name, p.ty, values, Side::Reference)?,
-            ))
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::data::ColumnType;
     use crate::report::Chart;
     use crate::stats::StatTest;
 

@@ -19,10 +19,11 @@ use base64::Engine;
 use serde::{Deserialize, Serialize};
 
 use crate::data::{ColumnType, Dataset};
-use crate::detect::summarise;
 use crate::error::DriftError;
+use crate::error::Side;
 use crate::options::Settings;
 use crate::summary::{CatSummary, NumSummary, Summary};
+use rayon::prelude::*;
 
 /// The `format` tag of a profile file.
 pub const PROFILE_FORMAT: &str = "mltrack-drift-profile";
@@ -225,6 +226,62 @@ impl ColumnData {
             }
         }
     }
+}
+
+/// One column to compare, with its type settled.
+pub(crate) struct Planned<'a> {
+    pub(crate) name: &'a str,
+    pub(crate) ty: ColumnType,
+    /// Present when the reference is a profile.
+    pub(crate) reference: Option<&'a Summary>,
+}
+
+/// The columns of raw reference rows, typed as declared or else by their values.
+pub(crate) fn plan_data<'a>(
+    d: &'a Dataset,
+    settings: &Settings,
+) -> Result<Vec<Planned<'a>>, DriftError> {
+    let mut plan = Vec::new();
+    if d.rows() == 0 {
+        return Err(DriftError::EmptyDataset {
+            side: Side::Reference,
+        });
+    }
+    for (name, values) in d.columns() {
+        let inferred = match values {
+            crate::data::Values::Numeric(_) => ColumnType::Numerical,
+            crate::data::Values::Text { .. } => ColumnType::Categorical,
+        };
+        let ty = settings.declared(name)?.unwrap_or(inferred);
+        plan.push(Planned {
+            name,
+            ty,
+            reference: None,
+        });
+    }
+    Ok(plan)
+}
+
+/// Summarises every column of `reference` for a [`Profile`], with the types `settings` gives.
+pub(crate) fn summarise(
+    reference: &Dataset,
+    settings: &Settings,
+) -> Result<Vec<(String, Summary)>, DriftError> {
+    let plan = plan_data(reference, settings)?;
+    plan.par_iter()
+        .map(|p| {
+            let values = reference
+                .column(p.name)
+                .ok_or_else(|| DriftError::MissingColumn {
+                    column: p.name.to_owned(),
+                    side: Side::Reference,
+                })?;
+            Ok((
+                p.name.to_owned(),
+                Summary::build(p.name, p.ty, values, Side::Reference)?,
+            ))
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -47,9 +47,14 @@ LAYERS = {
         ["startup"],
     ],
     "cli": [
-        ["telemetry", "settings", "exit", "output"],
-        ["commands"],
+        # leaves: exit codes, file writes, the run helper, environment snapshot and defaults
+        ["exit", "fs", "tracked_run", "settings::environment", "settings::defaults"],
+        # clap's argument types (they name the defaults)
         ["cli"],
+        # settings resolved from arguments and environment, and logging set up from them
+        ["settings", "telemetry"],
+        # one module per command; the dispatch in lib.rs sits above all
+        ["commands"],
     ],
 }
 

@@ -12,7 +12,7 @@ use protocol::{KeyValue, Metric};
 use std::time::Duration;
 
 /// Runs the subcommand; drift found under `--fail-on-drift` is [`ExitStatus::DriftDetected`].
-pub fn run(settings: DriftSettings) -> anyhow::Result<ExitStatus> {
+pub(crate) fn run(settings: DriftSettings) -> anyhow::Result<ExitStatus> {
     match settings {
         DriftSettings::Profile(p) => profile(&p).map(|()| ExitStatus::Success),
         DriftSettings::Compare(c) => compare(c),
@@ -59,7 +59,7 @@ fn compare(s: CompareSettings) -> anyhow::Result<ExitStatus> {
         settings: s.drift.clone(),
     })?;
     tracing::info!(
-        elapsed_ms = started.elapsed().as_millis() as u64,
+        elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
         "drift computed"
     );
     print_summary(&report);

@@ -7,7 +7,7 @@ use tracking_server::ops::gc::collect;
 use tracking_server::startup::redact;
 use tracking_server::store::SqlStore;
 
-pub fn run(s: GcSettings) -> anyhow::Result<()> {
+pub(crate) fn run(s: GcSettings) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;

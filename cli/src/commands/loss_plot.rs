@@ -9,7 +9,7 @@ const W: u32 = 720;
 const H: u32 = 400;
 const MARGIN: i32 = 60;
 
-pub fn svg(losses: &[(usize, f64)]) -> String {
+pub(super) fn svg(losses: &[(usize, f64)]) -> String {
     let mut out = String::new();
     let finite: Vec<(usize, f64)> = losses
         .iter()
@@ -76,7 +76,7 @@ pub fn svg(losses: &[(usize, f64)]) -> String {
         xb = H - 12,
         xmax = x_max,
         ytop = MARGIN / 2 + 4,
-        ybot = H as i32 - MARGIN,
+        ybot = i32::try_from(H).unwrap_or(i32::MAX) - MARGIN,
         ymax = y_max,
         ymin = y_min,
         best = finite.iter().map(|(_, l)| *l).fold(f64::INFINITY, f64::min),

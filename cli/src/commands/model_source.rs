@@ -13,7 +13,7 @@ use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
 
 /// A loaded model and where it came from.
-pub struct ResolvedModel {
+pub(super) struct ResolvedModel {
     pub pipeline: PricePipeline,
     /// The URI or path as the user gave it.
     pub uri: String,
@@ -29,7 +29,7 @@ pub struct ResolvedModel {
 }
 
 /// Resolves and loads `uri`. `client` is needed for `models:/` and `runs:/` URIs.
-pub fn resolve(
+pub(super) fn resolve(
     uri: &str,
     client: Option<&TrackingClient>,
     cache: &Path,

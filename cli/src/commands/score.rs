@@ -27,7 +27,7 @@ struct Outcome {
     skipped_path: PathBuf,
 }
 
-pub fn run(s: &ScoreSettings) -> anyhow::Result<()> {
+pub(crate) fn run(s: &ScoreSettings) -> anyhow::Result<()> {
     if !s.input.exists() {
         bail!("input `{}` does not exist", s.input.display());
     }

@@ -3,7 +3,7 @@
 use tracking_server::config::ServerConfig;
 use tracking_server::startup::{redact, Application};
 
-pub fn run(config: ServerConfig) -> anyhow::Result<()> {
+pub(crate) fn run(config: ServerConfig) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;

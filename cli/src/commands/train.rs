@@ -13,9 +13,10 @@ use model_core::package::{self, SaveOptions};
 use model_core::train::{self, TrainOutcome, TrialResult};
 use protocol::names::{EntityKey, KeyKind};
 use protocol::{KeyValue, Metric, RunStatus};
+use std::fmt::Write as _;
 use std::path::Path;
 
-pub fn run(s: &TrainSettings) -> anyhow::Result<()> {
+pub(crate) fn run(s: &TrainSettings) -> anyhow::Result<()> {
     let options = &s.options;
     if !options.data.exists() {
         anyhow::bail!(
@@ -254,7 +255,7 @@ fn finish_parent(
         let mut line = format!("registered `{name}` version {}", version.version);
         if let Some(stage) = s.stage {
             c.transition_stage(name, &version.version, stage, true)?;
-            line.push_str(&format!(" in stage {stage}"));
+            let _ = write!(line, " in stage {stage}");
         }
         c.set_tag(
             parent.id(),

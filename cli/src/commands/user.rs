@@ -9,7 +9,7 @@ use tracking_server::startup::redact;
 use tracking_server::store::auth::{AuthStore, Permission, TokenRecord, UserRecord};
 use tracking_server::store::SqlStore;
 
-pub fn run(settings: UserSettings) -> anyhow::Result<()> {
+pub(crate) fn run(settings: UserSettings) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;

@@ -35,7 +35,7 @@ pub struct CompareSettings {
     pub log: Option<DriftLog>,
 }
 
-/// Where the report's summary is POSTed.
+/// Where the report's summary is `POSTed`.
 #[derive(Debug)]
 pub struct Webhook {
     pub url: String,

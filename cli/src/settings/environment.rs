@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use tracking_server::config::env_vars;
 
 /// Where downloaded models are cached.
-pub const MODEL_CACHE_ENV: &str = "MLTRACK_MODEL_CACHE";
+pub(super) const MODEL_CACHE_ENV: &str = "MLTRACK_MODEL_CACHE";
 
 /// A snapshot of the environment variables and the working directory.
 #[derive(Debug, Clone, Default)]

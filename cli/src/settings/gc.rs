@@ -33,7 +33,7 @@ impl GcSettings {
 }
 
 /// `mlflow gc`'s `#d#h#m#s` format: any of the units, in that order, each at most once.
-pub fn parse_age(s: &str) -> anyhow::Result<Duration> {
+pub(super) fn parse_age(s: &str) -> anyhow::Result<Duration> {
     let mut total = 0u64;
     let mut rest = s.trim();
     let mut last_unit = 0;

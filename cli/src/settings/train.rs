@@ -46,7 +46,7 @@ impl TrainSettings {
             algorithm_name: args.algorithm.name(),
             experiment: args.experiment,
             register: args.register,
-            stage: args.stage.map(|s| s.name()),
+            stage: args.stage.map(super::super::cli::StageArg::name),
             out: args.out,
             tracking_uri,
         })

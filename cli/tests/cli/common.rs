@@ -3,10 +3,10 @@
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
-pub const BIN: &str = env!("CARGO_BIN_EXE_mltrack");
+pub(crate) const BIN: &str = env!("CARGO_BIN_EXE_mltrack");
 
 /// The server process, its URL, and its working directory (removed on drop).
-pub struct Server(pub std::process::Child, pub String, pub tempfile::TempDir);
+pub(crate) struct Server(pub std::process::Child, pub String, pub tempfile::TempDir);
 
 impl Drop for Server {
     fn drop(&mut self) {
@@ -15,7 +15,7 @@ impl Drop for Server {
     }
 }
 
-pub fn start_server() -> Server {
+pub(crate) fn start_server() -> Server {
     let dir = tempfile::tempdir().unwrap();
     let mut child = Command::new(BIN)
         .current_dir(dir.path())

@@ -2,6 +2,7 @@
 //! Scripts branch on these, so each is checked through the binary.
 
 use crate::common::BIN;
+use std::fmt::Write as _;
 use std::path::Path;
 use std::process::{Command, Output};
 
@@ -162,8 +163,8 @@ fn drift_found_under_fail_on_drift_exits_3_and_otherwise_0() {
     let d = dir.path();
     let (mut reference, mut current) = (String::from("x\n"), String::from("x\n"));
     for i in 0..300 {
-        reference.push_str(&format!("{}\n", i % 50));
-        current.push_str(&format!("{}\n", i % 50 + 500));
+        let _ = writeln!(reference, "{}", i % 50);
+        let _ = writeln!(current, "{}", i % 50 + 500);
     }
     std::fs::write(d.join("r.csv"), reference).unwrap();
     std::fs::write(d.join("c.csv"), current).unwrap();
