@@ -41,7 +41,7 @@ impl Rng {
 }
 
 /// 16 numerical + 8 categorical columns; in current, n0..n3 shift, n4..n5 widen, c0..c1 change weights
-/// (the shape of the benchmark in drift.md §3).
+/// (the shape of the drift benchmark).
 fn wide(rows: usize, seed: u64) -> (Dataset, Dataset) {
     let mut rng = Rng(seed);
     let (mut r, mut c) = (Dataset::new(), Dataset::new());

@@ -1,6 +1,6 @@
 //! One forest fit (20 trees, depth 5, ~5.8k rows) against smartcore's `RandomForestRegressor` at the
 //! closest settings: same feature matrix, 20 trees, smartcore `max_depth` 6 (it counts the root as
-//! level 1, model-core.md §5), `m` = ceil(p / 3) features per split as Spark's `onethird`.
+//! level 1 where Spark counts it as level 0: `DecisionTreeRegressor` in both), `m` = ceil(p / 3) features per split as Spark's `onethird`.
 //! smartcore splits exactly (no bins) and treats categories as numbers; it is single-threaded.
 //!
 //! `cargo bench -p model-core --bench fit`

@@ -34,7 +34,7 @@ pub enum ColumnKind {
 
 use ColumnKind::{Categorical as C, Numeric as N};
 
-/// The gold schema in its published order (model-core.md §1.1).
+/// The gold schema in its published order (`sf-airbnb-clean.parquet` from Databricks' Learning Spark v2 repository).
 pub const GOLD_SCHEMA: [(&str, ColumnKind); 24] = [
     ("host_is_superhost", C),
     ("cancellation_policy", C),

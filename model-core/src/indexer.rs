@@ -1,7 +1,7 @@
 //! Spark's `StringIndexer` with `stringOrderType = frequencyDesc`.
 //!
 //! Labels are ordered by descending frequency in the training data, ties broken alphabetically
-//! (ascending), so index 0 is the most frequent label (model-core.md §3.1, verified against pyspark).
+//! (ascending), so index 0 is the most frequent label (Spark's `StringIndexer` with `stringOrderType=frequencyDesc`, verified against pyspark).
 //! Nulls are neither counted nor labels. `handle_invalid` decides what a null or unseen value becomes
 //! at transform time, exactly as Spark's `handleInvalid`.
 

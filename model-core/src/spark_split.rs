@@ -1,7 +1,7 @@
 //! Spark's `Dataset.randomSplit` on one partition, reproduced row for row.
 //!
 //! RMSE on this data is dominated by a handful of extreme prices (up to 10,000), so which rows land in
-//! the test set moves the score by more than any modelling choice (model-core.md §6). Comparing with
+//! the test set moves the score by more than any modelling choice (measured in BENCHMARKS.md, "Model"). Comparing with
 //! Spark's published numbers therefore needs Spark's rows. `randomSplit` (Dataset.scala) sorts the
 //! partition by every orderable column ascending, then for each part keeps the rows whose
 //! `XORShiftRandom(seed + partition)` draw falls in that part's cumulative-weight range

@@ -1,8 +1,8 @@
-//! Tree-structured Parzen Estimator, written from hyperopt 0.3.0's `tpe.py` (model-core.md §4.1).
+//! Tree-structured Parzen Estimator, written from hyperopt 0.3.0's `hyperopt/tpe.py`.
 //!
 //! Why in-house: the `tpe` crate (0.3.1) has no random start-up phase, no prior component, no linear
 //! forgetting and a different good/bad split (γ·n rather than hyperopt's γ·√n), and the other
-//! candidates are placeholders or Gaussian-process optimisers (model-core.md §5). The reference
+//! candidates are placeholders or Gaussian-process optimisers (their docs on docs.rs). The reference
 //! pipeline's search is hyperopt's, so its algorithm is reproduced here: per-parameter (univariate)
 //! adaptive Parzen estimators for the best ⌈γ√N⌉ trials (at most 25) and the rest, 24 candidates drawn
 //! from the good density, the one maximising log l(x) − log g(x) kept. Hyperopt's numpy random stream

@@ -96,7 +96,7 @@ fn spark_default_max_bins_is_too_small_for_the_neighbourhoods() {
 #[test]
 fn the_split_is_sparks_row_for_row() {
     let Some(g) = gold() else { return };
-    // model-core.md §2/§6: 80/20 seed 42 → 5,780 / 1,366; 60/20/20 seed 42 → 4,390 / 1,390 / 1,366.
+    // pyspark 4.0 `randomSplit` on the gold data: 80/20 seed 42 → 5,780 / 1,366; 60/20/20 seed 42 → 4,390 / 1,390 / 1,366.
     let sizes = |w: &[f64]| {
         spark_random_split(&g.table, w, 42)
             .expect("splits")
@@ -109,7 +109,7 @@ fn the_split_is_sparks_row_for_row() {
 }
 
 /// Spark-default forest (20 trees, depth 5) with maxBins 40 on an 80/20 split, RF seeds 1, 2, 3, 42,
-/// 7 as in model-core.md §6, on Spark's own 80/20 rows: the mean test RMSE must be inside Spark's band
+/// 7, on Spark's own 80/20 rows: the mean test RMSE must be inside the band pyspark gives for those seeds
 /// (219–241, mean ≤ 230). Run with `--nocapture` to see the numbers.
 #[test]
 fn spark_default_forest_is_inside_sparks_seed_band() {

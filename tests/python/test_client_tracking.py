@@ -31,7 +31,7 @@ def now_ms() -> int:
 
 
 def artifact_uri_of(exp_id: str, run_id: str) -> str:
-    # mlflow-rest.md §0.6 / §4: the URI the server hands out for a run.
+    # The URI `mlflow server --serve-artifacts` hands out for a run (mlflow/server/handlers.py).
     return f"mlflow-artifacts:/{exp_id}/{run_id}/artifacts"
 
 
@@ -246,7 +246,7 @@ def test_nan_and_inf_metrics_round_trip(client, experiment, strict):
         Metric("bnan", float("nan"), t, 1), Metric("binf", float("inf"), t, 1)])
 
     def is_pinf(v):
-        # The reference SQL store clamps +/-Inf to +/-max double (mlflow-rest.md §3.2);
+        # The reference SQL store clamps +/-Inf to +/-max double (mlflow/store/tracking/sqlalchemy_store.py);
         # mltrack must keep the real infinity.
         return v == math.inf or (not strict and v == sys.float_info.max)
 

@@ -30,7 +30,7 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
-    /// The status table from `mlflow-rest.md` §2 (shared by MLflow's client and server).
+    /// MLflow's `ERROR_CODE_TO_HTTP_STATUS` (`mlflow/exceptions.py`), shared by its client and server.
     pub fn status(self) -> StatusCode {
         match self {
             Self::InvalidParameterValue | Self::ResourceAlreadyExists | Self::BadRequest => {

@@ -3,9 +3,9 @@
 //! `reason`, `column`, `value`), and a scoring run records what happened so people see when the model
 //! no longer covers the data.
 //!
-//! Reading, scoring and writing overlap: a reader thread decodes the next batch while the main thread
-//! scores and writes the current one, with at most two batches in flight, so memory stays flat
-//! whatever the input's size.
+//! Reading, scoring and writing overlap on three threads (decode → score → encode) that hand each
+//! batch to the next without a queue, so at most three batches are in memory whatever the input's
+//! size.
 
 use super::metric_keys::metric_key;
 use super::model_source::{self, ResolvedModel};
@@ -69,7 +69,7 @@ fn score_file(s: &ScoreSettings, model: &ResolvedModel) -> anyhow::Result<Outcom
     let mut reader = TableReader::open(&s.input, s.batch_rows, scorer.string_columns())?;
     let progress = progress_bar(&reader);
     let by_rows = reader.total_rows().is_some();
-    // Three stages, one thread each: decode → score → encode, handing batches over without a queue (at most three in memory).
+    // Three stages, one thread each, handing batches over without a queue (see the module doc).
     // The writer publishes its files only on the explicit end-of-input message (`None`); if scoring
     // fails, the channel just closes and the writer drops its temporary files.
     let (read_tx, read_rx) = std::sync::mpsc::sync_channel(0);

@@ -1,4 +1,4 @@
-//! The benchmark shape of drift.md §3: 16 numerical + 8 categorical columns per side. In current, n0..n3
+//! The benchmark shape: 16 numerical + 8 categorical columns per side. In current, n0..n3
 //! shift by +0.2, n4..n5 scale by 1.3, and c0..c1 reverse their Zipf weights, so 8 of 24 columns drift.
 //! A local xorshift generator keeps the bench free of RNG dependencies and repeatable.
 

@@ -3,11 +3,11 @@
 //! Why by hand: smartcore's `RandomForestRegressor` splits exactly on pre-sorted values (no `maxBins`,
 //! no binning), treats indexed categories as ordered numbers, samples features per tree rather than
 //! Spark's per node with `onethird`, and is single-threaded; linfa-trees has no regression tree at all
-//! and linfa-ensemble only bags classifiers (model-core.md §5). Matching the reference pipeline needs
+//! and linfa-ensemble only bags classifiers (each crate's docs on docs.rs). Matching the reference pipeline needs
 //! Spark's binned thresholds, ordered category-set splits, Poisson bootstrap and per-node feature
 //! subsets, which none of them offer.
 //!
-//! What matches Spark (model-core.md §3.4): candidate thresholds (exactly, for ≤ max(maxBins², 10 000)
+//! What matches Spark (`org.apache.spark.ml.tree.impl.RandomForest`): candidate thresholds (exactly, for ≤ max(maxBins², 10 000)
 //! rows), categorical splits, gain, stopping rules, leaf values, feature importances. What cannot:
 //! Spark's JVM random streams and partition layout, so the same seed gives a statistically equivalent
 //! forest, not the same trees.

@@ -1,6 +1,6 @@
 //! Random-forest hyper-parameters: a by-value builder, checked once into [`RandomForestValidParams`].
 //!
-//! Names and defaults are Spark's `RandomForestRegressor` (model-core.md §3.3), so logged params read
+//! Names and defaults are Spark's `RandomForestRegressor` (pyspark.ml.regression), so logged params read
 //! like the reference pipeline's. A bad combination is a [`ModelError`], never a panic: TPE may sample
 //! anything the search space allows.
 
@@ -189,7 +189,7 @@ impl RandomForestValidParams {
 
 /// Random-forest regressor parameters.
 ///
-/// Defaults (Spark's, model-core.md §3.3): `numTrees` 20, `maxDepth` 5, `maxBins` 32,
+/// Defaults (Spark's `RandomForestRegressor`): `numTrees` 20, `maxDepth` 5, `maxBins` 32,
 /// `minInstancesPerNode` 1, `minInfoGain` 0.0, `subsamplingRate` 1.0, `featureSubsetStrategy` auto,
 /// `bootstrap` true, no categorical features. `seed` is 42, the reference pipeline's (Spark's own
 /// default is a hash of the class name).

@@ -2,7 +2,7 @@
 //! router has, through the in-process router (`oneshot`, no socket). None may be answered with a
 //! 5xx or panic (a panic would surface as the panic guard's 500), and every error must be MLflow's
 //! JSON. The one deliberate 5xx is `/mpu/…`'s 501, whose message the `mlflow` client reads to fall
-//! back from multipart to a single upload (`mlflow-rest.md` §2).
+//! back from multipart to a single upload (`mlflow/store/artifact/http_artifact_repo.py`).
 //!
 //! Values come from pools that reach past the decoders: real ids of an experiment, run, model and
 //! version made beforehand, wrong types, extreme numbers, filter fragments, traversal attempts.
