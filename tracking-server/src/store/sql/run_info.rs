@@ -8,24 +8,54 @@ use protocol::{RunInfo, RunStatus};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
-fn run_info_from_row(row: &AnyRow) -> Result<RunInfo, sqlx::Error> {
-    let run_id: String = row.try_get(0)?;
-    let status: String = row.try_get(4)?;
-    Ok(RunInfo {
-        run_uuid: run_id.clone(),
-        run_id,
-        experiment_id: row.try_get::<i64, _>(1)?.to_string(),
-        run_name: row.try_get(2)?,
-        user_id: row.try_get(3)?,
-        status: RunStatus::parse(&status).unwrap_or(RunStatus::Running),
-        start_time: row.try_get(5)?,
-        end_time: row.try_get(6)?,
-        artifact_uri: row.try_get(7)?,
-        lifecycle_stage: row.try_get(8)?,
-    })
+/// A `runs` row as stored: the experiment id is the integer the database keys on. It becomes a
+/// wire [`RunInfo`] (string id, as MLflow's JSON has it) only on the way out.
+#[derive(Debug, Clone)]
+pub(super) struct RunRow {
+    pub(super) run_id: String,
+    pub(super) experiment_id: i64,
+    pub(super) run_name: String,
+    pub(super) user_id: String,
+    pub(super) status: RunStatus,
+    pub(super) start_time: i64,
+    pub(super) end_time: Option<i64>,
+    pub(super) artifact_uri: String,
+    pub(super) lifecycle_stage: String,
 }
 
-pub(super) async fn fetch_run_info(conn: &mut AnyConnection, run_id: &str) -> StoreResult<RunInfo> {
+impl RunRow {
+    fn from_row(row: &AnyRow) -> Result<Self, sqlx::Error> {
+        let status: String = row.try_get(4)?;
+        Ok(Self {
+            run_id: row.try_get(0)?,
+            experiment_id: row.try_get(1)?,
+            run_name: row.try_get(2)?,
+            user_id: row.try_get(3)?,
+            status: RunStatus::parse(&status).unwrap_or(RunStatus::Running),
+            start_time: row.try_get(5)?,
+            end_time: row.try_get(6)?,
+            artifact_uri: row.try_get(7)?,
+            lifecycle_stage: row.try_get(8)?,
+        })
+    }
+
+    pub(super) fn into_info(self) -> RunInfo {
+        RunInfo {
+            run_uuid: self.run_id.clone(),
+            run_id: self.run_id,
+            experiment_id: self.experiment_id.to_string(),
+            run_name: self.run_name,
+            user_id: self.user_id,
+            status: self.status,
+            start_time: self.start_time,
+            end_time: self.end_time,
+            artifact_uri: self.artifact_uri,
+            lifecycle_stage: self.lifecycle_stage,
+        }
+    }
+}
+
+pub(super) async fn fetch_run(conn: &mut AnyConnection, run_id: &str) -> StoreResult<RunRow> {
     let row = sqlx::query(&format!(
         "SELECT {RUN_COLUMNS} FROM runs r WHERE r.run_uuid = $1"
     ))
@@ -33,20 +63,20 @@ pub(super) async fn fetch_run_info(conn: &mut AnyConnection, run_id: &str) -> St
     .fetch_optional(&mut *conn)
     .await?
     .ok_or_else(|| run_not_found(run_id))?;
-    Ok(run_info_from_row(&row)?)
+    Ok(RunRow::from_row(&row)?)
 }
 
 /// Writes to a run require it to exist and be active (MLflow's `_check_run_is_active`).
 pub(super) async fn require_active_run(
     conn: &mut AnyConnection,
     run_id: &str,
-) -> StoreResult<RunInfo> {
-    let info = fetch_run_info(conn, run_id).await?;
-    if info.lifecycle_stage != "active" {
+) -> StoreResult<RunRow> {
+    let run = fetch_run(conn, run_id).await?;
+    if run.lifecycle_stage != "active" {
         return Err(StoreError::InvalidState(format!(
             "The run {run_id} must be in the 'active' state. Current state is {}.",
-            info.lifecycle_stage
+            run.lifecycle_stage
         )));
     }
-    Ok(info)
+    Ok(run)
 }

@@ -1,7 +1,7 @@
 //! Runs: lifecycle, params/tags/metrics writes (all-or-nothing per request), inputs, search.
 
 use super::experiments::require_active_experiment;
-use super::run_info::{fetch_run_info, require_active_run};
+use super::run_info::{fetch_run, require_active_run};
 use super::runs_read::{load_runs, search_page};
 use super::{now_ms, run_not_found, Arg, SqlBuf, SqlStore, IN_CHUNK};
 use crate::store::{Batch, NewRun, Page, RunSearch, RunStore, RunUpdate, StoreError, StoreResult};
@@ -211,7 +211,7 @@ impl RunStore for SqlStore {
         for tag in &tags {
             upsert_tag(&mut tx, &run_id, tag).await?;
         }
-        let info = fetch_run_info(&mut tx, &run_id).await?;
+        let info = fetch_run(&mut tx, &run_id).await?.into_info();
         let mut runs = load_runs(&mut tx, vec![info]).await?;
         tx.commit().await?;
         runs.pop().ok_or_else(|| run_not_found(&run_id))
@@ -219,14 +219,14 @@ impl RunStore for SqlStore {
 
     async fn get_run(&self, run_id: &str) -> StoreResult<Run> {
         let mut conn = self.read.acquire().await?;
-        let info = fetch_run_info(&mut conn, run_id).await?;
+        let info = fetch_run(&mut conn, run_id).await?.into_info();
         let mut runs = load_runs(&mut conn, vec![info]).await?;
         runs.pop().ok_or_else(|| run_not_found(run_id))
     }
 
     async fn update_run(&self, run_id: &str, update: RunUpdate) -> StoreResult<RunInfo> {
         let mut tx = self.write.begin().await?;
-        let info = fetch_run_info(&mut tx, run_id).await?;
+        let info = fetch_run(&mut tx, run_id).await?;
         let status = update.status.unwrap_or(info.status);
         let end_time = update.end_time.or(info.end_time);
         sqlx::query("UPDATE runs SET status = $1, end_time = $2 WHERE run_uuid = $3")
@@ -238,20 +238,16 @@ impl RunStore for SqlStore {
         if let Some(name) = update.run_name.filter(|n| !n.is_empty()) {
             upsert_tag(&mut tx, run_id, &KeyValue::new(RUN_NAME_TAG, name)).await?;
         }
-        let info = fetch_run_info(&mut tx, run_id).await?;
+        let info = fetch_run(&mut tx, run_id).await?.into_info();
         tx.commit().await?;
         Ok(info)
     }
 
     async fn set_run_deleted(&self, run_id: &str, deleted: bool) -> StoreResult<()> {
         let mut tx = self.write.begin().await?;
-        let info = fetch_run_info(&mut tx, run_id).await?;
+        let info = fetch_run(&mut tx, run_id).await?;
         if !deleted {
-            let exp = super::experiments::fetch_experiment(
-                &mut tx,
-                info.experiment_id.parse().unwrap_or(-1),
-            )
-            .await?;
+            let exp = super::experiments::fetch_experiment(&mut tx, info.experiment_id).await?;
             if exp.is_some_and(|e| e.lifecycle_stage != "active") {
                 return Err(StoreError::InvalidState(format!(
                     "Cannot restore run {run_id}: its experiment {} is deleted. Restore the \
@@ -281,11 +277,10 @@ impl RunStore for SqlStore {
         insert_params(&mut tx, run_id, &batch.params).await?;
         insert_metrics(&mut tx, run_id, &batch.metrics).await?;
         if batch.metrics.iter().any(|m| m.model_id.is_some()) {
-            let experiment_id: i64 = info.experiment_id.parse().unwrap_or(0);
             super::logged_models::insert_model_metrics(
                 &mut tx,
                 run_id,
-                experiment_id,
+                info.experiment_id,
                 &batch.metrics,
             )
             .await?;
@@ -322,7 +317,7 @@ impl RunStore for SqlStore {
     ) -> StoreResult<()> {
         let mut tx = self.write.begin().await?;
         let info = require_active_run(&mut tx, run_id).await?;
-        let experiment_id: i64 = info.experiment_id.parse().unwrap_or(0);
+        let experiment_id = info.experiment_id;
         for input in inputs {
             let d = &input.dataset;
             let existing = sqlx::query(
