@@ -3,7 +3,7 @@
 //! touched, so a rejected request never changes anything.
 
 use crate::error::{ApiError, ApiResult};
-use protocol::names::{self, EntityKey, ExperimentId, ExperimentName, Invalid, KeyKind, RunId};
+use protocol::names::{self, EntityKey, ExperimentId, Invalid, KeyKind, RunId};
 
 pub use protocol::limits::*;
 
@@ -56,10 +56,6 @@ pub fn truncate_value(value: String, max: usize) -> String {
     }
     tracing::warn!(max, "truncating an over-long value");
     value.chars().take(max).collect()
-}
-
-pub fn validate_experiment_name(name: Option<String>) -> ApiResult<String> {
-    Ok(ExperimentName::parse(required(name, "name")?)?.into_string())
 }
 
 pub fn validate_timestamp(field: &str, ts: i64) -> ApiResult<()> {

@@ -6,16 +6,16 @@ use crate::extract::MlflowJson;
 use crate::search::{
     decode_page_token, encode_page_token, parse_experiment_filter, parse_experiment_order_by,
 };
+use crate::service::experiments as service;
 use crate::state::AppState;
 use crate::store::ExperimentSearch;
 use crate::validation::{
-    experiment_id, required, validate_experiment_name, validate_key, validate_length,
-    MAX_ARTIFACT_LOCATION_LENGTH, MAX_EXPERIMENT_TAG_VALUE_LENGTH,
+    experiment_id, required, validate_key, validate_length, MAX_EXPERIMENT_TAG_VALUE_LENGTH,
 };
 use axum::extract::State;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use protocol::names::KeyKind;
+use protocol::names::{ExperimentId, ExperimentName, KeyKind};
 use protocol::{
     CreateExperiment, CreateExperimentResponse, ExperimentIdRequest, ExperimentResponse,
     ExperimentTagRequest, GetExperimentByName, KeyValue, SearchDatasets, SearchDatasetsResponse,
@@ -81,31 +81,14 @@ async fn create(
     State(s): State<AppState>,
     MlflowJson(req): MlflowJson<CreateExperiment>,
 ) -> ApiResult<Json<CreateExperimentResponse>> {
-    let name = validate_experiment_name(req.name)?;
-    let location = req
-        .artifact_location
-        .filter(|l| !l.is_empty())
-        .map(|l| crate::uri::resolve_uri_if_local(&l))
-        .transpose()?;
-    if let Some(loc) = &location {
-        validate_length("artifact_location", loc, MAX_ARTIFACT_LOCATION_LENGTH)?;
-        if loc.starts_with("runs:") {
-            return Err(ApiError::invalid(format!(
-                "Got an invalid artifact location '{loc}': a 'runs:' URI cannot be an experiment's \
-                 artifact location"
-            )));
-        }
-    }
+    let name = ExperimentName::parse(required(req.name, "name")?)?;
+    let location = service::artifact_location(req.artifact_location)?;
     let tags = req
         .tags
         .into_iter()
         .map(|t| experiment_tag(t.key, t.value))
         .collect::<ApiResult<Vec<_>>>()?;
-    let root = s.config.artifact_root();
-    let id = s
-        .store
-        .create_experiment(&name, location.as_deref(), &root, &tags)
-        .await?;
+    let id = service::create(&s, &name, location.as_deref(), &tags).await?;
     Ok(Json(CreateExperimentResponse {
         experiment_id: id.to_string(),
     }))
@@ -165,9 +148,9 @@ async fn update(
     State(s): State<AppState>,
     MlflowJson(req): MlflowJson<UpdateExperiment>,
 ) -> ApiResult<Json<Value>> {
-    let id = experiment_id(&required(req.experiment_id, "experiment_id")?)?;
-    let new_name = validate_experiment_name(Some(required(req.new_name, "new_name")?))?;
-    s.store.rename_experiment(id, &new_name).await?;
+    let id = ExperimentId::parse(&required(req.experiment_id, "experiment_id")?)?;
+    let new_name = ExperimentName::parse(required(req.new_name, "new_name")?)?;
+    service::rename(&s, id, &new_name).await?;
     Ok(empty())
 }
 
@@ -175,8 +158,8 @@ async fn delete(
     State(s): State<AppState>,
     MlflowJson(req): MlflowJson<ExperimentIdRequest>,
 ) -> ApiResult<Json<Value>> {
-    let id = experiment_id(&required(req.experiment_id, "experiment_id")?)?;
-    s.store.set_experiment_deleted(id, true).await?;
+    let id = ExperimentId::parse(&required(req.experiment_id, "experiment_id")?)?;
+    service::set_deleted(&s, id, true).await?;
     Ok(empty())
 }
 
@@ -184,8 +167,8 @@ async fn restore(
     State(s): State<AppState>,
     MlflowJson(req): MlflowJson<ExperimentIdRequest>,
 ) -> ApiResult<Json<Value>> {
-    let id = experiment_id(&required(req.experiment_id, "experiment_id")?)?;
-    s.store.set_experiment_deleted(id, false).await?;
+    let id = ExperimentId::parse(&required(req.experiment_id, "experiment_id")?)?;
+    service::set_deleted(&s, id, false).await?;
     Ok(empty())
 }
 

@@ -2,4 +2,5 @@
 //! each function validates its input the way MLflow does and calls the store. Handlers and UI pages
 //! parse their own request shapes and render their own answers; what happens in between is here.
 
+pub mod experiments;
 pub mod registry;

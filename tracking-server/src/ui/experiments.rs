@@ -5,13 +5,15 @@
 use super::format::time;
 use super::{render_status, same_origin, see_other, Fields, Nav, UiError, UiResult};
 use crate::search::{Clause, Comparator, Entity, FilterValue};
+use crate::service::experiments as service;
 use crate::state::AppState;
 use crate::store::ExperimentSearch;
-use crate::validation::{experiment_id, required, validate_experiment_name};
+use crate::validation::required;
 use askama::Template;
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
+use protocol::names::{ExperimentId, ExperimentName};
 use protocol::{Experiment, ViewType};
 
 const PAGE_SIZE: u64 = 200;
@@ -144,9 +146,8 @@ pub(super) async fn create(State(s): State<AppState>, headers: HeaderMap, body: 
     let form = Fields::parse(&body);
     let typed = form.get("name").unwrap_or("").to_string();
     let write = async {
-        let name = validate_experiment_name(form.raw("name"))?;
-        let root = s.config.artifact_root();
-        let id = s.store.create_experiment(&name, None, &root, &[]).await?;
+        let name = ExperimentName::parse(required(form.raw("name"), "name")?)?;
+        let id = service::create(&s, &name, None, &[]).await?;
         Ok(format!("/experiments/{id}"))
     };
     write_or_reshow(&s, &headers, typed, write).await
@@ -160,9 +161,9 @@ pub(super) async fn rename(
 ) -> UiResult {
     let form = Fields::parse(&body);
     let write = async {
-        let id = experiment_id(&id)?;
-        let new_name = validate_experiment_name(Some(required(form.raw("new_name"), "new_name")?))?;
-        s.store.rename_experiment(id, &new_name).await?;
+        let id = ExperimentId::parse(&id)?;
+        let new_name = ExperimentName::parse(required(form.raw("new_name"), "new_name")?)?;
+        service::rename(&s, id, &new_name).await?;
         Ok(format!("/experiments/{id}"))
     };
     write_or_reshow(&s, &headers, String::new(), write).await
@@ -170,8 +171,8 @@ pub(super) async fn rename(
 
 async fn set_deleted(s: &AppState, headers: &HeaderMap, id: &str, deleted: bool) -> UiResult {
     let write = async {
-        let id = experiment_id(id)?;
-        s.store.set_experiment_deleted(id, deleted).await?;
+        let id = ExperimentId::parse(id)?;
+        service::set_deleted(s, id, deleted).await?;
         Ok(if deleted {
             "/?view=deleted".to_string()
         } else {

@@ -116,6 +116,12 @@ impl From<crate::store::StoreError> for UiError {
     }
 }
 
+impl From<protocol::names::Invalid> for UiError {
+    fn from(e: protocol::names::Invalid) -> Self {
+        ApiError::from(e).into()
+    }
+}
+
 impl From<crate::search::SearchError> for UiError {
     fn from(e: crate::search::SearchError) -> Self {
         ApiError::from(e).into()
