@@ -6,6 +6,7 @@
 
 use anyhow::{bail, Context};
 use sha2::{Digest, Sha256};
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 /// One daily batch: a parquet or CSV file, or a folder of part files.
@@ -55,7 +56,7 @@ pub(super) fn discover(
     {
         let path = entry?.path();
         let name = file_name(&path);
-        if name.starts_with('.') || name.starts_with('_') || name.ends_with(".crc") {
+        if is_bookkeeping(&name) {
             continue;
         }
         match date_in(&name) {
@@ -86,9 +87,19 @@ fn file_name(path: &Path) -> String {
     )
 }
 
+fn has_extension(name: &str, ext: &str) -> bool {
+    Path::new(name)
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case(ext))
+}
+
 fn is_table_file(name: &str) -> bool {
-    let lower = name.to_ascii_lowercase();
-    lower.ends_with(".parquet") || lower.ends_with(".csv")
+    has_extension(name, "parquet") || has_extension(name, "csv")
+}
+
+/// Hidden files, Spark's `_SUCCESS` and `*.crc` checksums: beside the data, never data.
+fn is_bookkeeping(name: &str) -> bool {
+    name.starts_with('.') || name.starts_with('_') || has_extension(name, "crc")
 }
 
 /// The first valid calendar date `YYYY-MM-DD` in `name`, not part of a longer run of digits.
@@ -150,8 +161,10 @@ pub(super) fn sha256(path: &Path) -> anyhow::Result<String> {
     Ok(hasher
         .finalize()
         .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect())
+        .fold(String::with_capacity(64), |mut hex, b| {
+            let _ = write!(hex, "{b:02x}");
+            hex
+        }))
 }
 
 fn collect_files(root: &Path, path: &Path, out: &mut Vec<(String, PathBuf)>) -> anyhow::Result<()> {
@@ -169,7 +182,7 @@ fn collect_files(root: &Path, path: &Path, out: &mut Vec<(String, PathBuf)>) -> 
     {
         let p = entry?.path();
         let name = file_name(&p);
-        if name.starts_with('.') || name.starts_with('_') || name.ends_with(".crc") {
+        if is_bookkeeping(&name) {
             continue;
         }
         collect_files(root, &p, out)?;

@@ -190,18 +190,17 @@ fn load_reference(
     model: &ResolvedModel,
     settings: &drift::Settings,
 ) -> anyhow::Result<Profile> {
-    let path = match &s.reference {
-        Some(p) => p.clone(),
-        None => {
-            let saved = model.dir.join(REFERENCE_PROFILE_FILE);
-            if !saved.is_file() {
-                bail!(
-                    "model `{}` has no {REFERENCE_PROFILE_FILE} (it was trained before mltrack saved one): pass `--reference` with data or a profile",
-                    model.uri
-                );
-            }
-            saved
+    let path = if let Some(p) = &s.reference {
+        p.clone()
+    } else {
+        let saved = model.dir.join(REFERENCE_PROFILE_FILE);
+        if !saved.is_file() {
+            bail!(
+                "model `{}` has no {REFERENCE_PROFILE_FILE} (it was trained before mltrack saved one): pass `--reference` with data or a profile",
+                model.uri
+            );
         }
+        saved
     };
     if path
         .extension()

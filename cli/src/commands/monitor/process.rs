@@ -120,7 +120,7 @@ fn steps(
             drift::detect(
                 drift::Reference::Profile(ctx.reference),
                 &current,
-                &ctx.drift,
+                ctx.drift,
             )
         })
         .transpose()?;
