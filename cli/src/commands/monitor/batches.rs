@@ -20,8 +20,10 @@ pub(super) struct Batch {
 }
 
 /// The batches of `input`, in date order (then name). A file is one batch, dated by `date` or its
-/// name. A folder whose entries carry dates is a folder of batches (undated entries are named in
-/// `ignored`); a folder without any is one batch itself (a Spark folder), dated like a file.
+/// name. A folder whose entries carry dates is a folder of batches; a folder without any is one
+/// batch itself (a Spark folder), dated like a file. The second list says, one line each, which
+/// entries were left out and why: no date, or a second batch for a day (the outputs are partitioned
+/// by date, so it would overwrite the first's).
 pub(super) fn discover(
     input: &Path,
     date: Option<&str>,
@@ -63,7 +65,9 @@ pub(super) fn discover(
             Some(date) if path.is_dir() || is_table_file(&name) => {
                 batches.push(Batch { path, name, date });
             }
-            _ => ignored.push(name),
+            _ => ignored.push(format!(
+                "`{name}` has no date (YYYY-MM-DD) in its name or is not a table: ignored"
+            )),
         }
     }
     if batches.is_empty() {
@@ -76,6 +80,17 @@ pub(super) fn discover(
         );
     }
     batches.sort_by(|a, b| (&a.date, &a.name).cmp(&(&b.date, &b.name)));
+    let mut unique: Vec<Batch> = Vec::with_capacity(batches.len());
+    for batch in batches {
+        match unique.last() {
+            Some(first) if first.date == batch.date => ignored.push(format!(
+                "`{}` is a second batch for {} after `{}` (one batch per day): ignored",
+                batch.name, batch.date, first.name
+            )),
+            _ => unique.push(batch),
+        }
+    }
+    let batches = unique;
     ignored.sort();
     Ok((batches, ignored))
 }
@@ -222,6 +237,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         for name in [
             "2026-12-05.parquet",
+            "2026-12-05-again.csv",
             "b-2026-12-03.csv",
             "2026-12-04",
             "notes.txt",
@@ -245,10 +261,16 @@ mod tests {
             [
                 ("2026-12-03", "b-2026-12-03.csv"),
                 ("2026-12-04", "2026-12-04"),
-                ("2026-12-05", "2026-12-05.parquet")
-            ]
+                ("2026-12-05", "2026-12-05-again.csv")
+            ],
+            "of two batches for a day, the first by name is processed"
         );
-        assert_eq!(ignored, ["notes.txt"]);
+        assert_eq!(ignored.len(), 2, "{ignored:?}");
+        assert!(ignored[0].starts_with("`2026-12-05.parquet` is a second batch for 2026-12-05 after `2026-12-05-again.csv`"), "{ignored:?}");
+        assert!(
+            ignored[1].starts_with("`notes.txt` has no date"),
+            "{ignored:?}"
+        );
         assert!(
             discover(dir.path(), Some("2026-12-01")).is_err(),
             "--date is for one batch"

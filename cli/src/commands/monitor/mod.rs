@@ -54,10 +54,8 @@ pub(crate) fn run(s: &MonitorSettings) -> anyhow::Result<ExitStatus> {
             b.name
         );
     }
-    for name in ignored {
-        eprintln!(
-            "warning: `{name}` has no date (YYYY-MM-DD) in its name or is not a table: ignored"
-        );
+    for why in ignored {
+        eprintln!("warning: {why}");
     }
     let rules = s
         .expect
