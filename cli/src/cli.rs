@@ -34,9 +34,63 @@ pub enum Command {
     /// Score a parquet or CSV file with a registered or local model; rows the model cannot score go
     /// to a skipped file with the reason, and a scoring run records the counts.
     Score(ScoreArgs),
+    /// The daily monitoring loop, one pass (for cron): for each new dated batch, check expectations,
+    /// score with the model, save predictions, compute data and prediction drift, log a run, alert.
+    #[command(after_help = MONITOR_EXIT_HELP)]
+    Monitor(Box<MonitorArgs>),
     /// Permanently delete runs and experiments in the `deleted` stage, with their artifacts (like
     /// `mlflow gc`).
     Gc(GcArgs),
+}
+
+const MONITOR_EXIT_HELP: &str = "\
+Exit status:
+  0  every new batch was processed and none drifted (also: no new batch)
+  3  dataset or prediction drift in at least one batch (whatever else happened)
+  1  no drift, but a batch failed (a `fail` expectation, unreadable data, a missing column) or a
+     processed batch's content changed since (reported, not scored again); the other batches are
+     still processed
+  2  usage error";
+
+#[derive(Debug, Args)]
+pub struct MonitorArgs {
+    /// The model: `models:/NAME/STAGE`, `models:/NAME/VERSION`, `models:/NAME@ALIAS`, or a local
+    /// model directory.
+    #[arg(long)]
+    pub model: String,
+    /// A batch (parquet file, Spark folder, `.csv`), or a folder of batches with a date
+    /// (YYYY-MM-DD) in each name, processed in date order.
+    #[arg(long)]
+    pub input: PathBuf,
+    /// Output folder: `predictions/date=…/`, `quarantine/date=…/`, `skipped/date=…/`,
+    /// `reports/date=…/` and, without a tracking server, `monitor-state.json`.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Expectations (TOML) checked on each batch before scoring.
+    #[arg(long)]
+    pub expect: Option<PathBuf>,
+    /// Drift reference (data, or a profile `.json`) [default: the model's `reference_profile.json`].
+    #[arg(long)]
+    pub reference: Option<PathBuf>,
+    /// The date of a single batch whose name has none (YYYY-MM-DD).
+    #[arg(long)]
+    pub date: Option<String>,
+    /// Experiment of the monitoring runs [default: `monitoring/<model name>`].
+    #[arg(long)]
+    pub experiment: Option<String>,
+    /// POST a JSON alert here when a batch drifts or fails a `fail` expectation.
+    #[arg(long)]
+    pub webhook: Option<String>,
+    /// Retries of a failed webhook POST, with exponential backoff.
+    #[arg(long, default_value_t = 3, requires = "webhook")]
+    pub webhook_retries: u32,
+    /// Tracking server (default: `MLFLOW_TRACKING_URI`); needed for `models:/` URIs. Without one,
+    /// nothing is logged and processed batches are recorded in `OUT/monitor-state.json`.
+    #[arg(long)]
+    pub tracking_uri: Option<String>,
+    /// Where downloaded models are cached [default: `MLTRACK_MODEL_CACHE`, else ~/.cache/mltrack/models].
+    #[arg(long)]
+    pub model_cache: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

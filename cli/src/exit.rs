@@ -14,7 +14,7 @@ pub enum ExitStatus {
     Failure = 1,
     /// The command line was wrong: clap's own errors and ours about flags.
     Usage = 2,
-    /// `mltrack drift --fail-on-drift` found dataset or prediction drift.
+    /// `mltrack drift --fail-on-drift` or `mltrack monitor` found dataset or prediction drift.
     DriftDetected = 3,
 }
 
@@ -37,7 +37,7 @@ Exit status:
   0  success
   1  the command failed (bad input data, unreachable server, …)
   2  usage error: unknown flag, missing or invalid value
-  3  drift detected (`mltrack drift --fail-on-drift`)";
+  3  drift detected (`mltrack drift --fail-on-drift`, `mltrack monitor`)";
 
 /// A mistake in the command line that clap cannot see (it spans flags, or needs the file system),
 /// reported as clap reports its own: exit 2 and the subcommand's usage.

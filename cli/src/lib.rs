@@ -61,6 +61,9 @@ fn run(command: Command, env: &Environment) -> anyhow::Result<ExitStatus> {
         Command::Gc(args) => {
             commands::gc::run(settings::GcSettings::resolve(args)?).map(|()| ExitStatus::Success)
         }
+        Command::Monitor(args) => {
+            commands::monitor::run(&settings::MonitorSettings::resolve(*args, env)?)
+        }
         Command::Drift(args) => commands::drift::run(settings::DriftSettings::resolve(*args, env)?),
     }
 }

@@ -52,6 +52,18 @@ impl TrackedRun {
         name: &str,
         command: &str,
     ) -> anyhow::Result<Self> {
+        Self::create_with_tags(client, experiment, name, command, &[])
+    }
+
+    /// [`create`](Self::create) with more tags, set in the same request so that the run is never
+    /// seen without them (`monitor` finds a batch's run by its tags).
+    pub fn create_with_tags(
+        client: TrackingClient,
+        experiment: &str,
+        name: &str,
+        command: &str,
+        tags: &[KeyValue],
+    ) -> anyhow::Result<Self> {
         let experiment_id = client
             .get_or_create_experiment(experiment)
             .with_context(|| {
@@ -63,7 +75,7 @@ impl TrackedRun {
         let run = client.create_run(
             &experiment_id,
             Some(name),
-            &[KeyValue::new("mltrack.command", command)],
+            &[&[KeyValue::new("mltrack.command", command)], tags].concat(),
         )?;
         Ok(TrackedRun {
             client,

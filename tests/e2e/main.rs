@@ -10,6 +10,7 @@
 mod drift_cli;
 mod gold_monitoring;
 mod load;
+mod monitor_cli;
 mod ops_cli;
 mod python_client;
 mod s3;

@@ -53,6 +53,10 @@ LAYERS = {
         ["cli"],
         # settings resolved from arguments and environment, and logging set up from them
         ["settings", "telemetry"],
+        # what several commands share, and the parts of `monitor` that know nothing of runs or scoring
+        ["commands::metric_keys", "commands::model_source", "commands::reference", "commands::score_log",
+         "commands::webhook", "commands::monitor::batches", "commands::monitor::expect",
+         "commands::monitor::state"],
         # one module per command; the dispatch in lib.rs sits above all
         ["commands"],
     ],

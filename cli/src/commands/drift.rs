@@ -5,11 +5,9 @@ use crate::exit::ExitStatus;
 use crate::fs::write_atomically;
 use crate::settings::{CompareSettings, DriftSettings, ProfileSettings};
 use crate::tracked_run::{RunTarget, TrackedRun};
-use anyhow::bail;
 use client::rest::TrackingClient;
 use drift::{DriftOptions, DriftReport};
 use protocol::{KeyValue, Metric};
-use std::time::Duration;
 
 /// Runs the subcommand; drift found under `--fail-on-drift` is [`ExitStatus::DriftDetected`].
 pub(crate) fn run(settings: DriftSettings) -> anyhow::Result<ExitStatus> {
@@ -88,7 +86,7 @@ fn compare(s: CompareSettings) -> anyhow::Result<ExitStatus> {
     if let Some(hook) = &s.webhook {
         // The report is already written and logged: a failed webhook is reported, never fatal.
         let summary = report.summary_json().to_string();
-        if let Err(e) = post_webhook(&hook.url, &summary, hook.retries) {
+        if let Err(e) = super::webhook::post_json(&hook.url, &summary, hook.retries) {
             eprintln!("warning: webhook `{}` failed: {e:#}", hook.url);
         }
     }
@@ -99,7 +97,9 @@ fn compare(s: CompareSettings) -> anyhow::Result<ExitStatus> {
     })
 }
 
-fn log_to_run(
+/// Uploads the report (JSON and HTML under `drift/`) and its numbers as `drift.*` metrics and tags;
+/// `monitor` logs each batch's report the same way, so its runs read like `drift` runs.
+pub(super) fn log_to_run(
     client: &TrackingClient,
     run_id: &str,
     report: &DriftReport,
@@ -156,38 +156,6 @@ fn log_to_run(
     ];
     client.log_batch(run_id, &metrics, &[], &tags)?;
     Ok(())
-}
-
-/// POSTs the report with a timeout, retrying with exponential backoff.
-fn post_webhook(url: &str, json: &str, retries: u32) -> anyhow::Result<()> {
-    let http = reqwest::blocking::Client::builder()
-        .timeout(Duration::from_secs(10))
-        .build()?;
-    let mut attempt = 0;
-    loop {
-        let outcome = http
-            .post(url)
-            .header("content-type", "application/json")
-            .body(json.to_string())
-            .send()
-            .map_err(anyhow::Error::from)
-            .and_then(|r| {
-                if r.status().is_success() {
-                    Ok(())
-                } else {
-                    bail!("answered HTTP {}", r.status())
-                }
-            });
-        match outcome {
-            Ok(()) => return Ok(()),
-            Err(e) if attempt >= retries => return Err(e),
-            Err(e) => {
-                eprintln!("webhook attempt {} failed: {e:#}; retrying", attempt + 1);
-                std::thread::sleep(Duration::from_millis(500 * 2u64.pow(attempt)));
-                attempt += 1;
-            }
-        }
-    }
 }
 
 fn print_summary(report: &DriftReport) {

@@ -7,8 +7,8 @@
 //! batch to the next without a queue, so at most three batches are in memory whatever the input's
 //! size.
 
-use super::metric_keys::metric_key;
 use super::model_source::{self, ResolvedModel};
+use super::score_log::{count_metrics, upload_sample, SAMPLE_ROWS};
 use crate::settings::ScoreSettings;
 use crate::tracked_run::TrackedRun;
 use anyhow::{bail, Context};
@@ -204,11 +204,11 @@ fn log_outcome(
         ..Default::default()
     };
     let c = &o.counts;
-    #[allow(clippy::cast_precision_loss)]
-    let mut metrics = vec![
-        metric("rows_in".into(), c.rows_in as f64),
-        metric("rows_scored".into(), c.scored as f64),
-        metric("rows_skipped".into(), c.skipped as f64),
+    let mut metrics: Vec<Metric> = count_metrics(c)
+        .into_iter()
+        .map(|(k, v)| metric(k, v))
+        .collect();
+    metrics.extend([
         metric(
             "skipped_share".into(),
             c.skipped as f64 / c.rows_in.max(1) as f64,
@@ -218,21 +218,7 @@ fn log_outcome(
             "rows_per_second".into(),
             c.rows_in as f64 / o.seconds.max(1e-9),
         ),
-    ];
-    #[allow(clippy::cast_precision_loss)]
-    for (column, n) in &c.skipped_by_column {
-        metrics.push(metric(
-            metric_key("rows_skipped.column.", column),
-            *n as f64,
-        ));
-    }
-    #[allow(clippy::cast_precision_loss)]
-    for (reason, n) in &c.skipped_by_reason {
-        metrics.push(metric(
-            metric_key("rows_skipped.reason.", reason),
-            *n as f64,
-        ));
-    }
+    ]);
     client.log_batch(run_id, &metrics, &[], &[])?;
     let run = client.get_run(run_id)?;
     let name = o
@@ -276,22 +262,11 @@ fn upload_skipped_sample(
     run: &protocol::Run,
     skipped: &Path,
 ) -> anyhow::Result<()> {
-    const SAMPLE_ROWS: usize = 1000;
     let mut reader = TableReader::open(skipped, SAMPLE_ROWS, &[])?;
     let Some(first) = reader.next_batch()? else {
         return Ok(());
     };
-    let sample = first.slice(0, SAMPLE_ROWS);
-    let dir = tempfile::tempdir()?;
-    let path = dir.path().join("skipped_sample.csv");
-    let mut writer = TableWriter::create(&path, sample.schema())?;
-    writer.write(&sample)?;
-    writer.finish()?;
-    client.upload_artifact(
-        &TrackingClient::run_artifact_path(run, "scoring/skipped_sample.csv")?,
-        &path,
-    )?;
-    Ok(())
+    upload_sample(client, run, &first, "scoring/skipped_sample.csv")
 }
 
 fn print_summary(s: &ScoreSettings, o: &Outcome, run_id: Option<&str>) {

@@ -78,6 +78,7 @@ pub(crate) fn run(s: &TrainSettings) -> anyhow::Result<()> {
             artifact_path: Some("model".into()),
         },
     )?;
+    save_reference_profile(s, &gold.table, &outcome)?;
     eprintln!("model written to `{}`", s.out.display());
     match parent {
         None => eprintln!(
@@ -96,6 +97,27 @@ pub(crate) fn run(s: &TrainSettings) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Profiles the rows the final model was fitted on (the same split `train` made) into the model
+/// directory, for `monitor`'s drift checks.
+fn save_reference_profile(
+    s: &TrainSettings,
+    table: &model_core::dataset::Table,
+    outcome: &TrainOutcome,
+) -> anyhow::Result<()> {
+    let options = &s.options;
+    let parts =
+        model_core::spark_split::spark_random_split(table, &options.split, options.split_seed)?;
+    let mut rows = parts[0].clone();
+    if options.refit_on_train_val {
+        rows.extend_from_slice(&parts[1]);
+    }
+    let profile = super::reference::build(&outcome.pipeline, &table.take(&rows))?;
+    write_atomically(
+        &s.out.join(super::reference::REFERENCE_PROFILE_FILE),
+        profile.to_json().as_bytes(),
+    )
 }
 
 /// The search's parent run, with the search's settings as parameters.

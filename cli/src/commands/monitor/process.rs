@@ -1,0 +1,272 @@
+//! One batch, start to end: expectations, scoring, the files under `DIR`, drift against the
+//! reference, the monitoring run and the alert. Whatever goes wrong stays inside the batch (its run
+//! is FAILED with the reason), so that one bad day does not stop the days after it.
+
+use super::batches::Batch;
+use super::expect::{self, Policy};
+use super::state::{TAG_BATCH, TAG_DATE, TAG_SHA256};
+use super::Context;
+use crate::commands::metric_keys::metric_key;
+use crate::commands::score_log::{count_metrics, upload_sample};
+use crate::tracked_run::TrackedRun;
+use anyhow::{bail, Context as _};
+use client::rest::{now_ms, TrackingClient};
+use drift::DriftReport;
+use model_core::indexer::HandleInvalid;
+use model_core::scoring::{ScoreCounts, Scorer};
+use model_core::table_io::TableWriter;
+use polars::prelude::DataFrame;
+use protocol::{KeyValue, Metric};
+use std::path::{Path, PathBuf};
+
+/// What happened to one batch.
+#[derive(Debug, Default)]
+pub(super) struct Done {
+    pub rows_in: usize,
+    pub counts: Option<ScoreCounts>,
+    /// Per rule: policy, rows violating, rows quarantined.
+    pub rules: Vec<(String, Policy, usize, usize)>,
+    pub quarantined: usize,
+    /// Messages of the `fail` expectations that fired.
+    pub failures: Vec<String>,
+    pub report: Option<DriftReport>,
+    /// The batch's error, on one line.
+    pub error: Option<String>,
+    pub run_id: Option<String>,
+}
+
+impl Done {
+    pub(super) fn drifted(&self) -> bool {
+        self.report.as_ref().is_some_and(DriftReport::alert)
+    }
+}
+
+/// Processes `batch` (content hash `sha256`), logging to a new run when there is a server.
+pub(super) fn batch(ctx: &Context<'_>, batch: &Batch, sha256: &str) -> Done {
+    let mut done = Done::default();
+    let run = ctx.client.map(|client| {
+        let tags = [
+            KeyValue::new(TAG_BATCH, batch.name.clone()),
+            KeyValue::new(TAG_DATE, batch.date.clone()),
+            KeyValue::new(TAG_SHA256, sha256),
+            KeyValue::new("mltrack.model_uri", ctx.model.uri.clone()),
+        ];
+        TrackedRun::create_with_tags(
+            client.clone(),
+            ctx.experiment,
+            &format!("monitor {}", batch.date),
+            "monitor",
+            &tags,
+        )
+    });
+    let run = match run.transpose() {
+        Ok(run) => run,
+        Err(e) => {
+            done.error = Some(format!("{e:#}"));
+            return done;
+        }
+    };
+    let outcome = steps(ctx, batch, &mut done, run.as_ref());
+    if let Some(run) = run {
+        done.run_id = Some(run.id().to_string());
+        let logged = log_metrics(run.client(), run.id(), &done)
+            .with_context(|| format!("cannot log to run {}", run.id()));
+        if let Err(e) = run.finish(outcome.and(logged)) {
+            done.error = Some(format!("{e:#}"));
+        }
+    } else if let Err(e) = outcome {
+        done.error = Some(format!("{e:#}"));
+    }
+    done
+}
+
+fn partition(out: &Path, what: &str, date: &str) -> PathBuf {
+    out.join(what).join(format!("date={date}"))
+}
+
+fn steps(
+    ctx: &Context<'_>,
+    batch: &Batch,
+    done: &mut Done,
+    run: Option<&TrackedRun>,
+) -> anyhow::Result<()> {
+    let mut scorer = Scorer::new(&ctx.model.pipeline, HandleInvalid::Skip);
+    let df = table_reader::read_table(&batch.path, scorer.string_columns())?;
+    done.rows_in = df.height();
+    let checked = expect::evaluate(ctx.rules, &df)?;
+    done.rules.clone_from(&checked.counts);
+    done.quarantined = checked.quarantined.height();
+    if !checked.failures.is_empty() {
+        done.failures.clone_from(&checked.failures);
+        bail!("{}", checked.failures.join("; "));
+    }
+    scorer.check_schema(checked.kept.schema(), &batch.path)?;
+    let scored = scorer.score(&checked.kept)?;
+    done.counts = Some(scored.counts.clone());
+    let reference_columns: Vec<&str> = ctx.reference.columns().map(|(name, _)| name).collect();
+    let current = scored
+        .scored
+        .select(reference_columns.iter().copied())
+        .with_context(|| {
+            format!(
+                "`{}` lacks a column of the drift reference",
+                batch.path.display()
+            )
+        })?;
+    let current = drift::io::from_frame(&current, &batch.path)?;
+    // An empty batch (everything skipped or quarantined) has nothing to compare.
+    let report = (current.rows() > 0)
+        .then(|| {
+            drift::detect(
+                drift::Reference::Profile(ctx.reference),
+                &current,
+                ctx.drift,
+            )
+        })
+        .transpose()?;
+
+    let out = ctx.out;
+    write_part(
+        &partition(out, "predictions", &batch.date),
+        &scored.scored,
+        true,
+    )?;
+    write_part(
+        &partition(out, "quarantine", &batch.date),
+        &checked.quarantined,
+        false,
+    )?;
+    write_part(
+        &partition(out, "skipped", &batch.date),
+        &scored.skipped,
+        false,
+    )?;
+    if let Some(report) = &report {
+        let dir = partition(out, "reports", &batch.date);
+        std::fs::create_dir_all(&dir)
+            .with_context(|| format!("cannot create `{}`", dir.display()))?;
+        crate::fs::write_atomically(&dir.join("drift_report.json"), report.to_json().as_bytes())?;
+        crate::fs::write_atomically(&dir.join("drift_report.html"), report.to_html().as_bytes())?;
+    }
+    if let Some(run) = run {
+        let info = run.client().get_run(run.id())?;
+        upload_sample(
+            run.client(),
+            &info,
+            &scored.skipped,
+            "monitor/skipped_sample.csv",
+        )?;
+        upload_sample(
+            run.client(),
+            &info,
+            &checked.quarantined,
+            "monitor/quarantined_sample.csv",
+        )?;
+        if let Some(report) = &report {
+            crate::commands::drift::log_to_run(
+                run.client(),
+                run.id(),
+                report,
+                &report.to_json(),
+                &report.to_html(),
+                report.alert(),
+            )?;
+        }
+    }
+    done.report = report;
+    Ok(())
+}
+
+/// Writes `frame` as `dir/part-0.parquet` (atomically, see [`TableWriter`]); an empty frame writes
+/// nothing unless `always` (a day's predictions exist even when empty).
+fn write_part(dir: &Path, frame: &DataFrame, always: bool) -> anyhow::Result<()> {
+    if frame.height() == 0 && !always {
+        return Ok(());
+    }
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create `{}`", dir.display()))?;
+    let mut writer = TableWriter::create(&dir.join("part-0.parquet"), frame.schema())?;
+    writer.write(frame)?;
+    writer.finish()?;
+    Ok(())
+}
+
+/// The batch's numbers as the run's metrics, as far as the batch got.
+fn log_metrics(client: &TrackingClient, run_id: &str, done: &Done) -> anyhow::Result<()> {
+    let now = now_ms();
+    let mut pairs = vec![("rows_in".to_string(), done.rows_in as f64)];
+    if let Some(counts) = &done.counts {
+        pairs.extend(
+            count_metrics(counts)
+                .into_iter()
+                .filter(|(k, _)| k != "rows_in"),
+        );
+    }
+    pairs.push(("rows_quarantined".into(), done.quarantined as f64));
+    for (rule, policy, violations, quarantined) in &done.rules {
+        pairs.push((
+            metric_key("expectation_violations.", rule),
+            *violations as f64,
+        ));
+        if *policy == Policy::Drop {
+            pairs.push((metric_key("rows_quarantined.", rule), *quarantined as f64));
+        }
+    }
+    if let Some(r) = &done.report {
+        pairs.push((
+            "drifted_columns".into(),
+            r.dataset.number_of_drifted_columns as f64,
+        ));
+        pairs.push(("drift_share".into(), r.dataset.share_of_drifted_columns));
+        pairs.push((
+            "dataset_drift".into(),
+            f64::from(u8::from(r.dataset.dataset_drift)),
+        ));
+        if let Some(p) = &r.prediction {
+            pairs.push(("prediction_drift_score".into(), p.drift_score));
+            pairs.push((
+                "prediction_drift".into(),
+                f64::from(u8::from(p.drift_detected)),
+            ));
+        }
+    }
+    let metrics: Vec<Metric> = pairs
+        .into_iter()
+        .filter(|(_, v)| v.is_finite())
+        .map(|(key, value)| Metric {
+            key,
+            value,
+            timestamp: now,
+            step: 0,
+            run_id: None,
+            ..Default::default()
+        })
+        .collect();
+    client.log_batch(run_id, &metrics, &[], &[])?;
+    Ok(())
+}
+
+/// The alert's JSON: enough to act on without opening the run.
+pub(super) fn alert_json(ctx: &Context<'_>, batch: &Batch, done: &Done) -> serde_json::Value {
+    let drifted: Vec<serde_json::Value> = done
+        .report
+        .iter()
+        .flat_map(|r| &r.columns)
+        .filter(|c| c.drift_detected)
+        .map(|c| serde_json::json!({"column": c.name, "stattest": c.stattest.name(), "score": c.drift_score}))
+        .collect();
+    serde_json::json!({
+        "model": ctx.model_name,
+        "model_uri": ctx.model.uri,
+        "version": ctx.model.version,
+        "batch": batch.name,
+        "batch_date": batch.date,
+        "dataset_drift": done.report.as_ref().is_some_and(|r| r.dataset.dataset_drift),
+        "prediction_drift": done.report.as_ref().and_then(|r| r.prediction.as_ref()).map(|p| serde_json::json!({"score": p.drift_score, "detected": p.drift_detected})),
+        "drifted_columns": drifted,
+        "rows_in": done.rows_in,
+        "rows_skipped": done.counts.as_ref().map_or(0, |c| c.skipped),
+        "rows_quarantined": done.quarantined,
+        "failed_expectations": done.failures,
+        "run_id": done.run_id,
+    })
+}
