@@ -80,10 +80,10 @@ fn bad_flags_and_bad_stores_fail_with_one_line() {
 #[test]
 fn the_rust_client_round_trips_through_the_binary() {
     let server = start_server();
-    let c = TrackingClient::new(&server.1).unwrap();
+    let c = TrackingClient::new(&server.url).unwrap();
     assert!(c.health().unwrap());
     assert!(
-        server.2.path().join("mlruns.db").exists(),
+        server.dir.path().join("mlruns.db").exists(),
         "default store is ./mlruns.db"
     );
 
@@ -119,7 +119,7 @@ fn the_rust_client_round_trips_through_the_binary() {
         .iter()
         .any(|m| m.key == "nan" && m.value.is_nan()));
 
-    let file = server.2.path().join("report.txt");
+    let file = server.dir.path().join("report.txt");
     std::fs::write(&file, "drift: none").unwrap();
     let path = TrackingClient::run_artifact_path(&run, "reports/report.txt").unwrap();
     c.upload_artifact(&path, &file).unwrap();
@@ -127,7 +127,7 @@ fn the_rust_client_round_trips_through_the_binary() {
         .list_artifacts(&TrackingClient::run_artifact_path(&run, "reports").unwrap())
         .unwrap();
     assert_eq!(listed[0].path, "report.txt");
-    let dest = server.2.path().join("down/r.txt");
+    let dest = server.dir.path().join("down/r.txt");
     c.download_artifact(&path, &dest).unwrap();
     assert_eq!(std::fs::read_to_string(dest).unwrap(), "drift: none");
 

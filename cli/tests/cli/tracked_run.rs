@@ -18,7 +18,7 @@ fn tag<'r>(run: &'r Run, key: &str) -> Option<&'r str> {
 #[test]
 fn a_given_run_is_never_ended_and_a_created_run_always_is() {
     let server = common::start_server();
-    let c = TrackingClient::new(&server.1).unwrap();
+    let c = TrackingClient::new(&server.url).unwrap();
     let experiment = c.get_or_create_experiment("caller").unwrap();
     let given = c
         .create_run(&experiment, Some("mine"), &[])
