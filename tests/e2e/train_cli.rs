@@ -12,6 +12,7 @@ fn train_registers_a_model_that_downloads_and_predicts_identically() {
     let work = tempfile::tempdir().unwrap();
     let local = work.path().join("model");
     let out = Command::new(mltrack_bin())
+        .env(model_core::dataset::GOLD_DATA_ENV, e2e::gold_data())
         .args([
             "train",
             "--max-evals",
@@ -91,8 +92,7 @@ fn train_registers_a_model_that_downloads_and_predicts_identically() {
     c.download_dir(uri.strip_prefix("mlflow-artifacts:/").unwrap(), &downloaded)
         .unwrap();
 
-    let gold =
-        model_core::dataset::load_gold(&model_core::dataset::gold_data_path(), false).unwrap();
+    let gold = model_core::dataset::load_gold(&e2e::gold_data(), false).unwrap();
     let a = model_core::package::load(&local)
         .unwrap()
         .predict(&gold.table)
@@ -118,10 +118,7 @@ fn train_without_a_server_writes_the_model_and_says_so() {
     let out = Command::new(mltrack_bin())
         .current_dir(work.path())
         .env_remove("MLFLOW_TRACKING_URI")
-        .env(
-            model_core::dataset::GOLD_DATA_ENV,
-            model_core::dataset::gold_data_path(),
-        )
+        .env(model_core::dataset::GOLD_DATA_ENV, e2e::gold_data())
         .args(["train", "--max-evals", "2"])
         .output()
         .unwrap();

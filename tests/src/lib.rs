@@ -133,6 +133,37 @@ fn nanos() -> u128 {
         .map_or(0, |d| d.as_nanos())
 }
 
+/// The gold data for the commands' tests: the real file when this machine has it
+/// (`MLTRACK_GOLD_DATA`, else `../shared/data/…` beside the checkout), otherwise a seeded table with
+/// the gold schema (3,000 rows), written once per test process as a Spark folder of part files like
+/// the real one. So the tests of `train`, `score`, `drift` and `monitor` run on any clone; a check that
+/// needs the real file's own numbers asks [`has_real_gold_data`] and skips (failing under CI).
+pub fn gold_data() -> PathBuf {
+    static PATH: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    PATH.get_or_init(|| {
+        let real = model_core::dataset::gold_data_path();
+        if real.exists() {
+            return real;
+        }
+        let folder = std::env::temp_dir()
+            .join(format!("mltrack-gold-like-{}", std::process::id()))
+            .join("gold-like.parquet");
+        let _ = std::fs::remove_dir_all(&folder);
+        tables::write_spark_folder(&tables::gold_like(3000, 42, 0.0), &folder, &[1500, 1500]);
+        eprintln!(
+            "no gold data at `{}`: the commands' tests use a generated table with its schema",
+            real.display()
+        );
+        folder
+    })
+    .clone()
+}
+
+/// Whether [`gold_data`] is the real file (its row count and accuracy checks mean something).
+pub fn has_real_gold_data() -> bool {
+    model_core::dataset::gold_data_path().exists()
+}
+
 /// A running `mltrack server`; killed on drop.
 pub struct Server {
     pub url: String,
@@ -328,6 +359,7 @@ pub fn screenshot_dir() -> PathBuf {
 pub fn mltrack_cli(args: &[&str], model_cache: &Path) -> std::process::Output {
     Command::new(mltrack_bin())
         .args(args)
+        .env(model_core::dataset::GOLD_DATA_ENV, gold_data())
         .env("MLTRACK_MODEL_CACHE", model_cache)
         .env("MLTRACK_LOG", "warn")
         .env_remove("MLFLOW_TRACKING_URI")

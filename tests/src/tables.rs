@@ -40,6 +40,13 @@ pub fn gold_like(rows: usize, seed: u64, shift: f64) -> DataFrame {
                     .map(|_| (next() * 30.0 + shift) as i64)
                     .collect::<Vec<_>>(),
             ),
+            // Prices are positive, as the real ones (the model may train on their log).
+            (ColumnKind::Numeric, "price") => Column::new(
+                (*name).into(),
+                (0..rows)
+                    .map(|_| (10.0 + next() * 300.0 + shift * 10.0).round())
+                    .collect::<Vec<_>>(),
+            ),
             (ColumnKind::Numeric, _) => Column::new(
                 (*name).into(),
                 (0..rows)
