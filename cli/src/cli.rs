@@ -91,6 +91,27 @@ pub struct MonitorArgs {
     /// Where downloaded models are cached [default: `MLTRACK_MODEL_CACHE`, else ~/.cache/mltrack/models].
     #[arg(long)]
     pub model_cache: Option<PathBuf>,
+    /// Keep running: poll `--input` and process each batch once its size and modification time held
+    /// for two polls (a Spark folder also needs its `_SUCCESS`); SIGTERM or Ctrl-C stops after the
+    /// batch in hand.
+    #[arg(long)]
+    pub watch: bool,
+    /// Time between polls with `--watch`: `30s`, `5m`, `1h` [default: 60s].
+    #[arg(long, requires = "watch")]
+    pub interval: Option<String>,
+    /// Mail alerts through this server: `smtp://host:port` (STARTTLS when offered) or
+    /// `smtps://user@host:port` (TLS from the start).
+    #[arg(long, requires = "mail_to")]
+    pub smtp_url: Option<String>,
+    /// Environment variable holding the SMTP password, read when `--smtp-url` names a user.
+    #[arg(long, default_value = "MLTRACK_SMTP_PASSWORD", requires = "smtp_url")]
+    pub smtp_password_env: String,
+    /// Sender of alert mails [default: mltrack@<hostname>].
+    #[arg(long, requires = "smtp_url")]
+    pub mail_from: Option<String>,
+    /// Recipient of alert mails (repeat for several).
+    #[arg(long, requires = "smtp_url")]
+    pub mail_to: Vec<String>,
 }
 
 #[derive(Debug, Args)]

@@ -41,7 +41,7 @@ in = ["t", "f", "Apartment", "House", "Mission", "Real Bed", "94110"]
 policy = "warn"
 "#;
 
-fn monitor(args: &[&str], cache: &Path) -> Output {
+pub(crate) fn monitor(args: &[&str], cache: &Path) -> Output {
     Command::new(mltrack_bin())
         .arg("monitor")
         .args(args)
@@ -52,7 +52,7 @@ fn monitor(args: &[&str], cache: &Path) -> Output {
         .expect("mltrack runs")
 }
 
-fn text(out: &Output) -> (String, String) {
+pub(crate) fn text(out: &Output) -> (String, String) {
     (
         String::from_utf8_lossy(&out.stdout).into_owned(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
@@ -95,7 +95,7 @@ fn replace_str(df: &mut DataFrame, column: &str, rows: impl Fn(usize) -> bool, v
 
 /// Training data whose price follows `accommodates`, so that a shift of `accommodates` moves the
 /// model's predictions (prediction drift), not only the inputs.
-fn training_data(path: &Path) {
+pub(crate) fn training_data(path: &Path) {
     let mut df = gold_like(600, 1, 0.0);
     let accommodates: Vec<f64> = df
         .column("accommodates")
@@ -113,7 +113,7 @@ fn training_data(path: &Path) {
 
 /// Day `day` (1-based) of December 2026: 120 rows; from day 7 `accommodates` and
 /// `review_scores_rating` shift and new neighbourhoods appear.
-fn batch(day: u32) -> DataFrame {
+pub(crate) fn batch(day: u32) -> DataFrame {
     let mut df = gold_like(120, 100 + u64::from(day), 0.0);
     if day >= 7 {
         replace_f64(&mut df, "accommodates", |_, v| v + 40.0);
@@ -134,7 +134,7 @@ fn batch(day: u32) -> DataFrame {
     df
 }
 
-fn date(day: u32) -> String {
+pub(crate) fn date(day: u32) -> String {
     format!("2026-12-{day:02}")
 }
 
@@ -179,7 +179,7 @@ fn metric(run: &protocol::Run, key: &str) -> Option<f64> {
         .map(|m| m.value)
 }
 
-fn tag<'a>(run: &'a protocol::Run, key: &str) -> Option<&'a str> {
+pub(crate) fn tag<'a>(run: &'a protocol::Run, key: &str) -> Option<&'a str> {
     run.data
         .tags
         .iter()
@@ -191,7 +191,7 @@ fn rows(path: &Path) -> DataFrame {
     table_reader::read_table(path, &[]).unwrap()
 }
 
-fn partition(out: &Path, what: &str, day: u32) -> PathBuf {
+pub(crate) fn partition(out: &Path, what: &str, day: u32) -> PathBuf {
     out.join(what)
         .join(format!("date={}", date(day)))
         .join("part-0.parquet")

@@ -56,7 +56,7 @@ LAYERS = {
         # what several commands share, and the parts of `monitor` that know nothing of runs or scoring
         ["commands::metric_keys", "commands::model_source", "commands::reference", "commands::score_log",
          "commands::webhook", "commands::monitor::batches", "commands::monitor::expect",
-         "commands::monitor::state"],
+         "commands::monitor::state", "commands::monitor::stable"],
         # one module per command; the dispatch in lib.rs sits above all
         ["commands"],
     ],

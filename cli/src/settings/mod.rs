@@ -23,7 +23,7 @@ mod user;
 pub use self::drift::{CompareSettings, DriftLog, DriftSettings, ProfileSettings, Webhook};
 pub use environment::{Environment, LogSettings};
 pub use gc::GcSettings;
-pub use monitor::MonitorSettings;
+pub use monitor::{Mail, MonitorSettings, SmtpServer};
 pub use score::ScoreSettings;
 pub use server::server_config;
 pub use train::TrainSettings;

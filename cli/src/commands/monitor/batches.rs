@@ -51,6 +51,22 @@ pub(super) fn discover(
         }
         return single("input");
     }
+    let (batches, ignored) = folder(input)?;
+    if batches.is_empty() {
+        return single("folder");
+    }
+    if date.is_some() {
+        bail!(
+            "`--date` is for a single batch, but `{}` holds dated batches",
+            input.display()
+        );
+    }
+    Ok((batches, ignored))
+}
+
+/// The dated batches of the folder `input` (none when it holds none yet, as `--watch` needs), in
+/// date order, and the entries left out, as [`discover`] says.
+pub(super) fn folder(input: &Path) -> anyhow::Result<(Vec<Batch>, Vec<String>)> {
     let mut batches = Vec::new();
     let mut ignored = Vec::new();
     for entry in
@@ -69,15 +85,6 @@ pub(super) fn discover(
                 "`{name}` has no date (YYYY-MM-DD) in its name or is not a table: ignored"
             )),
         }
-    }
-    if batches.is_empty() {
-        return single("folder");
-    }
-    if date.is_some() {
-        bail!(
-            "`--date` is for a single batch, but `{}` holds dated batches",
-            input.display()
-        );
     }
     batches.sort_by(|a, b| (&a.date, &a.name).cmp(&(&b.date, &b.name)));
     let mut unique: Vec<Batch> = Vec::with_capacity(batches.len());

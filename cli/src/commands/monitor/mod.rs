@@ -7,13 +7,16 @@
 
 mod batches;
 mod expect;
+mod mail;
 mod process;
+mod stable;
 mod state;
+mod watch;
 
 use super::model_source::{self, ResolvedModel};
 use super::reference::{drift_settings, REFERENCE_PROFILE_FILE};
 use crate::exit::ExitStatus;
-use crate::settings::MonitorSettings;
+use crate::settings::{MonitorSettings, Webhook};
 use anyhow::{bail, Context as _};
 use client::rest::TrackingClient;
 use drift::Profile;
@@ -23,9 +26,14 @@ use model_core::scoring::Scorer;
 use state::{Ledger, Processed, Seen};
 use std::path::Path;
 
+/// The tag a batch's run gets when its alert mail could not be delivered (the error's text).
+const TAG_MAIL_ERROR: &str = "mltrack.monitor.mail_error";
+
 /// What every batch of one pass shares.
 pub(super) struct Context<'a> {
     client: Option<&'a TrackingClient>,
+    /// The monitoring experiment's id on the tracking server, for the run's address.
+    experiment_id: Option<&'a str>,
     model: &'a ResolvedModel,
     model_name: &'a str,
     rules: &'a [expect::Rule],
@@ -45,18 +53,28 @@ struct Tally {
     changed: usize,
 }
 
+/// A pass (or, with `--watch`, every poll's passes): the shared context, the record of processed
+/// batches, where alerts go, and the running tally.
+struct Job<'a> {
+    ctx: Context<'a>,
+    ledger: Ledger,
+    webhook: Option<&'a Webhook>,
+    mailer: Option<mail::Mailer>,
+    tally: Tally,
+}
+
 pub(crate) fn run(s: &MonitorSettings) -> anyhow::Result<ExitStatus> {
-    let (batches, ignored) = batches::discover(&s.input, s.date.as_deref())?;
-    if let Some(b) = batches.iter().find(|b| !batches::valid_date(&b.date)) {
-        bail!(
-            "`{}` is not a day of the calendar (batch `{}`)",
-            b.date,
-            b.name
-        );
-    }
-    for why in ignored {
-        eprintln!("warning: {why}");
-    }
+    let discovered = if s.watch.is_some() {
+        if !s.input.is_dir() {
+            bail!(
+                "with `--watch`, `--input` is a folder that batches land in (`{}` is not one)",
+                s.input.display()
+            );
+        }
+        None
+    } else {
+        Some(discover(s)?)
+    };
     let rules = s
         .expect
         .as_deref()
@@ -83,86 +101,44 @@ pub(crate) fn run(s: &MonitorSettings) -> anyhow::Result<ExitStatus> {
         .experiment
         .clone()
         .unwrap_or_else(|| format!("monitoring/{model_name}"));
-    let mut ledger = match &client {
-        Some(c) => Ledger::Tracking {
-            client: c.clone(),
-            experiment_id: c.get_or_create_experiment(&experiment).with_context(|| {
+    let experiment_id = client
+        .as_ref()
+        .map(|c| {
+            c.get_or_create_experiment(&experiment).with_context(|| {
                 format!("cannot use experiment `{experiment}` on {}", c.base_url())
-            })?,
+            })
+        })
+        .transpose()?;
+    let ledger = match (&client, &experiment_id) {
+        (Some(c), Some(id)) => Ledger::Tracking {
+            client: c.clone(),
+            experiment_id: id.clone(),
         },
-        None => Ledger::local(&s.out)?,
+        _ => Ledger::local(&s.out)?,
     };
-    let ctx = Context {
-        client: client.as_ref(),
-        model: &model,
-        model_name: &model_name,
-        rules: &rules,
-        reference: &reference,
-        drift: &drift,
-        experiment: &experiment,
-        out: &s.out,
+    let mut job = Job {
+        ctx: Context {
+            client: client.as_ref(),
+            experiment_id: experiment_id.as_deref(),
+            model: &model,
+            model_name: &model_name,
+            rules: &rules,
+            reference: &reference,
+            drift: &drift,
+            experiment: &experiment,
+            out: &s.out,
+        },
+        ledger,
+        webhook: s.webhook.as_ref(),
+        mailer: s.mail.as_ref().map(mail::Mailer::new).transpose()?,
+        tally: Tally::default(),
     };
-    let bar = ProgressBar::new(batches.len() as u64);
-    bar.set_style(
-        ProgressStyle::with_template("{spinner} batches [{bar:30}] {pos}/{len} {msg}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-    );
-    let say = |line: String| bar.suspend(|| println!("{line}"));
-    let warn = |line: String| bar.suspend(|| eprintln!("{line}"));
-    let mut tally = Tally::default();
-    for batch in &batches {
-        bar.set_message(batch.name.clone());
-        let sha = match batches::sha256(&batch.path) {
-            Ok(sha) => sha,
-            Err(e) => {
-                warn(format!("error: batch `{}`: {e:#}", batch.name));
-                tally.failed += 1;
-                bar.inc(1);
-                continue;
-            }
-        };
-        match ledger.seen(&batch.name, &sha)? {
-            Seen::Same => tally.already += 1,
-            Seen::Changed(old) => {
-                warn(format!(
-                    "warning: batch `{}` changed since it was processed (sha256 {} then, {} now): not scored again",
-                    batch.name, &old[..old.len().min(12)], &sha[..12]
-                ));
-                tally.changed += 1;
-            }
-            Seen::New => {
-                let done = process::batch(&ctx, batch, &sha);
-                tally.new += 1;
-                tally.failed += usize::from(done.error.is_some());
-                tally.drifted += usize::from(done.drifted());
-                say(line(batch, &done));
-                if let Some(hook) = &s.webhook {
-                    if done.drifted() || !done.failures.is_empty() {
-                        let body = process::alert_json(&ctx, batch, &done).to_string();
-                        if let Err(e) = super::webhook::post_json(&hook.url, &body, hook.retries) {
-                            warn(format!("warning: webhook `{}` failed: {e:#}", hook.url));
-                        }
-                    }
-                }
-                ledger.record(
-                    &batch.name,
-                    Processed {
-                        date: batch.date.clone(),
-                        sha256: sha,
-                        status: if done.error.is_some() {
-                            "FAILED"
-                        } else {
-                            "FINISHED"
-                        }
-                        .into(),
-                        run_id: done.run_id.clone(),
-                    },
-                )?;
-            }
-        }
-        bar.inc(1);
+    match (discovered, s.watch) {
+        (Some(batches), _) => one_pass(&mut job, &batches)?,
+        (None, Some(interval)) => watch::run(&mut job, &s.input, interval)?,
+        (None, None) => unreachable!("batches are discovered unless watching"),
     }
-    bar.finish_and_clear();
+    let tally = &job.tally;
     println!(
         "{} new batch{} ({} failed, {} with drift), {} already processed, {} changed since processed",
         tally.new,
@@ -179,6 +155,118 @@ pub(crate) fn run(s: &MonitorSettings) -> anyhow::Result<ExitStatus> {
     } else {
         ExitStatus::Success
     })
+}
+
+/// The batches of a single pass, checked before anything is loaded, with the ignored entries named.
+fn discover(s: &MonitorSettings) -> anyhow::Result<Vec<batches::Batch>> {
+    let (batches, ignored) = batches::discover(&s.input, s.date.as_deref())?;
+    if let Some(b) = batches.iter().find(|b| !batches::valid_date(&b.date)) {
+        bail!(
+            "`{}` is not a day of the calendar (batch `{}`)",
+            b.date,
+            b.name
+        );
+    }
+    for why in ignored {
+        eprintln!("warning: {why}");
+    }
+    Ok(batches)
+}
+
+/// One pass over `batches`, with a progress bar.
+fn one_pass(job: &mut Job<'_>, batches: &[batches::Batch]) -> anyhow::Result<()> {
+    let bar = ProgressBar::new(batches.len() as u64);
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} batches [{bar:30}] {pos}/{len} {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let say = |line: String| bar.suspend(|| println!("{line}"));
+    let warn = |line: String| bar.suspend(|| eprintln!("{line}"));
+    for batch in batches {
+        bar.set_message(batch.name.clone());
+        job.batch(batch, &say, &warn)?;
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    Ok(())
+}
+
+impl Job<'_> {
+    /// One batch: skipped when already processed, else processed, alerted on and recorded. Only
+    /// a failure of the record itself is an error; the batch's own failures are in the tally.
+    fn batch(
+        &mut self,
+        batch: &batches::Batch,
+        say: &dyn Fn(String),
+        warn: &dyn Fn(String),
+    ) -> anyhow::Result<()> {
+        let tally = &mut self.tally;
+        let sha = match batches::sha256(&batch.path) {
+            Ok(sha) => sha,
+            Err(e) => {
+                warn(format!("error: batch `{}`: {e:#}", batch.name));
+                tally.failed += 1;
+                return Ok(());
+            }
+        };
+        match self.ledger.seen(&batch.name, &sha)? {
+            Seen::Same => tally.already += 1,
+            Seen::Changed(old) => {
+                warn(format!(
+                    "warning: batch `{}` changed since it was processed (sha256 {} then, {} now): not scored again",
+                    batch.name, &old[..old.len().min(12)], &sha[..12]
+                ));
+                tally.changed += 1;
+            }
+            Seen::New => {
+                let ctx = &self.ctx;
+                let done = process::batch(ctx, batch, &sha);
+                tally.new += 1;
+                tally.failed += usize::from(done.error.is_some());
+                tally.drifted += usize::from(done.drifted());
+                say(line(batch, &done));
+                if process::alerting(&done) {
+                    if let Some(hook) = self.webhook {
+                        let body = process::alert_json(ctx, batch, &done).to_string();
+                        if let Err(e) = super::webhook::post_json(&hook.url, &body, hook.retries) {
+                            warn(format!("warning: webhook `{}` failed: {e:#}", hook.url));
+                        }
+                    }
+                    if let Some(mailer) = &self.mailer {
+                        let (subject, body) =
+                            mail::compose(&process::alert_mail(ctx, batch, &done));
+                        if let Err(e) = mailer.send(&subject, &body) {
+                            let e = format!("{e:#}");
+                            warn(format!(
+                                "warning: alert mail for batch `{}` failed: {e}",
+                                batch.name
+                            ));
+                            if let (Some(c), Some(run)) = (ctx.client, &done.run_id) {
+                                if let Err(t) = c.set_tag(run, TAG_MAIL_ERROR, &e) {
+                                    warn(format!("warning: cannot tag run {run}: {t:#}"));
+                                }
+                            }
+                        }
+                    }
+                }
+                self.ledger.record(
+                    &batch.name,
+                    Processed {
+                        date: batch.date.clone(),
+                        sha256: sha,
+                        status: if done.error.is_some() {
+                            "FAILED"
+                        } else {
+                            "FINISHED"
+                        }
+                        .into(),
+                        run_id: done.run_id.clone(),
+                    },
+                )?;
+            }
+        }
+        Ok(())
+    }
 }
 
 /// The reference: `--reference` (a profile, or data that the model scores), else the profile saved

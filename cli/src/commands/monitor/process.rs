@@ -30,6 +30,8 @@ pub(super) struct Done {
     /// Messages of the `fail` expectations that fired.
     pub failures: Vec<String>,
     pub report: Option<DriftReport>,
+    /// Unseen categories among the skipped rows (column, value, rows), most frequent first.
+    pub unseen: Vec<(String, String, usize)>,
     /// The batch's error, on one line.
     pub error: Option<String>,
     pub run_id: Option<String>,
@@ -103,6 +105,7 @@ fn steps(
     scorer.check_schema(checked.kept.schema(), &batch.path)?;
     let scored = scorer.score(&checked.kept)?;
     done.counts = Some(scored.counts.clone());
+    done.unseen = top_unseen(&scored.skipped, 10);
     let reference_columns: Vec<&str> = ctx.reference.columns().map(|(name, _)| name).collect();
     let current = scored
         .scored
@@ -177,6 +180,36 @@ fn steps(
     Ok(())
 }
 
+/// The `limit` most frequent unseen categories of a skipped-rows frame (`reason`, `column`,
+/// `value`): what a mail reader needs to tell a new neighbourhood from a typo.
+fn top_unseen(skipped: &DataFrame, limit: usize) -> Vec<(String, String, usize)> {
+    let text = |name: &str| {
+        skipped
+            .column(name)
+            .ok()
+            .and_then(|c| c.str().ok().cloned())
+    };
+    let (Some(reasons), Some(columns), Some(values)) =
+        (text("reason"), text("column"), text("value"))
+    else {
+        return Vec::new();
+    };
+    let mut counts = std::collections::BTreeMap::<(String, String), usize>::new();
+    for ((reason, column), value) in reasons.iter().zip(columns.iter()).zip(values.iter()) {
+        if reason == Some("unseen_category") {
+            let key = (
+                column.unwrap_or_default().to_string(),
+                value.unwrap_or_default().to_string(),
+            );
+            *counts.entry(key).or_default() += 1;
+        }
+    }
+    let mut top: Vec<_> = counts.into_iter().map(|((c, v), n)| (c, v, n)).collect();
+    top.sort_by(|a, b| b.2.cmp(&a.2).then_with(|| (&a.0, &a.1).cmp(&(&b.0, &b.1))));
+    top.truncate(limit);
+    top
+}
+
 /// Writes `frame` as `dir/part-0.parquet` (atomically, see [`TableWriter`]); an empty frame writes
 /// nothing unless `always` (a day's predictions exist even when empty).
 fn write_part(dir: &Path, frame: &DataFrame, always: bool) -> anyhow::Result<()> {
@@ -243,6 +276,58 @@ fn log_metrics(client: &TrackingClient, run_id: &str, done: &Done) -> anyhow::Re
         .collect();
     client.log_batch(run_id, &metrics, &[], &[])?;
     Ok(())
+}
+
+/// Whether the batch calls for an alert: drift, or a failed `fail` expectation.
+pub(super) fn alerting(done: &Done) -> bool {
+    done.drifted() || !done.failures.is_empty()
+}
+
+/// The mail's view of the batch.
+pub(super) fn alert_mail(ctx: &Context<'_>, batch: &Batch, done: &Done) -> super::mail::Alert {
+    let report = done.report.as_ref();
+    super::mail::Alert {
+        model: ctx.model_name.to_string(),
+        version: ctx.model.version.clone(),
+        batch: batch.name.clone(),
+        date: batch.date.clone(),
+        dataset_drift: report.is_some_and(|r| r.dataset.dataset_drift),
+        drifted: report
+            .iter()
+            .flat_map(|r| &r.columns)
+            .filter(|c| c.drift_detected)
+            .map(|c| {
+                (
+                    c.name.clone(),
+                    c.stattest.name().to_string(),
+                    c.drift_score,
+                    c.threshold,
+                )
+            })
+            .collect(),
+        prediction: report.and_then(|r| r.prediction.as_ref()).map(|p| {
+            (
+                p.stattest.name().to_string(),
+                p.drift_score,
+                p.threshold,
+                p.drift_detected,
+            )
+        }),
+        failures: done.failures.clone(),
+        unseen: done.unseen.clone(),
+        quarantined: done
+            .rules
+            .iter()
+            .filter(|(_, policy, _, n)| *policy == Policy::Drop && *n > 0)
+            .map(|(rule, _, _, n)| (rule.clone(), *n))
+            .collect(),
+        run_id: done.run_id.clone(),
+        run_url: ctx
+            .client
+            .zip(ctx.experiment_id)
+            .zip(done.run_id.as_ref())
+            .map(|((c, exp), run)| format!("{}/#/experiments/{exp}/runs/{run}", c.base_url())),
+    }
 }
 
 /// The alert's JSON: enough to act on without opening the run.
