@@ -3,7 +3,8 @@
 //! date, compared with the model's reference for data and prediction drift, and logged as one run
 //! in `monitoring/<model>`; an alert goes to the webhook when a batch drifts or fails. Batches
 //! already processed are skipped (see `state`), so running it again is harmless, and one bad batch
-//! never stops the others: every outcome is reported at the end and in the exit status.
+//! never stops the others: every outcome is reported at the end and in the exit status. With
+//! `--watch` the same job runs as a service (see `watch`), and alerts can go by mail (see `mail`).
 
 mod batches;
 mod expect;
