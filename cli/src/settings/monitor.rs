@@ -50,9 +50,7 @@ pub struct SmtpServer {
 }
 
 /// The default time between polls: a daily batch is late by a minute at most.
-// `Duration::from_mins` needs Rust 1.91, newer than the workspace's rust-version.
-#[allow(clippy::duration_suboptimal_units)]
-const DEFAULT_INTERVAL: Duration = Duration::from_secs(60);
+const DEFAULT_INTERVAL: Duration = Duration::from_mins(1);
 
 impl MonitorSettings {
     pub fn resolve(args: MonitorArgs, env: &Environment) -> anyhow::Result<Self> {
@@ -205,11 +203,10 @@ mod tests {
     use super::*;
 
     #[test]
-    #[allow(clippy::duration_suboptimal_units)] // as DEFAULT_INTERVAL
     fn intervals_take_seconds_minutes_and_hours() {
         assert_eq!(parse_interval("30s"), Ok(Duration::from_secs(30)));
-        assert_eq!(parse_interval("5m"), Ok(Duration::from_secs(300)));
-        assert_eq!(parse_interval("1h"), Ok(Duration::from_secs(3600)));
+        assert_eq!(parse_interval("5m"), Ok(Duration::from_mins(5)));
+        assert_eq!(parse_interval("1h"), Ok(Duration::from_hours(1)));
         assert_eq!(parse_interval("45"), Ok(Duration::from_secs(45)));
         assert!(parse_interval("0s").is_err());
         assert!(parse_interval("5d").unwrap_err().contains("`d`"));
