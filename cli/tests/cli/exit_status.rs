@@ -64,6 +64,21 @@ fn usage_errors_exit_2_and_name_the_flag() {
         ),
         (&["train", "--max-evals", "0"], "--max-evals"),
         (
+            &[
+                "monitor",
+                "--model",
+                "m",
+                "--input",
+                input,
+                "--out",
+                "o",
+                "--watch",
+                "--date",
+                "2026-12-04",
+            ],
+            "--date",
+        ),
+        (
             &["server", "--webhook-max-backoff", "0"],
             "--webhook-max-backoff",
         ),
