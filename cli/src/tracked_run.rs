@@ -18,7 +18,7 @@ pub enum RunTarget {
 }
 
 /// The tag that says why a run failed, so that the UI shows it beside the run.
-pub const ERROR_TAG: &str = "mltrack.error";
+pub const ERROR_TAG: &str = protocol::tags::ERROR;
 
 /// A run being logged to; see the module's ownership rule.
 #[derive(Debug)]

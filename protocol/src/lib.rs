@@ -6,12 +6,14 @@
 //! - [`json`]: the JSON dialect — numbers as strings or numbers, `"NaN"`/`"Infinity"` as floats.
 //! - [`paths`]: endpoint paths, spelled once.
 //! - [`limits`]: MLflow's length and batch limits.
+//! - [`monitor`]: what `mltrack monitor` records per batch, for the UI's monitoring page.
 //! - [`names`]: the rules a run id, an entity key or an experiment name must meet, as validated
 //!   newtypes, with MLflow's error wording (its tests match the messages).
 
 pub mod entities;
 pub mod json;
 pub mod limits;
+pub mod monitor;
 pub mod names;
 pub mod paths;
 pub mod registry;

@@ -9,6 +9,8 @@ pub const USER: &str = "mlflow.user";
 pub const SOURCE_NAME: &str = "mlflow.source.name";
 /// The run's or experiment's description (markdown), as MLflow's UI edits it.
 pub const NOTE_CONTENT: &str = "mlflow.note.content";
+/// Why a run that mltrack's own commands created ended FAILED (the error, on one line).
+pub const ERROR: &str = "mltrack.error";
 
 /// Milliseconds since the Unix epoch, MLflow's unit for every timestamp.
 pub fn now_ms() -> i64 {

@@ -11,6 +11,7 @@ mod drift_cli;
 mod gold_monitoring;
 mod load;
 mod monitor_cli;
+mod monitor_season;
 mod monitor_watch;
 mod ops_cli;
 mod python_client;

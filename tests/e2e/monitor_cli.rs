@@ -42,12 +42,18 @@ policy = "warn"
 "#;
 
 pub(crate) fn monitor(args: &[&str], cache: &Path) -> Output {
+    monitor_env(args, cache, &[])
+}
+
+/// `mltrack monitor` with extra environment variables (a mail password, trusted certificates).
+pub(crate) fn monitor_env(args: &[&str], cache: &Path, env: &[(&str, &str)]) -> Output {
     Command::new(mltrack_bin())
         .arg("monitor")
         .args(args)
         .env("MLTRACK_MODEL_CACHE", cache)
         .env("MLTRACK_LOG", "warn")
         .env_remove("MLFLOW_TRACKING_URI")
+        .envs(env.iter().copied())
         .output()
         .expect("mltrack runs")
 }
@@ -59,7 +65,7 @@ pub(crate) fn text(out: &Output) -> (String, String) {
     )
 }
 
-fn replace_f64(df: &mut DataFrame, column: &str, f: impl Fn(usize, f64) -> f64) {
+pub(crate) fn replace_f64(df: &mut DataFrame, column: &str, f: impl Fn(usize, f64) -> f64) {
     let values: Vec<f64> = df
         .column(column)
         .unwrap()
@@ -74,7 +80,12 @@ fn replace_f64(df: &mut DataFrame, column: &str, f: impl Fn(usize, f64) -> f64) 
     df.with_column(Column::new(column.into(), values)).unwrap();
 }
 
-fn replace_str(df: &mut DataFrame, column: &str, rows: impl Fn(usize) -> bool, value: &str) {
+pub(crate) fn replace_str(
+    df: &mut DataFrame,
+    column: &str,
+    rows: impl Fn(usize) -> bool,
+    value: &str,
+) {
     let values: Vec<Option<String>> = df
         .column(column)
         .unwrap()

@@ -44,6 +44,8 @@ pub(crate) enum XLabels {
     Number,
     /// Milliseconds since the epoch, shown as UTC clock times.
     Time,
+    /// Days since 1970-01-01, shown as dates.
+    Day,
 }
 
 /// 1, 2 or 5 times a power of ten, about `n` steps over `[lo, hi]`.
@@ -87,11 +89,13 @@ fn x_label(v: f64, labels: XLabels) -> String {
         #[allow(clippy::cast_possible_truncation)]
         XLabels::Time => time(v as i64).get(11..19).unwrap_or("").to_string(),
         XLabels::Number => number(v),
+        #[allow(clippy::cast_possible_truncation)]
+        XLabels::Day => crate::calendar::date_of_days(v.round() as i64),
     }
 }
 
 /// Escapes text for an SVG text node (labels can be user-provided category names).
-fn esc(s: &str) -> String {
+pub(crate) fn esc(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")

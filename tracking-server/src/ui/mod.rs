@@ -14,6 +14,8 @@ mod compare;
 mod experiments;
 mod export;
 pub(crate) mod format;
+mod heatmap;
+mod monitoring;
 mod registry;
 mod run;
 mod runs;
@@ -44,6 +46,7 @@ pub fn router() -> Router<AppState> {
         .route("/compare", get(compare::page))
         .route("/models", get(registry::models))
         .route("/models/{name}", get(registry::model))
+        .route("/models/{name}/monitoring", get(monitoring::page))
         .route("/models/{name}/versions/{version}", get(registry::version))
         .route(
             "/models/{name}/versions/{version}/stage",

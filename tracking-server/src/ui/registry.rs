@@ -131,6 +131,7 @@ struct ModelPage {
     title: String,
     nav: Nav,
     model: ModelRow,
+    monitoring_url: String,
     tags: Vec<(String, String)>,
     versions: Vec<VersionRow>,
 }
@@ -188,6 +189,7 @@ pub(super) async fn model(State(s): State<AppState>, Path(name): Path<String>) -
             .iter()
             .map(|t| (t.key.clone(), t.value.clone()))
             .collect(),
+        monitoring_url: format!("{}/monitoring", model_url(&name)),
         model: model_row(model),
         versions: rows,
     };

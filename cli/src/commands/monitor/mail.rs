@@ -20,6 +20,9 @@ use std::time::Duration;
 /// chance, a dead one does not hold the next batch for long.
 const ATTEMPTS: u32 = 3;
 
+/// How many unseen values a mail lists; the monitoring page has them all.
+const MAILED_UNSEEN: usize = 10;
+
 /// What a mail says about one batch.
 #[derive(Debug, Default)]
 pub(super) struct Alert {
@@ -39,6 +42,8 @@ pub(super) struct Alert {
     pub quarantined: Vec<(String, usize)>,
     pub run_id: Option<String>,
     pub run_url: Option<String>,
+    /// The model's monitoring page in the web UI.
+    pub page_url: Option<String>,
 }
 
 impl Alert {
@@ -67,6 +72,9 @@ pub(super) fn compose(a: &Alert) -> (String, String) {
     }
     if let Some(url) = &a.run_url {
         let _ = writeln!(b, "        {url}");
+    }
+    if let Some(url) = &a.page_url {
+        let _ = writeln!(b, "Page:   {url}");
     }
     b.push('\n');
     if !a.failures.is_empty() {
@@ -101,7 +109,7 @@ pub(super) fn compose(a: &Alert) -> (String, String) {
             b,
             "\nTop unseen values in skipped rows (column, value, rows):"
         );
-        for (column, value, n) in &a.unseen {
+        for (column, value, n) in a.unseen.iter().take(MAILED_UNSEEN) {
             let _ = writeln!(b, "  - {column}: {value:?} × {n}");
         }
     }
@@ -211,7 +219,8 @@ mod tests {
             )],
             quarantined: vec![("beds_sane".into(), 2)],
             run_id: Some("abc123".into()),
-            run_url: Some("http://mlflow/#/experiments/1/runs/abc123".into()),
+            run_url: Some("http://mlflow/experiments/1/runs/abc123".into()),
+            page_url: Some("http://mlflow/models/airbnb-price/monitoring".into()),
             ..Alert::default()
         };
         let (subject, body) = compose(&alert);
@@ -220,7 +229,8 @@ mod tests {
             "Model:  airbnb-price v3",
             "Batch:  2026-12-04 (2026-12-04.parquet)",
             "Run:    abc123",
-            "http://mlflow/#/experiments/1/runs/abc123",
+            "http://mlflow/experiments/1/runs/abc123",
+            "Page:   http://mlflow/models/airbnb-price/monitoring",
             "Dataset drift detected.",
             "  - accommodates: wasserstein 1.2346 / 0.1",
             "Prediction drift: DETECTED (wasserstein 0.5000 / 0.1)",

@@ -24,11 +24,9 @@ use drift::Profile;
 use indicatif::{ProgressBar, ProgressStyle};
 use model_core::indexer::HandleInvalid;
 use model_core::scoring::Scorer;
+use protocol::monitor::MAIL_ERROR as TAG_MAIL_ERROR;
 use state::{Ledger, Processed, Seen};
 use std::path::Path;
-
-/// The tag a batch's run gets when its alert mail could not be delivered (the error's text).
-const TAG_MAIL_ERROR: &str = "mltrack.monitor.mail_error";
 
 /// What every batch of one pass shares.
 pub(super) struct Context<'a> {
@@ -101,15 +99,25 @@ pub(crate) fn run(s: &MonitorSettings) -> anyhow::Result<ExitStatus> {
     let experiment = s
         .experiment
         .clone()
-        .unwrap_or_else(|| format!("monitoring/{model_name}"));
+        .unwrap_or_else(|| protocol::monitor::experiment_name(&model_name));
     let experiment_id = client
         .as_ref()
         .map(|c| {
-            c.get_or_create_experiment(&experiment).with_context(|| {
-                format!("cannot use experiment `{experiment}` on {}", c.base_url())
-            })
+            let id = c.get_or_create_experiment(&experiment)?;
+            // The monitoring page finds a registered model's experiment by this tag.
+            if let Some(name) = &model.name {
+                c.set_experiment_tag(&id, protocol::monitor::EXPERIMENT_MODEL, name)?;
+            }
+            Ok::<_, client::rest::ClientError>(id)
         })
-        .transpose()?;
+        .transpose()
+        .with_context(|| {
+            let url = client.as_ref().map(|c| c.base_url().to_string());
+            format!(
+                "cannot use experiment `{experiment}` on {}",
+                url.unwrap_or_default()
+            )
+        })?;
     let ledger = match (&client, &experiment_id) {
         (Some(c), Some(id)) => Ledger::Tracking {
             client: c.clone(),

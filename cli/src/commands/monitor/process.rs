@@ -16,8 +16,11 @@ use model_core::indexer::HandleInvalid;
 use model_core::scoring::{ScoreCounts, Scorer};
 use model_core::table_io::TableWriter;
 use polars::prelude::DataFrame;
-use protocol::{KeyValue, Metric};
+use protocol::{monitor, KeyValue, Metric};
 use std::path::{Path, PathBuf};
+
+/// How many distinct unseen values a batch records (the mail shows the first few).
+const UNSEEN_LISTED: usize = 50;
 
 /// What happened to one batch.
 #[derive(Debug, Default)]
@@ -47,12 +50,15 @@ impl Done {
 pub(super) fn batch(ctx: &Context<'_>, batch: &Batch, sha256: &str) -> Done {
     let mut done = Done::default();
     let run = ctx.client.map(|client| {
-        let tags = [
+        let mut tags = vec![
             KeyValue::new(TAG_BATCH, batch.name.clone()),
             KeyValue::new(TAG_DATE, batch.date.clone()),
             KeyValue::new(TAG_SHA256, sha256),
             KeyValue::new("mltrack.model_uri", ctx.model.uri.clone()),
         ];
+        if let Some(version) = &ctx.model.version {
+            tags.push(KeyValue::new(monitor::MODEL_VERSION, version.clone()));
+        }
         TrackedRun::create_with_tags(
             client.clone(),
             ctx.experiment,
@@ -72,6 +78,7 @@ pub(super) fn batch(ctx: &Context<'_>, batch: &Batch, sha256: &str) -> Done {
     if let Some(run) = run {
         done.run_id = Some(run.id().to_string());
         let logged = log_metrics(run.client(), run.id(), &done)
+            .and_then(|()| log_page_facts(run.client(), run.id(), &done))
             .with_context(|| format!("cannot log to run {}", run.id()));
         if let Err(e) = run.finish(outcome.and(logged)) {
             done.error = Some(format!("{e:#}"));
@@ -105,7 +112,7 @@ fn steps(
     scorer.check_schema(checked.kept.schema(), &batch.path)?;
     let scored = scorer.score(&checked.kept)?;
     done.counts = Some(scored.counts.clone());
-    done.unseen = top_unseen(&scored.skipped, 10);
+    done.unseen = top_unseen(&scored.skipped, UNSEEN_LISTED);
     let reference_columns: Vec<&str> = ctx.reference.columns().map(|(name, _)| name).collect();
     let current = scored
         .scored
@@ -208,6 +215,56 @@ fn top_unseen(skipped: &DataFrame, limit: usize) -> Vec<(String, String, usize)>
     top.sort_by(|a, b| b.2.cmp(&a.2).then_with(|| (&a.0, &a.1).cmp(&(&b.0, &b.1))));
     top.truncate(limit);
     top
+}
+
+/// What the monitoring page shows over time beyond the metrics: the thresholds (params), the
+/// drifted columns and the unseen values (JSON tags, cut to fit MLflow's tag limit).
+fn log_page_facts(client: &TrackingClient, run_id: &str, done: &Done) -> anyhow::Result<()> {
+    let mut params = Vec::new();
+    let mut tags = Vec::new();
+    if let Some(r) = &done.report {
+        params.push(KeyValue::new(
+            monitor::DRIFT_SHARE_THRESHOLD,
+            r.dataset.drift_share.to_string(),
+        ));
+        if let Some(p) = &r.prediction {
+            params.push(KeyValue::new(
+                monitor::PREDICTION_DRIFT_THRESHOLD,
+                p.threshold.to_string(),
+            ));
+            params.push(KeyValue::new(
+                monitor::PREDICTION_DRIFT_TEST,
+                p.stattest.name(),
+            ));
+        }
+        let drifted: Vec<String> = r
+            .columns
+            .iter()
+            .filter(|c| c.drift_detected)
+            .map(|c| metric_key("", &c.name))
+            .collect();
+        tags.push(KeyValue::new(monitor::DRIFTED, bounded_json(&drifted)));
+    }
+    if !done.unseen.is_empty() {
+        tags.push(KeyValue::new(monitor::UNSEEN, bounded_json(&done.unseen)));
+    }
+    if params.is_empty() && tags.is_empty() {
+        return Ok(());
+    }
+    client.log_batch(run_id, &[], &params, &tags)?;
+    Ok(())
+}
+
+/// `items` as a JSON array, dropping items from the end until it fits a tag value.
+fn bounded_json<T: serde::Serialize>(items: &[T]) -> String {
+    let mut n = items.len();
+    loop {
+        let text = serde_json::to_string(&items[..n]).unwrap_or_else(|_| "[]".into());
+        if text.len() <= monitor::MAX_LIST_TAG || n == 0 {
+            return text;
+        }
+        n = n * 3 / 4;
+    }
 }
 
 /// Writes `frame` as `dir/part-0.parquet` (atomically, see [`TableWriter`]); an empty frame writes
@@ -326,8 +383,25 @@ pub(super) fn alert_mail(ctx: &Context<'_>, batch: &Batch, done: &Done) -> super
             .client
             .zip(ctx.experiment_id)
             .zip(done.run_id.as_ref())
-            .map(|((c, exp), run)| format!("{}/#/experiments/{exp}/runs/{run}", c.base_url())),
+            .map(|((c, exp), run)| format!("{}/experiments/{exp}/runs/{run}", c.base_url())),
+        page_url: ctx
+            .client
+            .zip(ctx.model.name.as_ref())
+            .map(|(c, name)| format!("{}/models/{}/monitoring", c.base_url(), url_segment(name))),
     }
+}
+
+/// `text` percent-encoded for one path segment (a model name may hold spaces or `/`).
+fn url_segment(text: &str) -> String {
+    text.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                char::from(b).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
 }
 
 /// The alert's JSON: enough to act on without opening the run.

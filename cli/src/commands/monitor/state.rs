@@ -11,10 +11,8 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-/// The tags a monitoring run is found by.
-pub(super) const TAG_BATCH: &str = "mltrack.monitor.batch";
-pub(super) const TAG_DATE: &str = "mltrack.monitor.date";
-pub(super) const TAG_SHA256: &str = "mltrack.monitor.sha256";
+// The tags a monitoring run is found by.
+pub(super) use protocol::monitor::{BATCH as TAG_BATCH, DATE as TAG_DATE, SHA256 as TAG_SHA256};
 
 /// The state file's name in the output folder.
 pub(super) const STATE_FILE: &str = "monitor-state.json";
