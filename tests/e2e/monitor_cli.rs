@@ -563,4 +563,27 @@ fn without_a_server_the_state_file_keeps_the_books_and_bad_batches_fail_alone() 
     let (stdout, stderr) = text(&with);
     assert_eq!(with.status.code(), Some(0), "{stdout}\n{stderr}");
     assert!(stdout.contains("1 new batch (0 failed"), "{stdout}");
+
+    // A column of the wrong type: text where the model reads numbers.
+    let mut typed = batch(7);
+    let words: Vec<String> = (0..typed.height()).map(|i| format!("{i} rooms")).collect();
+    typed
+        .with_column(Column::new("bedrooms".into(), words))
+        .unwrap();
+    write_parquet(&typed, &gold.join("2026-12-07.parquet"));
+    write_parquet(&batch(8), &gold.join("2026-12-08.parquet"));
+    let wrong = monitor(
+        &[&args[..], &["--reference", train_data.to_str().unwrap()]].concat(),
+        &cache,
+    );
+    let (stdout, stderr) = text(&wrong);
+    assert_eq!(wrong.status.code(), Some(1), "{stdout}\n{stderr}");
+    let day7: Vec<&str> = stdout.lines().filter(|l| l.starts_with("2026-12-07")).collect();
+    assert_eq!(day7.len(), 1, "{stdout}");
+    assert!(
+        day7[0].contains("FAILED") && day7[0].contains("bedrooms"),
+        "the wrong column is named: {stdout}"
+    );
+    assert!(!partition(&out, "predictions", 7).exists(), "nothing written for day 7");
+    assert!(partition(&out, "predictions", 8).is_file(), "the next day still runs");
 }
