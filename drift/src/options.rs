@@ -87,7 +87,7 @@ impl Default for Multivariate {
         Multivariate {
             enabled: true,
             threshold: 0.55,
-            max_rows: 2000,
+            max_rows: 1000,
         }
     }
 }

@@ -80,7 +80,7 @@ fn a_flipped_correlation_is_flagged_although_every_column_passes() {
     assert!(m.drift_detected, "AUC {}", m.roc_auc);
     assert!(m.roc_auc > 0.8, "AUC {}", m.roc_auc);
     assert_eq!(m.threshold, 0.55);
-    assert_eq!(m.rows_per_side, 2000, "both sides are capped at the default sample");
+    assert_eq!(m.rows_per_side, 1000, "both sides are capped at the default sample");
     // The classifier must have relied on x and y, not on the unrelated columns.
     let top: Vec<&str> = m.features.iter().take(2).map(|f| f.column.as_str()).collect();
     assert!(top.contains(&"x") && top.contains(&"y"), "{:?}", m.features);
@@ -130,7 +130,7 @@ fn the_test_is_deterministic_and_a_profile_gives_the_same_result_as_the_rows() {
     let profile = Profile::from_json(&profile.to_json(), Path::new("p.json")).expect("round trip");
     let from_profile = detect(Reference::Profile(&profile), &current, &settings).expect("run");
     assert_eq!(from_profile.multivariate, first.multivariate);
-    assert_eq!(tested(first.multivariate.as_ref()).rows_per_side, 1500);
+    assert_eq!(tested(first.multivariate.as_ref()).rows_per_side, 1000);
 }
 
 #[test]

@@ -12,7 +12,7 @@
 //! * **Why depth-limited**: [`MAX_DEPTH`] levels are enough for pairwise interactions and bound the
 //!   cost (linfa scans every row of every feature at each level), and shallow trees overfit less.
 //! * **Why two folds**: held-out AUC on all sampled rows instead of a 30 % split, so the AUC's noise
-//!   under no drift stays near 0.01 with 2000 rows a side, well below the 0.55 threshold.
+//!   under no drift stays near 0.013 with 1000 rows a side, well below the 0.55 threshold.
 //!
 //! Determinism: the rows, folds and bootstraps come from seeded SplitMix64 streams, and trees are fitted
 //! in parallel but collected in order. linfa breaks a tie between two labels' weights in a leaf by
@@ -28,10 +28,12 @@ use rayon::prelude::*;
 
 use super::sample::SplitMix64;
 
-/// Trees per fold: 2 × 16 trees on ≤ 2000 rows take ~0.1 s on one core (see BENCHMARKS.md).
-pub(crate) const TREES_PER_FOLD: usize = 16;
-/// Depth of each tree.
-pub(crate) const MAX_DEPTH: usize = 6;
+/// Trees per fold. linfa's split search costs ~0.1 µs per row, feature and level, so 2 × 8 trees of
+/// depth 5 on 1000 + 1000 rows and 24 columns take ~0.1 s of CPU (see BENCHMARKS.md); more trees
+/// smooth the scores but barely move the AUC.
+pub(crate) const TREES_PER_FOLD: usize = 8;
+/// Depth of each tree: enough for interactions of a few columns.
+pub(crate) const MAX_DEPTH: usize = 5;
 /// A split must leave this many rows on each side.
 const MIN_LEAF_ROWS: f32 = 5.0;
 /// See the module doc: breaks label ties without changing any majority.

@@ -2,7 +2,7 @@
 //! their distribution while the relation between them changes.
 //!
 //! A domain classifier ([`forest`]) learns to tell reference rows from current rows on seeded samples
-//! of both (at most [`crate::options::Multivariate::max_rows`] a side, 2000 by default). If the
+//! of both (at most [`crate::options::Multivariate::max_rows`] a side, 1000 by default). If the
 //! sides are alike it cannot do better than chance, and its held-out ROC AUC stays near 0.5; drift is
 //! an AUC above the threshold (0.55 by default). The features it relied on most are reported with their
 //! share of the trees' impurity decrease.
