@@ -85,7 +85,10 @@ fn main() {
     let cpu = cpu_seconds();
     let columns_only = detect(Reference::Data(&reference), &current, &off);
     let (off_wall, off_cpu) = (t.elapsed(), cpu_seconds() - cpu);
-    if let (Ok(_), Some(m)) = (columns_only, report.multivariate.as_ref().and_then(|m| m.tested())) {
+    if let (Ok(_), Some(m)) = (
+        columns_only,
+        report.multivariate.as_ref().and_then(|m| m.tested()),
+    ) {
         println!(
             "multivariate: AUC {:.4} on {} rows a side, drift {}, top {:?}; detect without it {:.3} s wall / {:.2} s CPU \
              (the step: +{:.3} s wall / +{:.2} s CPU)",

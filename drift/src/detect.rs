@@ -4,9 +4,9 @@
 use rayon::prelude::*;
 
 use crate::data::{ColumnType, Dataset};
+use crate::error::{DriftError, Side};
 use crate::multivariate::sample::RowSample;
 use crate::multivariate::{self, Multivariate, CURRENT_SEED, REFERENCE_SEED};
-use crate::error::{DriftError, Side};
 use crate::options::{Correction, Settings};
 use crate::profile::{plan_data, Planned, Profile};
 use crate::report::{chart_for, ColumnDrift, DatasetDrift, DriftReport, PredictionDrift};

@@ -9,9 +9,16 @@
 //!
 //! ```json
 //! {"format": "mltrack-drift-profile", "version": 1, "rows": 1000,
-//!  "columns": [{"name": "age", "column_type": "num", "values": "AAAA…", "counts": "AQAA…"},
-//!              {"name": "city", "column_type": "cat", "categories": ["Paris", "Rome"], "counts": [600, 400]}]}
+//!  "columns": [{"name": "age", "column_type": "num", "kind": "int", "values": "AAAA…", "counts": "AQAA…"},
+//!              {"name": "city", "column_type": "cat", "categories": ["Paris", "Rome"], "counts": [600, 400]}],
+//!  "sample": [{"name": "age", "values": [31, 47, null, …]}, {"name": "city", "codes": [1, 0, -1, …]}]}
 //! ```
+//!
+//! Both later additions are optional, so profiles saved before them still load: `kind` (`"int"` for an
+//! integer column, whose bins follow numpy's integer rule; absent means float) and `sample`, up to
+//! [`crate::options::Multivariate::max_rows`] reference rows drawn with a fixed seed for the multivariate
+//! test (numbers with `null` for missing, categories as indexes into `categories` with -1 for missing).
+//! Without a sample the multivariate test is skipped with a note in the report.
 
 use std::path::Path;
 
@@ -194,10 +201,14 @@ fn encode_sample(sample: &RowSample, columns: &[(String, Summary)]) -> Vec<Sampl
                     None,
                 ),
                 SampleColumn::Cat(v) => {
-                    let categories = columns.iter().find(|(n, _)| n == name).and_then(|(_, s)| match s {
-                        Summary::Cat(c) => Some(&c.categories),
-                        Summary::Num(_) => None,
-                    });
+                    let categories =
+                        columns
+                            .iter()
+                            .find(|(n, _)| n == name)
+                            .and_then(|(_, s)| match s {
+                                Summary::Cat(c) => Some(&c.categories),
+                                Summary::Num(_) => None,
+                            });
                     let code = |x: &Option<String>| -> i64 {
                         match (x, categories) {
                             (Some(x), Some(cats)) => cats
@@ -243,7 +254,9 @@ fn decode_sample(
                         Ok(i) => s.categories.get(i).cloned().map(Some).ok_or(()),
                     })
                     .collect::<Result<_, ()>>()
-                    .map_err(|()| format!("the row sample of `{}` has a code out of range", c.name))?,
+                    .map_err(|()| {
+                        format!("the row sample of `{}` has a code out of range", c.name)
+                    })?,
             ),
             _ => return Err(format!("the row sample of `{}` is malformed", c.name)),
         };

@@ -86,7 +86,11 @@ fn integer_columns_match_evidently() {
                     .unwrap_or_else(|e| panic!("{label}: {e}"));
                 let col = report.column("x").expect("column x");
                 if method.is_none() {
-                    assert_eq!(Some(col.stattest.name()), exp["stattest"].as_str(), "{label}");
+                    assert_eq!(
+                        Some(col.stattest.name()),
+                        exp["stattest"].as_str(),
+                        "{label}"
+                    );
                 }
                 let want = exp["score"].as_f64().unwrap_or(f64::NAN);
                 let err = rel_err(col.drift_score, want);

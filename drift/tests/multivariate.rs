@@ -5,7 +5,7 @@ use std::path::Path;
 
 use drift::{detect, Dataset, Multivariate, Profile, Reference, Settings, Values};
 
-/// SplitMix64 and Box–Muller: enough randomness for fixtures, with no dependency.
+/// `SplitMix64` and Box–Muller: enough randomness for fixtures, with no dependency.
 struct Rng(u64);
 
 impl Rng {
@@ -80,9 +80,17 @@ fn a_flipped_correlation_is_flagged_although_every_column_passes() {
     assert!(m.drift_detected, "AUC {}", m.roc_auc);
     assert!(m.roc_auc > 0.8, "AUC {}", m.roc_auc);
     assert_eq!(m.threshold, 0.55);
-    assert_eq!(m.rows_per_side, 1000, "both sides are capped at the default sample");
+    assert_eq!(
+        m.rows_per_side, 1000,
+        "both sides are capped at the default sample"
+    );
     // The classifier must have relied on x and y, not on the unrelated columns.
-    let top: Vec<&str> = m.features.iter().take(2).map(|f| f.column.as_str()).collect();
+    let top: Vec<&str> = m
+        .features
+        .iter()
+        .take(2)
+        .map(|f| f.column.as_str())
+        .collect();
     assert!(top.contains(&"x") && top.contains(&"y"), "{:?}", m.features);
     assert!(report.alert(), "multivariate drift alone raises the alert");
     let json: serde_json::Value = serde_json::from_str(&report.to_json()).expect("json");
@@ -140,7 +148,9 @@ fn a_profile_without_a_row_sample_loads_and_skips_the_test_with_a_reason() {
     let mut settings = Settings::default();
     settings.multivariate.enabled = false;
     // A profile built with the test off is what older versions wrote: no `sample` key.
-    let text = Profile::build(&reference, &settings).expect("profile").to_json();
+    let text = Profile::build(&reference, &settings)
+        .expect("profile")
+        .to_json();
     assert!(!text.contains("\"sample\""), "{text}");
     let old = Profile::from_json(&text, Path::new("old.json")).expect("an old profile loads");
 
@@ -179,7 +189,10 @@ fn the_threshold_decides_and_the_test_can_be_switched_off() {
         .err()
         .map(|e| e.to_string())
         .unwrap_or_default();
-    assert!(err.contains("multivariate threshold") && err.contains("1.5"), "{err}");
+    assert!(
+        err.contains("multivariate threshold") && err.contains("1.5"),
+        "{err}"
+    );
 }
 
 #[test]

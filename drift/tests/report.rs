@@ -83,7 +83,10 @@ fn the_json_has_exactly_the_documented_fields() {
             .map(|o| o.keys().cloned().collect::<Vec<_>>())
             .unwrap_or_default()
     };
-    assert_eq!(keys(&json), ["columns", "dataset", "multivariate", "prediction"]);
+    assert_eq!(
+        keys(&json),
+        ["columns", "dataset", "multivariate", "prediction"]
+    );
     assert_eq!(
         keys(&json["multivariate"]),
         [

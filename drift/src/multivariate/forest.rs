@@ -14,7 +14,7 @@
 //! * **Why two folds**: held-out AUC on all sampled rows instead of a 30 % split, so the AUC's noise
 //!   under no drift stays near 0.013 with 1000 rows a side, well below the 0.55 threshold.
 //!
-//! Determinism: the rows, folds and bootstraps come from seeded SplitMix64 streams, and trees are fitted
+//! Determinism: the rows, folds and bootstraps come from seeded `SplitMix64` streams, and trees are fitted
 //! in parallel but collected in order. linfa breaks a tie between two labels' weights in a leaf by
 //! `HashMap` order, which varies between runs, so reference rows weigh `1 + 2^-12`: ties cannot occur,
 //! and because fewer than 4096 rows enter a fit every partial sum of weights is exact in `f32`, which
@@ -87,7 +87,12 @@ pub(crate) fn classify(
 
     let jobs: Vec<(usize, u64)> = (0..2)
         .flat_map(|fold| (0..TREES_PER_FOLD).map(move |t| (fold, t as u64)))
-        .map(|(fold, t)| (fold, seed ^ (0xA076_1D64_78BD_642F_u64.wrapping_mul(t + 1 + fold as u64 * 1000))))
+        .map(|(fold, t)| {
+            (
+                fold,
+                seed ^ (0xA076_1D64_78BD_642F_u64.wrapping_mul(t + 1 + fold as u64 * 1000)),
+            )
+        })
         .collect();
     let trees = jobs
         .par_iter()
@@ -95,8 +100,9 @@ pub(crate) fn classify(
             let train: Vec<&(bool, usize, usize)> = rows.iter().filter(|r| r.2 != fold).collect();
             let test: Vec<&(bool, usize, usize)> = rows.iter().filter(|r| r.2 == fold).collect();
             let mut rng = SplitMix64::new(tree_seed);
-            let boot: Vec<&(bool, usize, usize)> =
-                (0..train.len()).map(|_| train[rng.below(train.len())]).collect();
+            let boot: Vec<&(bool, usize, usize)> = (0..train.len())
+                .map(|_| train[rng.below(train.len())])
+                .collect();
             let mut x = Array2::<f64>::zeros((boot.len(), features));
             for (i, r) in boot.iter().enumerate() {
                 x.row_mut(i).assign(&row_of(r));
@@ -136,13 +142,15 @@ pub(crate) fn classify(
     }
     let total: f64 = importance.iter().sum();
     if total > 0.0 {
-        importance.iter_mut().for_each(|v| *v /= total);
+        for v in &mut importance {
+            *v /= total;
+        }
     }
     // Out-of-fold scores with their labels (tree counts are equal, so sums rank like means).
     let mut scored: Vec<(f64, bool)> = Vec::with_capacity(rows.len());
-    for fold in 0..2 {
+    for (fold, scores) in fold_scores.iter().enumerate() {
         let labels = rows.iter().filter(|r| r.2 == fold).map(|r| r.0);
-        scored.extend(fold_scores[fold].iter().copied().zip(labels));
+        scored.extend(scores.iter().copied().zip(labels));
     }
     Ok(Classified {
         auc: roc_auc(&mut scored),
@@ -239,7 +247,10 @@ impl Flat {
     }
 
     fn score(&self, x: ArrayView1<'_, f64>) -> f64 {
-        let leaf = self.path(&x).last().map_or(&self.nodes[0], |&i| &self.nodes[i]);
+        let leaf = self
+            .path(&x)
+            .last()
+            .map_or(&self.nodes[0], |&i| &self.nodes[i]);
         if leaf.rows == 0 {
             0.5
         } else {

@@ -162,7 +162,8 @@ fn encode(
     for (j, (_, a, b)) in features.iter().enumerate() {
         match (a, b) {
             (SampleColumn::Num(a), SampleColumn::Num(b)) => {
-                let mut keys: Vec<f64> = a.iter().chain(b).copied().filter(|x| !x.is_nan()).collect();
+                let mut keys: Vec<f64> =
+                    a.iter().chain(b).copied().filter(|x| !x.is_nan()).collect();
                 keys.sort_by(f64::total_cmp);
                 keys.dedup();
                 let code = |x: f64| {

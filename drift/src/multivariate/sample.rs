@@ -1,14 +1,14 @@
 //! Seeded row samples: what the domain classifier reads from each side, and what a profile keeps of
 //! the reference rows (a profile has no raw rows otherwise).
 //!
-//! The generator is SplitMix64, written out here rather than taken from `rand`: a profile saved today
+//! The generator is `SplitMix64`, written out here rather than taken from `rand`: a profile saved today
 //! must draw the same rows from the same data next year, so the stream cannot depend on a crate's
 //! version. Sampling is Knuth's selection sampling (Algorithm S): one pass, the rows come out in file
 //! order, and every subset of `k` rows is equally likely.
 
 use crate::data::{ColumnType, Dataset, Values, MISSING};
 
-/// SplitMix64 (Steele, Lea and Flood 2014; the seeding generator of xoshiro).
+/// `SplitMix64` (Steele, Lea and Flood 2014; the seeding generator of xoshiro).
 #[derive(Debug, Clone)]
 pub(crate) struct SplitMix64(u64);
 

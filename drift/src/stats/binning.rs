@@ -97,7 +97,10 @@ mod tests {
     #[test]
     fn sturges_uses_log2_of_the_size() {
         // 8 values over [0, 8]: width 8 / (3 + 1) = 2, so four bins.
-        assert_eq!(sturges_edges(0.0, 8.0, 8, false), vec![0.0, 2.0, 4.0, 6.0, 8.0]);
+        assert_eq!(
+            sturges_edges(0.0, 8.0, 8, false),
+            vec![0.0, 2.0, 4.0, 6.0, 8.0]
+        );
         // A constant gets one bin one unit wide.
         assert_eq!(sturges_edges(3.0, 3.0, 10, false), vec![2.5, 3.5]);
     }
