@@ -480,6 +480,44 @@ mod tests {
     }
 
     #[test]
+    fn a_profile_without_kind_or_sample_loads_as_floats_and_keeps_integers_when_told() {
+        // What versions before integer columns and the multivariate test wrote.
+        let old = format!(
+            r#"{{"format":"{PROFILE_FORMAT}","version":1,"rows":2,"columns":[{{"name":"x","column_type":"num","values":"{}"}}]}}"#,
+            encode_f64(&[0.0, 1.0])
+        );
+        let p = Profile::from_json(&old, Path::new("old.json")).unwrap_or_else(|e| panic!("{e}"));
+        assert!(p.sample.is_none());
+        assert!(matches!(&p.columns[0].1, Summary::Num(n) if !n.is_integer()));
+
+        let ints = Dataset::new()
+            .with("i", crate::data::Values::Integer(vec![0, 1, 1]))
+            .unwrap_or_default();
+        let text = Profile::build(&ints, &Settings::default())
+            .map(|p| p.to_json())
+            .unwrap_or_default();
+        assert!(text.contains(r#""kind":"int""#), "{text}");
+        let back = Profile::from_json(&text, Path::new("p.json")).unwrap_or_else(|e| panic!("{e}"));
+        assert!(matches!(&back.columns[0].1, Summary::Num(n) if n.is_integer()));
+    }
+
+    #[test]
+    fn a_sample_code_out_of_range_is_malformed() {
+        let text = Profile::build(&dataset(), &Settings::default())
+            .map(|p| p.to_json())
+            .unwrap_or_default()
+            .replace(r#""codes":[1"#, r#""codes":[9"#);
+        let err = Profile::from_json(&text, Path::new("p.json"))
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(
+            err.contains("p.json") && err.contains("out of range"),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn unsorted_values_are_malformed() {
         let text = format!(
             r#"{{"format":"{PROFILE_FORMAT}","version":1,"rows":2,"columns":[{{"name":"x","column_type":"num","values":"{}"}}]}}"#,

@@ -96,6 +96,12 @@ fn a_flipped_correlation_is_flagged_although_every_column_passes() {
     let json: serde_json::Value = serde_json::from_str(&report.to_json()).expect("json");
     assert_eq!(json["multivariate"]["drift_detected"], true);
     assert_eq!(json["multivariate"]["method"], "domain_classifier");
+    let html = report.to_html();
+    assert!(
+        html.contains("Multivariate drift: <span class=\"yes\">detected</span>"),
+        "the HTML report shows the verdict"
+    );
+    assert!(html.contains("<code>x</code>") && html.contains("<code>y</code>"));
 }
 
 #[test]
