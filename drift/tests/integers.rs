@@ -61,6 +61,7 @@ fn integer_columns_match_evidently() {
     let cases = f["cases"].as_array().expect("cases");
     assert!(cases.len() >= 10, "fixture has {} cases", cases.len());
     let mut compared = 0;
+    let mut worst = (0.0f64, String::new());
     for case in cases {
         let name = case["name"].as_str().unwrap_or("?");
         let reference = side(&case["reference"]);
@@ -100,11 +101,17 @@ fn integer_columns_match_evidently() {
                     col.drift_score
                 );
                 assert_eq!(Some(col.drift_detected), exp["drift"].as_bool(), "{label}");
+                if err > worst.0 {
+                    worst = (err, label.clone());
+                }
                 compared += 1;
             }
         }
     }
-    eprintln!("compared {compared} scores on integer columns");
+    eprintln!(
+        "compared {compared} scores on integer columns; largest relative difference {:e} ({})",
+        worst.0, worst.1
+    );
 }
 
 #[test]
