@@ -131,7 +131,9 @@ pub(crate) fn classify(
         .collect::<Result<Vec<_>, String>>()?;
 
     let mut importance = vec![0.0; features];
-    let mut fold_scores = [vec![0.0; m], vec![0.0; m]];
+    // An odd `m` leaves one more row of each side in fold 0.
+    let test_rows = |fold: usize| rows.iter().filter(|r| r.2 == fold).count();
+    let mut fold_scores = [vec![0.0; test_rows(0)], vec![0.0; test_rows(1)]];
     for (fold, scores, imp) in &trees {
         for (a, b) in importance.iter_mut().zip(imp) {
             *a += b;
@@ -262,6 +264,17 @@ impl Flat {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_separable_sample_of_odd_size_gives_an_auc_of_one() {
+        // 301 rows a side (odd, so fold 0 holds one more row of each side); the columns separate.
+        let reference = Array2::from_shape_fn((301, 2), |(i, j)| (i * (j + 1)) as f64);
+        let current = Array2::from_shape_fn((305, 2), |(i, j)| 1000.0 + (i * (j + 1)) as f64);
+        let found = classify(&reference, &current, 3).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(found.rows_per_side, 301);
+        assert_eq!(found.auc, 1.0);
+        assert!((found.importance.iter().sum::<f64>() - 1.0).abs() < 1e-12);
+    }
 
     #[test]
     fn auc_counts_ties_as_half() {
