@@ -9,7 +9,7 @@ pub use server::{GcArgs, ServerArgs, ServerCommand, UserAddArgs, UserCommand, Us
 
 use crate::exit::EXIT_STATUS_HELP;
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use parse::at_least_one;
+use parse::{at_least_one, auc};
 use std::path::PathBuf;
 
 /// mltrack: an MLflow-compatible tracking server and ML lifecycle tools in one small binary.
@@ -49,7 +49,7 @@ pub enum Command {
 const MONITOR_EXIT_HELP: &str = "\
 Exit status:
   0  every new batch was processed and none drifted (also: no new batch)
-  3  dataset or prediction drift in at least one batch (whatever else happened)
+  3  dataset, prediction or multivariate drift in at least one batch (whatever else happened)
   1  no drift, but a batch failed (a `fail` expectation, unreadable data, a missing column) or a
      processed batch's content changed since (reported, not scored again); the other batches are
      still processed
@@ -116,6 +116,19 @@ pub struct MonitorArgs {
     /// Recipient of alert mails (repeat for several).
     #[arg(long, requires = "smtp_url")]
     pub mail_to: Vec<String>,
+    #[command(flatten)]
+    pub multivariate: MultivariateArgs,
+}
+
+/// The multivariate (domain classifier) drift test, shared by `drift` and `monitor`.
+#[derive(Debug, Args)]
+pub struct MultivariateArgs {
+    /// Multivariate drift when the domain classifier's held-out ROC AUC is above this.
+    #[arg(long, default_value_t = 0.55, value_name = "AUC", value_parser = auc)]
+    pub multivariate_threshold: f64,
+    /// Skip the multivariate test: alert on column drift and prediction drift only.
+    #[arg(long, conflicts_with = "multivariate_threshold")]
+    pub no_multivariate: bool,
 }
 
 #[derive(Debug, Args)]
@@ -270,13 +283,15 @@ pub struct DriftRunArgs {
     /// Multiple-testing correction for p-value tests.
     #[arg(long, value_enum, default_value_t = CorrectionArg::None)]
     pub correction: CorrectionArg,
+    #[command(flatten)]
+    pub multivariate: MultivariateArgs,
     /// Write the JSON report here.
     #[arg(long)]
     pub json: Option<PathBuf>,
     /// Write the self-contained HTML report here.
     #[arg(long)]
     pub html: Option<PathBuf>,
-    /// Exit with status 3 when dataset or prediction drift is detected.
+    /// Exit with status 3 when dataset, prediction or multivariate drift is detected.
     #[arg(long)]
     pub fail_on_drift: bool,
     /// POST the JSON report to this URL (timeout 10 s, retried with backoff; never loses the report).

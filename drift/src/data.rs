@@ -14,6 +14,11 @@ pub const MISSING: u32 = u32::MAX;
 pub enum Values {
     /// Numbers; NaN and ±inf are missing (Evidently drops both before testing).
     Numeric(Vec<f64>),
+    /// Whole numbers of an integer column with no missing value (what pandas keeps as `int64`; a
+    /// column with a null becomes `float64` there, so [`crate::io`] reads it as [`Values::Numeric`]).
+    /// Kept apart from floats because numpy bins integer arrays differently: Sturges bins are at least
+    /// one unit wide, so a 0/1 column gets a single bin and Hellinger is 0 in Evidently.
+    Integer(Vec<i64>),
     /// Text interned into codes: `codes[i]` indexes `dictionary`, [`MISSING`] is a null.
     Text {
         codes: Vec<u32>,
@@ -47,6 +52,7 @@ impl Values {
     pub fn len(&self) -> usize {
         match self {
             Values::Numeric(v) => v.len(),
+            Values::Integer(v) => v.len(),
             Values::Text { codes, .. } => codes.len(),
         }
     }

@@ -3,8 +3,10 @@
 
 use rayon::prelude::*;
 
-use crate::data::Dataset;
+use crate::data::{ColumnType, Dataset};
 use crate::error::{DriftError, Side};
+use crate::multivariate::sample::RowSample;
+use crate::multivariate::{self, Multivariate, CURRENT_SEED, REFERENCE_SEED};
 use crate::options::{Correction, Settings};
 use crate::profile::{plan_data, Planned, Profile};
 use crate::report::{chart_for, ColumnDrift, DatasetDrift, DriftReport, PredictionDrift};
@@ -58,10 +60,16 @@ pub fn detect(
         Reference::Data(d) => Some(d),
         Reference::Profile(_) => None,
     };
-    let mut columns = plan
-        .par_iter()
-        .map(|p| score_column(p, data, current, settings))
-        .collect::<Result<Vec<_>, _>>()?;
+    // The classifier runs beside the column tests: both use rayon, and neither waits for the other.
+    let (columns, multivariate) = rayon::join(
+        || {
+            plan.par_iter()
+                .map(|p| score_column(p, data, current, settings))
+                .collect::<Result<Vec<_>, _>>()
+        },
+        || multivariate_test(reference, &plan, current, settings),
+    );
+    let mut columns = columns?;
 
     apply_correction(&mut columns, settings.correction);
 
@@ -90,7 +98,44 @@ pub fn detect(
         columns,
         prediction,
         correction: settings.correction,
+        multivariate,
     })
+}
+
+/// The domain-classifier test on seeded samples of both sides, or `None` when it is switched off.
+fn multivariate_test(
+    reference: Reference<'_>,
+    plan: &[Planned<'_>],
+    current: &Dataset,
+    settings: &Settings,
+) -> Option<Multivariate> {
+    let m = &settings.multivariate;
+    if !m.enabled {
+        return None;
+    }
+    let types: Vec<(&str, ColumnType)> = plan.iter().map(|p| (p.name, p.ty)).collect();
+    let owned;
+    let reference_sample = match reference {
+        Reference::Data(d) => {
+            owned = RowSample::take(d, &types, m.max_rows, REFERENCE_SEED);
+            &owned
+        }
+        Reference::Profile(p) => match &p.sample {
+            Some(s) => s,
+            None => {
+                return Some(Multivariate::skipped(
+                    "the reference profile has no row sample (saved by an older mltrack): save it again to test multivariate drift",
+                ))
+            }
+        },
+    };
+    let current_sample = RowSample::take(current, &types, m.max_rows, CURRENT_SEED);
+    Some(multivariate::test(
+        &types,
+        reference_sample,
+        &current_sample,
+        m.threshold,
+    ))
 }
 
 /// Settles the column list and types from the reference.
@@ -227,7 +272,6 @@ fn apply_correction(columns: &mut [ColumnDrift], correction: Correction) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::data::ColumnType;
     use crate::report::Chart;
     use crate::stats::StatTest;
 

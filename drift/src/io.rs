@@ -5,6 +5,10 @@
 //! `.csv` file, with its type rules; columns declared categorical are read from CSV as text, so a
 //! zip code `02134` stays the category `02134`.
 //!
+//! Integer columns (parquet's, polars') stay integers ([`Values::Integer`]) when they have no null, because
+//! numpy bins integer arrays differently; with a null they are floats, as pandas holds them. CSV
+//! integers arrive as floats: the table reader widens them so that a late `1.5` parses.
+//!
 //! Column types follow the issue's rule for undeclared columns: numbers (integers, floats) are numerical,
 //! strings and booleans are categorical (booleans become the categories `"false"`/`"true"`). Declared types
 //! are applied later by [`crate::detect`]; a string column declared numerical is reported there as "holds
@@ -87,20 +91,11 @@ pub fn from_frame(frame: &DataFrame, path: &Path) -> Result<Dataset, DriftError>
     for column in frame.columns() {
         let name = column.name().to_string();
         let values = match column.dtype() {
-            DataType::Float64
-            | DataType::Float32
-            | DataType::Int8
-            | DataType::Int16
-            | DataType::Int32
-            | DataType::Int64
-            | DataType::UInt8
-            | DataType::UInt16
-            | DataType::UInt32
-            | DataType::UInt64 => {
-                let cast = column.cast(&DataType::Float64).map_err(|e| read_error(path, e))?;
-                let ca = cast.f64().map_err(|e| read_error(path, e))?;
-                Values::Numeric(ca.iter().map(|v| v.unwrap_or(f64::NAN)).collect())
-            }
+            dt if dt.is_integer() => match integers(column) {
+                Some(v) => Values::Integer(v),
+                None => floats(column, path)?,
+            },
+            DataType::Float64 | DataType::Float32 => floats(column, path)?,
             DataType::String => {
                 let ca = column.str().map_err(|e| read_error(path, e))?;
                 Values::text(ca.iter())
@@ -119,6 +114,31 @@ pub fn from_frame(frame: &DataFrame, path: &Path) -> Result<Dataset, DriftError>
         out.push(name, values)?;
     }
     Ok(out)
+}
+
+/// An integer column with no null, as `i64`. A column with a null is `None`: pandas (and so
+/// Evidently) holds such a column as `float64` and bins it as floats; so does an unsigned column with
+/// values past `i64::MAX`, which numpy would not compare as `int64` either.
+fn integers(column: &Column) -> Option<Vec<i64>> {
+    if column.null_count() > 0 {
+        return None;
+    }
+    let cast = column.cast(&DataType::Int64).ok()?;
+    if cast.null_count() > 0 {
+        return None;
+    }
+    let ca = cast.i64().ok()?;
+    Some(ca.into_no_null_iter().collect())
+}
+
+fn floats(column: &Column, path: &Path) -> Result<Values, DriftError> {
+    let cast = column
+        .cast(&DataType::Float64)
+        .map_err(|e| read_error(path, e))?;
+    let ca = cast.f64().map_err(|e| read_error(path, e))?;
+    Ok(Values::Numeric(
+        ca.iter().map(|v| v.unwrap_or(f64::NAN)).collect(),
+    ))
 }
 
 #[cfg(test)]
@@ -165,7 +185,7 @@ mod tests {
             .finish(&mut frame)
             .unwrap_or_else(|e| panic!("{e}"));
         let d = load(&p, &[]).unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(d.column("i"), Some(&Values::Numeric(vec![1.0, 2.0, 3.0])));
+        assert_eq!(d.column("i"), Some(&Values::Integer(vec![1, 2, 3])));
         assert_eq!(d.column("f"), Some(&Values::Numeric(vec![0.5, 1.5, 2.5])));
         assert_eq!(
             d.column("s"),
@@ -174,6 +194,18 @@ mod tests {
                 dictionary: vec!["x".into()]
             })
         );
+    }
+
+    #[test]
+    fn an_integer_column_with_a_null_is_read_as_floats_as_pandas_reads_it() {
+        let frame = df!("i" => [Some(1i32), None, Some(3)], "u" => [7u32, 8, 9])
+            .unwrap_or_else(|e| panic!("{e}"));
+        let d = from_frame(&frame, Path::new("mem")).unwrap_or_else(|e| panic!("{e}"));
+        match d.column("i") {
+            Some(Values::Numeric(v)) => assert!(v[0] == 1.0 && v[1].is_nan() && v[2] == 3.0),
+            other => panic!("i: {other:?}"),
+        }
+        assert_eq!(d.column("u"), Some(&Values::Integer(vec![7, 8, 9])));
     }
 
     #[test]
@@ -214,6 +246,7 @@ mod tests {
                 dictionary: vec!["02134".into(), "94110".into()]
             })
         );
+        // The table reader widens CSV integers to floats (a `1.5` may come late in the file).
         assert_eq!(d.column("n"), Some(&Values::Numeric(vec![1.0, 2.0])));
     }
 

@@ -12,6 +12,12 @@
 //! * **Thresholds**: column > type > all > the test's default (0.05 for p-values, 0.1 for distances);
 //!   each test keeps Evidently's comparison (see [`stats::Direction`]).
 //! * **Dataset drift**: drifted columns / columns ≥ `drift_share` (0.5), the prediction column counted.
+//! * **Integer columns** keep their dtype ([`Values::Integer`]) and numpy's integer binning, as Evidently
+//!   on a pandas `int64` column: Sturges bins at least one unit wide (a 0/1 column has a Hellinger
+//!   distance of 0), checked against Evidently by `drift/fixtures/integers.json`.
+//! * **Multivariate drift** ([`multivariate`]): a domain classifier (bagged `linfa-trees` trees) on
+//!   seeded samples of both sides; drift when its held-out ROC AUC is above 0.55. It sees what the
+//!   columns alone cannot, such as a correlation that flips, and counts in [`DriftReport::alert`].
 //!
 //! ```
 //! use drift::{detect, Dataset, Reference, Settings, Values};
@@ -38,6 +44,7 @@ pub mod data;
 mod detect;
 pub mod error;
 pub mod io;
+pub mod multivariate;
 pub mod options;
 pub mod profile;
 pub mod report;
@@ -47,6 +54,7 @@ pub mod summary;
 pub use data::{ColumnType, Dataset, Values};
 pub use detect::{detect, Reference};
 pub use error::{DriftError, Side};
+pub use multivariate::{FeatureImportance, Multivariate, MultivariateDrift};
 pub use options::{Correction, Scoped, Settings};
 pub use profile::Profile;
 pub use report::{ColumnDrift, DatasetDrift, DriftReport, PredictionDrift};

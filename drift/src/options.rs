@@ -61,6 +61,37 @@ pub enum Correction {
     Fdr,
 }
 
+/// The multivariate test: a domain classifier that tells reference rows from current rows
+/// ([`crate::multivariate`]). On by default; drift when its held-out ROC AUC exceeds `threshold`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Multivariate {
+    /// Run the test (and, when building a profile, store the reference row sample it needs).
+    pub enabled: bool,
+    /// Drift when the ROC AUC is above this (0.55, Evidently's threshold for its text domain
+    /// classifier, `abs_text_content_drift`).
+    pub threshold: f64,
+    /// Rows sampled from each side (seeded). Bounds the profile's size and the test's time; at most
+    /// [`Multivariate::MAX_ROWS`].
+    pub max_rows: usize,
+}
+
+impl Multivariate {
+    /// The largest row sample: the classifier's row weights are exact in `f32` below 4096 rows per
+    /// fit (see [`crate::multivariate`]), and more rows buy little power at a linear cost.
+    pub const MAX_ROWS: usize = 4000;
+}
+
+impl Default for Multivariate {
+    fn default() -> Self {
+        Multivariate {
+            enabled: true,
+            threshold: 0.55,
+            max_rows: 1000,
+        }
+    }
+}
+
 /// Everything about a drift run except where the data comes from.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
@@ -80,6 +111,8 @@ pub struct Settings {
     pub drift_share: f64,
     /// Optional multiple-testing correction.
     pub correction: Correction,
+    /// The domain-classifier test over all columns together.
+    pub multivariate: Multivariate,
 }
 
 impl Default for Settings {
@@ -92,6 +125,7 @@ impl Default for Settings {
             threshold: Scoped::default(),
             drift_share: 0.5,
             correction: Correction::None,
+            multivariate: Multivariate::default(),
         }
     }
 }
@@ -125,6 +159,21 @@ impl Settings {
                 what: "drift share",
                 value: self.drift_share.to_string(),
                 why: "it must be between 0 and 1",
+            });
+        }
+        let m = &self.multivariate;
+        if !(0.0..=1.0).contains(&m.threshold) {
+            return Err(DriftError::InvalidOption {
+                what: "multivariate threshold",
+                value: m.threshold.to_string(),
+                why: "it is a ROC AUC, between 0 and 1",
+            });
+        }
+        if m.max_rows > Multivariate::MAX_ROWS {
+            return Err(DriftError::InvalidOption {
+                what: "multivariate sample rows",
+                value: m.max_rows.to_string(),
+                why: "it must be at most 4000",
             });
         }
         let t = &self.threshold;

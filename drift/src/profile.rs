@@ -9,9 +9,16 @@
 //!
 //! ```json
 //! {"format": "mltrack-drift-profile", "version": 1, "rows": 1000,
-//!  "columns": [{"name": "age", "column_type": "num", "values": "AAAA…", "counts": "AQAA…"},
-//!              {"name": "city", "column_type": "cat", "categories": ["Paris", "Rome"], "counts": [600, 400]}]}
+//!  "columns": [{"name": "age", "column_type": "num", "kind": "int", "values": "AAAA…", "counts": "AQAA…"},
+//!              {"name": "city", "column_type": "cat", "categories": ["Paris", "Rome"], "counts": [600, 400]}],
+//!  "sample": [{"name": "age", "values": [31, 47, null, …]}, {"name": "city", "codes": [1, 0, -1, …]}]}
 //! ```
+//!
+//! Both later additions are optional, so profiles saved before them still load: `kind` (`"int"` for an
+//! integer column, whose bins follow numpy's integer rule; absent means float) and `sample`, up to
+//! [`crate::options::Multivariate::max_rows`] reference rows drawn with a fixed seed for the multivariate
+//! test (numbers with `null` for missing, categories as indexes into `categories` with -1 for missing).
+//! Without a sample the multivariate test is skipped with a note in the report.
 
 use std::path::Path;
 
@@ -21,6 +28,8 @@ use serde::{Deserialize, Serialize};
 use crate::data::{ColumnType, Dataset};
 use crate::error::DriftError;
 use crate::error::Side;
+use crate::multivariate::sample::{RowSample, SampleColumn};
+use crate::multivariate::REFERENCE_SEED;
 use crate::options::Settings;
 use crate::summary::{CatSummary, NumSummary, Summary};
 use rayon::prelude::*;
@@ -37,6 +46,9 @@ pub struct Profile {
     pub rows: usize,
     /// Column summaries in the reference's column order.
     pub(crate) columns: Vec<(String, Summary)>,
+    /// Seeded reference rows for the multivariate test; `None` in profiles saved before it existed,
+    /// or built with the test off.
+    pub(crate) sample: Option<RowSample>,
 }
 
 impl Profile {
@@ -50,9 +62,19 @@ impl Profile {
                 side: crate::error::Side::Reference,
             });
         }
+        let columns = summarise(reference, settings)?;
+        let m = &settings.multivariate;
+        let sample = (m.enabled && m.max_rows > 0).then(|| {
+            let types: Vec<(&str, ColumnType)> = columns
+                .iter()
+                .map(|(n, s)| (n.as_str(), s.column_type()))
+                .collect();
+            RowSample::take(reference, &types, m.max_rows, REFERENCE_SEED)
+        });
         Ok(Profile {
             rows: reference.rows(),
-            columns: summarise(reference, settings)?,
+            columns,
+            sample,
         })
     }
 
@@ -112,9 +134,15 @@ impl Profile {
             }
             columns.push((c.name, summary));
         }
+        let sample = file
+            .sample
+            .map(|s| decode_sample(s, &columns))
+            .transpose()
+            .map_err(bad)?;
         Ok(Profile {
             rows: file.rows,
             columns,
+            sample,
         })
     }
 
@@ -131,6 +159,10 @@ impl Profile {
                     data: ColumnData::from_summary(s),
                 })
                 .collect(),
+            sample: self
+                .sample
+                .as_ref()
+                .map(|s| encode_sample(s, &self.columns)),
         }
     }
 }
@@ -141,6 +173,100 @@ struct ProfileFile {
     version: u32,
     rows: usize,
     columns: Vec<ProfileColumn>,
+    /// Added with the multivariate test; older files have none and still load.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    sample: Option<Vec<SampleFileColumn>>,
+}
+
+/// A sampled column: `values` (numbers, `null` for missing) for a numerical column, `codes` (indexes
+/// into the column's `categories`, -1 for missing) for a categorical one, which keeps repeated category
+/// names out of the file.
+#[derive(Serialize, Deserialize)]
+struct SampleFileColumn {
+    name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    values: Option<Vec<Option<f64>>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    codes: Option<Vec<i64>>,
+}
+
+fn encode_sample(sample: &RowSample, columns: &[(String, Summary)]) -> Vec<SampleFileColumn> {
+    sample
+        .columns
+        .iter()
+        .map(|(name, column)| {
+            let (values, codes) = match column {
+                SampleColumn::Num(v) => (
+                    Some(v.iter().map(|x| (!x.is_nan()).then_some(*x)).collect()),
+                    None,
+                ),
+                SampleColumn::Cat(v) => {
+                    let categories =
+                        columns
+                            .iter()
+                            .find(|(n, _)| n == name)
+                            .and_then(|(_, s)| match s {
+                                Summary::Cat(c) => Some(&c.categories),
+                                Summary::Num(_) => None,
+                            });
+                    let code = |x: &Option<String>| -> i64 {
+                        match (x, categories) {
+                            (Some(x), Some(cats)) => cats
+                                .binary_search(x)
+                                .ok()
+                                .and_then(|i| i64::try_from(i).ok())
+                                .unwrap_or(-1),
+                            _ => -1,
+                        }
+                    };
+                    (None, Some(v.iter().map(code).collect()))
+                }
+            };
+            SampleFileColumn {
+                name: name.clone(),
+                values,
+                codes,
+            }
+        })
+        .collect()
+}
+
+fn decode_sample(
+    file: Vec<SampleFileColumn>,
+    columns: &[(String, Summary)],
+) -> Result<RowSample, String> {
+    let mut out = Vec::with_capacity(file.len());
+    for c in file {
+        let summary = columns
+            .iter()
+            .find(|(n, _)| *n == c.name)
+            .map(|(_, s)| s)
+            .ok_or_else(|| format!("the row sample has a column `{}` the profile lacks", c.name))?;
+        let column = match (summary, c.values, c.codes) {
+            (Summary::Num(_), Some(v), None) => {
+                SampleColumn::Num(v.into_iter().map(|x| x.unwrap_or(f64::NAN)).collect())
+            }
+            (Summary::Cat(s), None, Some(codes)) => SampleColumn::Cat(
+                codes
+                    .into_iter()
+                    .map(|code| match usize::try_from(code) {
+                        Err(_) => Ok(None),
+                        Ok(i) => s.categories.get(i).cloned().map(Some).ok_or(()),
+                    })
+                    .collect::<Result<_, ()>>()
+                    .map_err(|()| {
+                        format!("the row sample of `{}` has a code out of range", c.name)
+                    })?,
+            ),
+            _ => return Err(format!("the row sample of `{}` is malformed", c.name)),
+        };
+        out.push((c.name, column));
+    }
+    let sample = RowSample { columns: out };
+    if sample.columns.iter().any(|(_, c)| c.len() != sample.rows()) {
+        return Err("the row sample's columns differ in length".into());
+    }
+    Ok(sample)
 }
 
 #[derive(Serialize, Deserialize)]
@@ -155,6 +281,10 @@ struct ProfileColumn {
 enum ColumnData {
     #[serde(rename = "num")]
     Num {
+        /// `"int"` for an integer column; absent (float) in profiles written before integer columns
+        /// were kept apart, which therefore still load, with the float binning they were made with.
+        #[serde(default, skip_serializing_if = "NumKind::is_float")]
+        kind: NumKind,
         values: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         counts: Option<String>,
@@ -164,6 +294,23 @@ enum ColumnData {
         categories: Vec<String>,
         counts: Vec<u64>,
     },
+}
+
+/// The storage kind of a numerical column, which decides numpy's binning rule.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum NumKind {
+    #[default]
+    Float,
+    Int,
+}
+
+impl NumKind {
+    // serde's `skip_serializing_if` passes a reference.
+    #[allow(clippy::trivially_copy_pass_by_ref)]
+    fn is_float(&self) -> bool {
+        *self == NumKind::Float
+    }
 }
 
 fn encode_f64(values: &[f64]) -> String {
@@ -195,6 +342,11 @@ impl ColumnData {
     fn from_summary(s: &Summary) -> Self {
         match s {
             Summary::Num(n) => ColumnData::Num {
+                kind: if n.is_integer() {
+                    NumKind::Int
+                } else {
+                    NumKind::Float
+                },
                 values: encode_f64(&n.values),
                 counts: (n.n != n.values.len() as u64).then(|| encode_u64(&n.counts)),
             },
@@ -207,7 +359,11 @@ impl ColumnData {
 
     fn into_summary(self) -> Option<Summary> {
         match self {
-            ColumnData::Num { values, counts } => {
+            ColumnData::Num {
+                kind,
+                values,
+                counts,
+            } => {
                 let values: Vec<f64> = decode_words(&values)?
                     .into_iter()
                     .map(f64::from_le_bytes)
@@ -219,7 +375,7 @@ impl ColumnData {
                         .collect(),
                     None => vec![1; values.len()],
                 };
-                NumSummary::from_parts(values, counts).map(Summary::Num)
+                NumSummary::from_parts(values, counts, kind == NumKind::Int).map(Summary::Num)
             }
             ColumnData::Cat { categories, counts } => {
                 CatSummary::from_parts(categories, counts).map(Summary::Cat)
@@ -249,7 +405,9 @@ pub(crate) fn plan_data<'a>(
     }
     for (name, values) in d.columns() {
         let inferred = match values {
-            crate::data::Values::Numeric(_) => ColumnType::Numerical,
+            crate::data::Values::Numeric(_) | crate::data::Values::Integer(_) => {
+                ColumnType::Numerical
+            }
             crate::data::Values::Text { .. } => ColumnType::Categorical,
         };
         let ty = settings.declared(name)?.unwrap_or(inferred);
@@ -319,6 +477,44 @@ mod tests {
         );
         let msg = err.err().map(|e| e.to_string()).unwrap_or_default();
         assert!(msg.contains("p.json") && msg.contains("format"), "{msg}");
+    }
+
+    #[test]
+    fn a_profile_without_kind_or_sample_loads_as_floats_and_keeps_integers_when_told() {
+        // What versions before integer columns and the multivariate test wrote.
+        let old = format!(
+            r#"{{"format":"{PROFILE_FORMAT}","version":1,"rows":2,"columns":[{{"name":"x","column_type":"num","values":"{}"}}]}}"#,
+            encode_f64(&[0.0, 1.0])
+        );
+        let p = Profile::from_json(&old, Path::new("old.json")).unwrap_or_else(|e| panic!("{e}"));
+        assert!(p.sample.is_none());
+        assert!(matches!(&p.columns[0].1, Summary::Num(n) if !n.is_integer()));
+
+        let ints = Dataset::new()
+            .with("i", crate::data::Values::Integer(vec![0, 1, 1]))
+            .unwrap_or_default();
+        let text = Profile::build(&ints, &Settings::default())
+            .map(|p| p.to_json())
+            .unwrap_or_default();
+        assert!(text.contains(r#""kind":"int""#), "{text}");
+        let back = Profile::from_json(&text, Path::new("p.json")).unwrap_or_else(|e| panic!("{e}"));
+        assert!(matches!(&back.columns[0].1, Summary::Num(n) if n.is_integer()));
+    }
+
+    #[test]
+    fn a_sample_code_out_of_range_is_malformed() {
+        let text = Profile::build(&dataset(), &Settings::default())
+            .map(|p| p.to_json())
+            .unwrap_or_default()
+            .replace(r#""codes":[1"#, r#""codes":[9"#);
+        let err = Profile::from_json(&text, Path::new("p.json"))
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(
+            err.contains("p.json") && err.contains("out of range"),
+            "{err}"
+        );
     }
 
     #[test]

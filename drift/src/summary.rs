@@ -20,6 +20,9 @@ pub struct NumSummary {
     pub(crate) counts: Vec<u64>,
     /// Rows after NaN/±inf were dropped: the sum of `counts`.
     pub(crate) n: u64,
+    /// The column was an integer column on this side (see [`Values::Integer`]): numpy's integer
+    /// binning rule applies when both sides are.
+    pub(crate) integer: bool,
 }
 
 /// Categories of a categorical column (sorted by their text) and how often each occurs.
@@ -72,6 +75,7 @@ impl NumSummary {
             values: Vec::new(),
             counts: Vec::new(),
             n: keys.len() as u64,
+            integer: false,
         };
         let mut i = 0;
         while i < keys.len() {
@@ -86,16 +90,38 @@ impl NumSummary {
         out
     }
 
+    /// An integer column. The values are compared as `f64`, as numpy compares them with float bin
+    /// edges; beyond 2^53 neighbouring integers share a float, which numpy's edges cannot tell apart
+    /// either.
+    pub fn from_integers(values: &[i64]) -> Self {
+        let floats: Vec<f64> = values.iter().map(|&v| v as f64).collect();
+        NumSummary {
+            integer: true,
+            ..Self::from_values(&floats)
+        }
+    }
+
     /// Builds a summary from distinct values and counts (used when reading a profile).
-    pub(crate) fn from_parts(values: Vec<f64>, counts: Vec<u64>) -> Option<Self> {
+    pub(crate) fn from_parts(values: Vec<f64>, counts: Vec<u64>, integer: bool) -> Option<Self> {
         let ok = values.len() == counts.len()
             && values.iter().all(|v| v.is_finite())
             && values.windows(2).all(|w| w[0] < w[1])
-            && counts.iter().all(|&c| c > 0);
+            && counts.iter().all(|&c| c > 0)
+            && (!integer || values.iter().all(|v| v.fract() == 0.0));
         ok.then(|| {
             let n = counts.iter().sum();
-            NumSummary { values, counts, n }
+            NumSummary {
+                values,
+                counts,
+                n,
+                integer,
+            }
         })
+    }
+
+    /// True when the column held integers on this side.
+    pub fn is_integer(&self) -> bool {
+        self.integer
     }
 
     /// Rows after NaN/±inf were dropped.
@@ -211,6 +237,9 @@ impl Summary {
     ) -> Result<Self, DriftError> {
         let summary = match (ty, values) {
             (ColumnType::Numerical, Values::Numeric(v)) => Summary::Num(NumSummary::from_values(v)),
+            (ColumnType::Numerical, Values::Integer(v)) => {
+                Summary::Num(NumSummary::from_integers(v))
+            }
             (ColumnType::Numerical, Values::Text { .. }) => {
                 return Err(DriftError::NotNumerical {
                     column: column.to_owned(),
@@ -219,6 +248,10 @@ impl Summary {
             }
             (ColumnType::Categorical, Values::Numeric(v)) => {
                 Summary::Cat(CatSummary::from_numbers(v))
+            }
+            (ColumnType::Categorical, Values::Integer(v)) => {
+                let floats: Vec<f64> = v.iter().map(|&x| x as f64).collect();
+                Summary::Cat(CatSummary::from_numbers(&floats))
             }
             (ColumnType::Categorical, Values::Text { codes, dictionary }) => {
                 Summary::Cat(CatSummary::from_codes(codes, dictionary))

@@ -83,7 +83,21 @@ fn the_json_has_exactly_the_documented_fields() {
             .map(|o| o.keys().cloned().collect::<Vec<_>>())
             .unwrap_or_default()
     };
-    assert_eq!(keys(&json), ["columns", "dataset", "prediction"]);
+    assert_eq!(
+        keys(&json),
+        ["columns", "dataset", "multivariate", "prediction"]
+    );
+    assert_eq!(
+        keys(&json["multivariate"]),
+        [
+            "drift_detected",
+            "features",
+            "method",
+            "roc_auc",
+            "rows_per_side",
+            "threshold"
+        ]
+    );
     assert_eq!(
         keys(&json["dataset"]),
         [

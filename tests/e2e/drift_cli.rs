@@ -142,6 +142,7 @@ fn drift_reports_alerts_and_logs_to_a_run() {
         )
     );
     assert!(metric("drift.score.x").is_some());
+    assert!(metric("drift.multivariate_auc").is_some_and(|auc| (0.0..=1.0).contains(&auc)));
     let files = c
         .list_artifacts(&client::rest::TrackingClient::run_artifact_path(run, "drift").unwrap())
         .unwrap();

@@ -8,6 +8,7 @@
 )]
 
 mod drift_cli;
+mod drift_multivariate;
 mod gold_monitoring;
 mod load;
 mod monitor_cli;

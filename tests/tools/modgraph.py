@@ -46,6 +46,21 @@ LAYERS = {
         # assembly
         ["startup"],
     ],
+    "drift": [
+        # vocabulary: the column model and the errors
+        ["error", "data"],
+        # one side of one column, then the tests on it and the options that pick them
+        ["summary"],
+        ["stats", "options"],
+        # the domain classifier and its seeded row samples
+        ["multivariate"],
+        # what a run reads (profiles) and writes (reports)
+        ["profile", "report"],
+        # the run itself
+        ["detect"],
+        # files in
+        ["io"],
+    ],
     "cli": [
         # leaves: exit codes, file writes, the run helper, environment snapshot and defaults
         ["exit", "fs", "tracked_run", "settings::environment", "settings::defaults"],

@@ -21,6 +21,14 @@ pub(super) fn positive_seconds(s: &str) -> Result<Duration, String> {
         .ok_or_else(|| "must be a positive number of seconds".into())
 }
 
+/// A ROC AUC threshold, between 0 and 1.
+pub(super) fn auc(s: &str) -> Result<f64, String> {
+    s.parse::<f64>()
+        .ok()
+        .filter(|x| (0.0..=1.0).contains(x))
+        .ok_or_else(|| "must be a ROC AUC between 0 and 1".into())
+}
+
 pub(super) fn regex(s: &str) -> Result<Regex, String> {
     Regex::new(s).map_err(|e| format!("not a valid regular expression: {e}"))
 }

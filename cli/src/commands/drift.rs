@@ -143,6 +143,13 @@ pub(super) fn log_to_run(
         ));
         metrics.push(metric("drift.prediction_score", p.drift_score));
     }
+    if let Some(m) = report
+        .multivariate
+        .as_ref()
+        .and_then(drift::Multivariate::tested)
+    {
+        metrics.push(metric("drift.multivariate_auc", m.roc_auc));
+    }
     for c in &report.columns {
         let key = super::metric_keys::metric_key("drift.score.", &c.name);
         metrics.push(metric(&key, c.drift_score));
@@ -185,6 +192,35 @@ fn print_summary(report: &DriftReport) {
             p.drift_score,
             p.threshold
         );
+    }
+    match &report.multivariate {
+        None => {}
+        Some(drift::Multivariate::Skipped { skipped }) => {
+            println!("multivariate drift: not tested ({skipped})");
+        }
+        Some(drift::Multivariate::Tested(m)) => {
+            let features: Vec<String> = m
+                .features
+                .iter()
+                .map(|f| format!("{} {:.2}", f.column, f.importance))
+                .collect();
+            println!(
+                "multivariate drift: {} (domain classifier ROC AUC = {:.4}, threshold {}, {} rows a side; relied on: {})",
+                if m.drift_detected {
+                    "DETECTED"
+                } else {
+                    "not detected"
+                },
+                m.roc_auc,
+                m.threshold,
+                m.rows_per_side,
+                if features.is_empty() {
+                    "nothing".to_string()
+                } else {
+                    features.join(", ")
+                }
+            );
+        }
     }
     let mut columns: Vec<_> = report.columns.iter().collect();
     columns.sort_by_key(|c| !c.drift_detected);

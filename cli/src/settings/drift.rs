@@ -1,9 +1,12 @@
 //! `mltrack drift`'s settings: the tests and thresholds per column, the outputs, and where to log.
 
 use super::environment::Environment;
-use crate::cli::{CorrectionArg, DriftArgs, DriftCommand, DriftProfileArgs, DriftRunArgs};
+use crate::cli::{
+    CorrectionArg, DriftArgs, DriftCommand, DriftProfileArgs, DriftRunArgs, MultivariateArgs,
+};
 use crate::exit::UsageError;
 use crate::tracked_run::RunTarget;
+use ::drift::options::Multivariate;
 use ::drift::{Correction, Scoped, Settings, StatTest};
 use anyhow::Context;
 use std::path::PathBuf;
@@ -109,6 +112,7 @@ fn compare(args: DriftRunArgs, env: &Environment) -> anyhow::Result<CompareSetti
             CorrectionArg::Bonferroni => Correction::Bonferroni,
             CorrectionArg::Fdr => Correction::Fdr,
         },
+        multivariate: multivariate(&args.multivariate),
     };
     Ok(CompareSettings {
         reference,
@@ -123,6 +127,15 @@ fn compare(args: DriftRunArgs, env: &Environment) -> anyhow::Result<CompareSetti
         }),
         log,
     })
+}
+
+/// The multivariate test as `--multivariate-threshold` and `--no-multivariate` set it (`monitor` too).
+pub(super) fn multivariate(args: &MultivariateArgs) -> Multivariate {
+    Multivariate {
+        enabled: !args.no_multivariate,
+        threshold: args.multivariate_threshold,
+        ..Multivariate::default()
+    }
 }
 
 /// `[COLUMN=]VALUE` → (column, value).

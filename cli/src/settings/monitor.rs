@@ -26,6 +26,8 @@ pub struct MonitorSettings {
     /// With `--watch`: the time between polls.
     pub watch: Option<Duration>,
     pub mail: Option<Mail>,
+    /// `--multivariate-threshold`, `--no-multivariate`.
+    pub multivariate: ::drift::options::Multivariate,
 }
 
 /// Where and to whom alert mails go.
@@ -116,6 +118,7 @@ impl MonitorSettings {
             model_cache: env.model_cache(args.model_cache),
             watch,
             mail,
+            multivariate: super::drift::multivariate(&args.multivariate),
         })
     }
 }

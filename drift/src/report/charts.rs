@@ -46,7 +46,7 @@ pub(crate) fn chart_for(reference: &Summary, current: &Summary) -> Chart {
     match (reference, current) {
         (Summary::Num(r), Summary::Num(c)) => {
             let (lo, hi) = (r.min().min(c.min()), r.max().max(c.max()));
-            let mut edges = sturges_edges(lo, hi, r.n + c.n);
+            let mut edges = sturges_edges(lo, hi, r.n + c.n, r.integer && c.integer);
             if edges.len() > MAX_BINS + 1 {
                 edges = linspace(lo, hi, MAX_BINS + 1);
             }

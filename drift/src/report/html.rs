@@ -6,6 +6,7 @@ use std::fmt::Write;
 
 use super::charts::{svg, Chart, CURRENT_RGB, REFERENCE_RGB};
 use super::DriftReport;
+use crate::multivariate::Multivariate;
 use crate::options::Correction;
 
 const CHART_WIDTH: u32 = 640;
@@ -46,6 +47,45 @@ td.n{text-align:right;font-variant-numeric:tabular-nums}.yes{color:#b00020;font-
 .box{display:inline-block;width:10px;height:10px;margin:0 4px 0 12px}.axis{display:flex;justify-content:space-between;\
 font-size:12px;color:#555;width:640px}.cats{font-size:12px;color:#555;width:640px}section{margin:1.5em 0}";
 
+/// The domain classifier's verdict, its AUC and the columns it split on, or why it did not run.
+fn multivariate(h: &mut String, m: Option<&Multivariate>) {
+    match m {
+        None => {}
+        Some(Multivariate::Skipped { skipped }) => {
+            let _ = write!(
+                h,
+                "<p>Multivariate drift: not tested ({}).</p>",
+                esc(skipped)
+            );
+        }
+        Some(Multivariate::Tested(m)) => {
+            let v = if m.drift_detected {
+                "<span class=\"yes\">detected</span>"
+            } else {
+                "<span class=\"no\">not detected</span>"
+            };
+            let features: Vec<String> = m
+                .features
+                .iter()
+                .map(|f| format!("<code>{}</code> {}", esc(&f.column), num(f.importance)))
+                .collect();
+            let _ = write!(
+                h,
+                "<p>Multivariate drift: {v}. A domain classifier told reference from current rows with \
+                 ROC AUC {} on held-out rows (drift when &gt; {}; {} rows a side).{}</p>",
+                num(m.roc_auc),
+                num(m.threshold),
+                m.rows_per_side,
+                if features.is_empty() {
+                    String::new()
+                } else {
+                    format!(" It relied most on {}.", features.join(", "))
+                }
+            );
+        }
+    }
+}
+
 /// Renders the whole page.
 pub(crate) fn render(report: &DriftReport) -> String {
     let d = &report.dataset;
@@ -82,6 +122,7 @@ pub(crate) fn render(report: &DriftReport) -> String {
             num(p.drift_score)
         );
     }
+    multivariate(&mut h, report.multivariate.as_ref());
     if report.correction != Correction::None {
         let name = if report.correction == Correction::Bonferroni {
             "Bonferroni"

@@ -15,7 +15,10 @@
 //!               "drift_detected": false}
 //!   },
 //!   "prediction": {"column": "price", "stattest": "wasserstein", "threshold": 0.1, "drift_score": 0.05,
-//!                  "drift_detected": false}
+//!                  "drift_detected": false},
+//!   "multivariate": {"method": "domain_classifier", "roc_auc": 0.71, "threshold": 0.55,
+//!                    "drift_detected": true, "rows_per_side": 2000,
+//!                    "features": [{"column": "age", "importance": 0.48}, {"column": "price", "importance": 0.31}]}
 //! }
 //! ```
 //!
@@ -28,6 +31,10 @@
 //!   `score >= threshold`.
 //! * `drift_score` is `null` when it is undefined: chi-square on a column with one value on both sides
 //!   (Evidently's NaN, never drift).
+//! * `multivariate` is the domain-classifier test ([`crate::multivariate`]): drift when `roc_auc >
+//!   threshold`; `features` lists up to five columns by their share of the classifier's splits. It is
+//!   `{"skipped": "<reason>"}` when the test could not run (a profile without a row sample, fewer than
+//!   200 rows a side) and `null` when it was switched off.
 //! * Only when a correction is enabled: `dataset.correction` (`"bonferroni"` or `"fdr"`) and, on p-value
 //!   columns, `adjusted_p_value`, which then decides `drift_detected`.
 
@@ -41,6 +48,7 @@ pub(crate) use charts::chart_for;
 pub use charts::Chart;
 
 use crate::data::ColumnType;
+use crate::multivariate::Multivariate;
 use crate::options::Correction;
 use crate::stats::StatTest;
 
@@ -110,6 +118,8 @@ pub struct DriftReport {
     pub prediction: Option<PredictionDrift>,
     /// The correction in force.
     pub correction: Correction,
+    /// The domain-classifier test over all columns; `None` when it was switched off.
+    pub multivariate: Option<Multivariate>,
 }
 
 impl DriftReport {
@@ -121,7 +131,11 @@ impl DriftReport {
 
     /// The summary alone (what a webhook posts): the JSON without `columns`.
     pub fn summary_json(&self) -> serde_json::Value {
-        serde_json::json!({ "dataset": DatasetJson(self), "prediction": self.prediction })
+        serde_json::json!({
+            "dataset": DatasetJson(self),
+            "prediction": self.prediction,
+            "multivariate": self.multivariate,
+        })
     }
 
     /// One self-contained HTML page: summary, per-column table (drifted first), one inline SVG chart per
@@ -130,9 +144,17 @@ impl DriftReport {
         html::render(self)
     }
 
-    /// True when the dataset or the prediction drifted: the condition `--fail-on-drift` exits on.
+    /// True when the dataset drifted (share of drifted columns), the prediction drifted, or the
+    /// multivariate test found drift: the condition `--fail-on-drift` exits on and `monitor` alerts
+    /// on. The multivariate test counts because it catches what the share cannot (a changed relation
+    /// between columns that each look unchanged); switch it off to alert on columns alone.
     pub fn alert(&self) -> bool {
-        self.dataset.dataset_drift || self.prediction.as_ref().is_some_and(|p| p.drift_detected)
+        self.dataset.dataset_drift
+            || self.prediction.as_ref().is_some_and(|p| p.drift_detected)
+            || self
+                .multivariate
+                .as_ref()
+                .is_some_and(Multivariate::drift_detected)
     }
 
     /// The result for `column`.
@@ -193,10 +215,11 @@ impl Serialize for ColumnsJson<'_> {
 
 impl Serialize for DriftReport {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut st = s.serialize_struct("DriftReport", 3)?;
+        let mut st = s.serialize_struct("DriftReport", 4)?;
         st.serialize_field("dataset", &DatasetJson(self))?;
         st.serialize_field("columns", &ColumnsJson(&self.columns))?;
         st.serialize_field("prediction", &self.prediction)?;
+        st.serialize_field("multivariate", &self.multivariate)?;
         st.end()
     }
 }

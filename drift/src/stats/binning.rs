@@ -7,13 +7,20 @@ use crate::summary::NumSummary;
 
 /// Sturges edges for data whose minimum, maximum and size are given (`np.histogram_bin_edges`): width
 /// `ptp / (log2(size) + 1)`, `ceil(ptp / width)` equal bins, and a unit-wide bin around a constant.
-pub fn sturges_edges(min: f64, max: f64, size: u64) -> Vec<f64> {
+///
+/// `integer` is numpy's rule for an integer array (`_get_bin_edges`: `if np.issubdtype(a.dtype,
+/// np.integer) and width < 1: width = 1`): bins are never narrower than one unit, so a 0/1 column
+/// gets one bin `[0, 1]` where floats get two. The edges themselves are still floats.
+pub fn sturges_edges(min: f64, max: f64, size: u64, integer: bool) -> Vec<f64> {
     let (first, last) = if min == max {
         (min - 0.5, max + 0.5)
     } else {
         (min, max)
     };
-    let width = (max - min) / ((size as f64).log2() + 1.0);
+    let mut width = (max - min) / ((size as f64).log2() + 1.0);
+    if integer && width != 0.0 && width < 1.0 {
+        width = 1.0;
+    }
     // numpy tests `if width:`; zero means one bin.
     let bins = if width == 0.0 {
         1
@@ -90,9 +97,26 @@ mod tests {
     #[test]
     fn sturges_uses_log2_of_the_size() {
         // 8 values over [0, 8]: width 8 / (3 + 1) = 2, so four bins.
-        assert_eq!(sturges_edges(0.0, 8.0, 8), vec![0.0, 2.0, 4.0, 6.0, 8.0]);
+        assert_eq!(
+            sturges_edges(0.0, 8.0, 8, false),
+            vec![0.0, 2.0, 4.0, 6.0, 8.0]
+        );
         // A constant gets one bin one unit wide.
-        assert_eq!(sturges_edges(3.0, 3.0, 10), vec![2.5, 3.5]);
+        assert_eq!(sturges_edges(3.0, 3.0, 10, false), vec![2.5, 3.5]);
+    }
+
+    #[test]
+    fn integer_bins_are_at_least_one_unit_wide() {
+        // 0/1 over 2 values: width 1 / (1 + 1) = 0.5 → two float bins, one integer bin.
+        assert_eq!(sturges_edges(0.0, 1.0, 2, false), vec![0.0, 0.5, 1.0]);
+        assert_eq!(sturges_edges(0.0, 1.0, 2, true), vec![0.0, 1.0]);
+        // Wide enough already: the rule changes nothing.
+        assert_eq!(
+            sturges_edges(0.0, 8.0, 8, true),
+            sturges_edges(0.0, 8.0, 8, false)
+        );
+        // A constant integer column keeps numpy's unit bin around it.
+        assert_eq!(sturges_edges(3.0, 3.0, 10, true), vec![2.5, 3.5]);
     }
 
     #[test]

@@ -107,7 +107,14 @@ fn binned_shares(r: &Summary, c: &Summary, fill_zeroes: bool) -> (Vec<f64>, Vec<
     let (rn, cn) = (r.len() as f64, c.len() as f64);
     let (rc, cc) = match (r, c) {
         (Summary::Num(rs), Summary::Num(cs)) if rs.values.len() > 20 => {
-            let edges = sturges_edges(rs.min().min(cs.min()), rs.max().max(cs.max()), rs.n + cs.n);
+            // `pd.concat` of the two sides stays an integer array only when both are.
+            let integer = rs.integer && cs.integer;
+            let edges = sturges_edges(
+                rs.min().min(cs.min()),
+                rs.max().max(cs.max()),
+                rs.n + cs.n,
+                integer,
+            );
             (histogram(rs, &edges), histogram(cs, &edges))
         }
         _ => {
@@ -190,7 +197,16 @@ pub(super) fn kl_div(r: &Summary, c: &Summary) -> f64 {
 pub(super) fn hellinger(r: &Summary, c: &Summary) -> f64 {
     let overlap = if let (Summary::Num(rs), Summary::Num(cs)) = (r, c) {
         let distinct = union_distinct(r, c) as u64;
-        let edges = sturges_edges(rs.min().min(cs.min()), rs.max().max(cs.max()), distinct);
+        // The keys are `set(ref) | set(cur)`: a value on both sides keeps the reference's type, so
+        // `np.asarray(keys)` is an integer array when the reference is, unless current adds a value
+        // of its own that is a float.
+        let integer = rs.integer && (cs.integer || union_distinct(r, c) == rs.values.len());
+        let edges = sturges_edges(
+            rs.min().min(cs.min()),
+            rs.max().max(cs.max()),
+            distinct,
+            integer,
+        );
         let h1 = density(&histogram(rs, &edges), &edges);
         let h2 = density(&histogram(cs, &edges), &edges);
         let bin_width = (edges[edges.len() - 1] - edges[0]) / (edges.len() - 1) as f64;
@@ -232,7 +248,9 @@ mod tests {
             crate::data::Values::Text { codes, dictionary } => {
                 Summary::Cat(CatSummary::from_codes(&codes, &dictionary))
             }
-            crate::data::Values::Numeric(_) => unreachable!("text() builds text"),
+            crate::data::Values::Numeric(_) | crate::data::Values::Integer(_) => {
+                unreachable!("text() builds text")
+            }
         }
     }
 

@@ -92,7 +92,10 @@ pub(crate) fn run(s: &MonitorSettings) -> anyhow::Result<ExitStatus> {
             .file_name()
             .map_or_else(|| "model".into(), |n| n.to_string_lossy().into_owned())
     });
-    let drift = drift_settings(&model.pipeline);
+    let drift = drift::Settings {
+        multivariate: s.multivariate.clone(),
+        ..drift_settings(&model.pipeline)
+    };
     let reference = load_reference(s, &model, &drift)?;
     std::fs::create_dir_all(&s.out)
         .with_context(|| format!("cannot create `{}`", s.out.display()))?;

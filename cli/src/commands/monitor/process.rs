@@ -318,6 +318,17 @@ fn log_metrics(client: &TrackingClient, run_id: &str, done: &Done) -> anyhow::Re
                 f64::from(u8::from(p.drift_detected)),
             ));
         }
+        if let Some(m) = r
+            .multivariate
+            .as_ref()
+            .and_then(drift::Multivariate::tested)
+        {
+            pairs.push(("multivariate_auc".into(), m.roc_auc));
+            pairs.push((
+                "multivariate_drift".into(),
+                f64::from(u8::from(m.drift_detected)),
+            ));
+        }
     }
     let metrics: Vec<Metric> = pairs
         .into_iter()
