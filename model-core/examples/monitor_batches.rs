@@ -26,9 +26,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let n = gold.height();
     for day in 1..=days {
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(u64::from(day));
-        let picks: Vec<IdxSize> = (0..rows)
-            .map(|_| rng.gen_range(0..n) as IdxSize)
-            .collect();
+        let picks: Vec<IdxSize> = (0..rows).map(|_| rng.gen_range(0..n) as IdxSize).collect();
         let mut batch = gold.take(&IdxCa::from_vec("rows".into(), picks))?;
         if day >= 60 {
             for (column, by) in [("accommodates", 6.0), ("review_scores_rating", -25.0)] {

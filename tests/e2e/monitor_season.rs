@@ -300,6 +300,7 @@ fn check_mails(mails: &[serde_json::Value], url: &str) {
         format!("Batch:  {} ({}.parquet)", date(SHIFT_DAY), date(SHIFT_DAY)),
         "  - accommodates: ".to_string(),
         "Prediction drift: DETECTED".to_string(),
+        "Multivariate drift: DETECTED (domain classifier ROC AUC ".to_string(),
         "  - neighbourhood_cleansed: \"Treasure Island\" × ".to_string(),
         format!("Page:   {url}/models/{MODEL}/monitoring"),
         format!("{url}/experiments/"),
@@ -365,7 +366,12 @@ fn check_page(url: &str) {
         assert!(html.contains(&row), "{place} first seen on day {day}");
     }
     assert!(html.contains("bedrooms_not_negative"), "day 75's reason");
-    for chart in ["chart-rows", "chart-share", "chart-prediction"] {
+    for chart in [
+        "chart-rows",
+        "chart-share",
+        "chart-prediction",
+        "chart-multivariate",
+    ] {
         assert!(html.contains(&format!(r#"id="{chart}""#)), "{chart}");
     }
     let model = http

@@ -35,6 +35,8 @@ pub(super) struct Alert {
     pub drifted: Vec<(String, String, f64, f64)>,
     /// The prediction's test, score, threshold, and whether it drifted.
     pub prediction: Option<(String, f64, f64, bool)>,
+    /// The domain classifier's verdict, when it ran.
+    pub multivariate: Option<Multivariate>,
     pub failures: Vec<String>,
     /// Unseen categories among the skipped rows: column, value, rows; most frequent first.
     pub unseen: Vec<(String, String, usize)>,
@@ -46,9 +48,21 @@ pub(super) struct Alert {
     pub page_url: Option<String>,
 }
 
+/// What the domain classifier found: what univariate tests can miss.
+#[derive(Debug)]
+pub(super) struct Multivariate {
+    pub auc: f64,
+    pub threshold: f64,
+    pub detected: bool,
+    /// The columns it relied on most.
+    pub features: Vec<String>,
+}
+
 impl Alert {
     fn drifted(&self) -> bool {
-        self.dataset_drift || self.prediction.as_ref().is_some_and(|p| p.3)
+        self.dataset_drift
+            || self.prediction.as_ref().is_some_and(|p| p.3)
+            || self.multivariate.as_ref().is_some_and(|m| m.detected)
     }
 }
 
@@ -102,6 +116,20 @@ pub(super) fn compose(a: &Alert) -> (String, String) {
             } else {
                 "not detected"
             }
+        );
+    }
+    if let Some(m) = &a.multivariate {
+        let _ = writeln!(
+            b,
+            "Multivariate drift: {} (domain classifier ROC AUC {:.3} / {}; relied on {})",
+            if m.detected {
+                "DETECTED"
+            } else {
+                "not detected"
+            },
+            m.auc,
+            m.threshold,
+            m.features.join(", ")
         );
     }
     if !a.unseen.is_empty() {
@@ -212,6 +240,12 @@ mod tests {
             dataset_drift: true,
             drifted: vec![("accommodates".into(), "wasserstein".into(), 1.23456, 0.1)],
             prediction: Some(("wasserstein".into(), 0.5, 0.1, true)),
+            multivariate: Some(Multivariate {
+                auc: 0.9712,
+                threshold: 0.55,
+                detected: true,
+                features: vec!["accommodates".into(), "beds".into()],
+            }),
             unseen: vec![(
                 "neighbourhood_cleansed".into(),
                 "Treasure Island".into(),
@@ -234,6 +268,7 @@ mod tests {
             "Dataset drift detected.",
             "  - accommodates: wasserstein 1.2346 / 0.1",
             "Prediction drift: DETECTED (wasserstein 0.5000 / 0.1)",
+            "Multivariate drift: DETECTED (domain classifier ROC AUC 0.971 / 0.55; relied on accommodates, beds)",
             "  - neighbourhood_cleansed: \"Treasure Island\" × 12",
             "  - beds_sane: 2",
         ] {

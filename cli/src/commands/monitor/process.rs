@@ -237,6 +237,16 @@ fn log_page_facts(client: &TrackingClient, run_id: &str, done: &Done) -> anyhow:
                 p.stattest.name(),
             ));
         }
+        if let Some(m) = r
+            .multivariate
+            .as_ref()
+            .and_then(drift::Multivariate::tested)
+        {
+            params.push(KeyValue::new(
+                monitor::MULTIVARIATE_THRESHOLD,
+                m.threshold.to_string(),
+            ));
+        }
         let drifted: Vec<String> = r
             .columns
             .iter()
@@ -283,15 +293,15 @@ fn write_part(dir: &Path, frame: &DataFrame, always: bool) -> anyhow::Result<()>
 /// The batch's numbers as the run's metrics, as far as the batch got.
 fn log_metrics(client: &TrackingClient, run_id: &str, done: &Done) -> anyhow::Result<()> {
     let now = now_ms();
-    let mut pairs = vec![("rows_in".to_string(), done.rows_in as f64)];
+    let mut pairs = vec![(monitor::ROWS_IN.to_string(), done.rows_in as f64)];
     if let Some(counts) = &done.counts {
         pairs.extend(
             count_metrics(counts)
                 .into_iter()
-                .filter(|(k, _)| k != "rows_in"),
+                .filter(|(k, _)| k != monitor::ROWS_IN),
         );
     }
-    pairs.push(("rows_quarantined".into(), done.quarantined as f64));
+    pairs.push((monitor::ROWS_QUARANTINED.into(), done.quarantined as f64));
     for (rule, policy, violations, quarantined) in &done.rules {
         pairs.push((
             metric_key("expectation_violations.", rule),
@@ -306,15 +316,18 @@ fn log_metrics(client: &TrackingClient, run_id: &str, done: &Done) -> anyhow::Re
             "drifted_columns".into(),
             r.dataset.number_of_drifted_columns as f64,
         ));
-        pairs.push(("drift_share".into(), r.dataset.share_of_drifted_columns));
         pairs.push((
-            "dataset_drift".into(),
+            monitor::DRIFT_SHARE.into(),
+            r.dataset.share_of_drifted_columns,
+        ));
+        pairs.push((
+            monitor::DATASET_DRIFT.into(),
             f64::from(u8::from(r.dataset.dataset_drift)),
         ));
         if let Some(p) = &r.prediction {
-            pairs.push(("prediction_drift_score".into(), p.drift_score));
+            pairs.push((monitor::PREDICTION_DRIFT_SCORE.into(), p.drift_score));
             pairs.push((
-                "prediction_drift".into(),
+                monitor::PREDICTION_DRIFT.into(),
                 f64::from(u8::from(p.drift_detected)),
             ));
         }
@@ -323,9 +336,9 @@ fn log_metrics(client: &TrackingClient, run_id: &str, done: &Done) -> anyhow::Re
             .as_ref()
             .and_then(drift::Multivariate::tested)
         {
-            pairs.push(("multivariate_auc".into(), m.roc_auc));
+            pairs.push((monitor::MULTIVARIATE_AUC.into(), m.roc_auc));
             pairs.push((
-                "multivariate_drift".into(),
+                monitor::MULTIVARIATE_DRIFT.into(),
                 f64::from(u8::from(m.drift_detected)),
             ));
         }
@@ -381,6 +394,20 @@ pub(super) fn alert_mail(ctx: &Context<'_>, batch: &Batch, done: &Done) -> super
                 p.drift_detected,
             )
         }),
+        multivariate: report
+            .and_then(|r| r.multivariate.as_ref())
+            .and_then(drift::Multivariate::tested)
+            .map(|m| super::mail::Multivariate {
+                auc: m.roc_auc,
+                threshold: m.threshold,
+                detected: m.drift_detected,
+                features: m
+                    .features
+                    .iter()
+                    .take(3)
+                    .map(|f| f.column.clone())
+                    .collect(),
+            }),
         failures: done.failures.clone(),
         unseen: done.unseen.clone(),
         quarantined: done
@@ -432,6 +459,7 @@ pub(super) fn alert_json(ctx: &Context<'_>, batch: &Batch, done: &Done) -> serde
         "batch_date": batch.date,
         "dataset_drift": done.report.as_ref().is_some_and(|r| r.dataset.dataset_drift),
         "prediction_drift": done.report.as_ref().and_then(|r| r.prediction.as_ref()).map(|p| serde_json::json!({"score": p.drift_score, "detected": p.drift_detected})),
+        "multivariate_drift": done.report.as_ref().and_then(|r| r.multivariate.as_ref()).and_then(drift::Multivariate::tested).map(|m| serde_json::json!({"roc_auc": m.roc_auc, "threshold": m.threshold, "detected": m.drift_detected})),
         "drifted_columns": drifted,
         "rows_in": done.rows_in,
         "rows_skipped": done.counts.as_ref().map_or(0, |c| c.skipped),
