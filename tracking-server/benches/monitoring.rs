@@ -88,12 +88,12 @@ async fn seed(store: &SqlStore) {
         } else {
             Vec::new()
         };
-        let unseen: Vec<(String, String, u64)> = (0..5)
+        let unseen: Vec<(String, String, u64)> = (0..5u64)
             .map(|k| {
                 (
                     "neighbourhood".into(),
-                    format!("place-{}", (day / 7) * 2 + k),
-                    10 + k as u64,
+                    format!("place-{}", (day / 7) * 2 + k as i64),
+                    10 + k,
                 )
             })
             .collect();
