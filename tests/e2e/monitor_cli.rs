@@ -241,6 +241,21 @@ fn monitor_processes_each_daily_batch_once_against_a_tracking_server() {
         w.join("model/reference_profile.json").is_file(),
         "train saves the reference profile"
     );
+    // Integer columns of the training file stay integers in the profile (numpy bins them apart).
+    let profile: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(w.join("model/reference_profile.json")).unwrap())
+            .unwrap();
+    let kind = |name: &str| {
+        profile["columns"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == name)
+            .map(|c| c["kind"].clone())
+            .unwrap_or_else(|| panic!("no column {name} in the profile"))
+    };
+    assert_eq!(kind("minimum_nights"), "int");
+    assert_ne!(kind("bedrooms"), "int");
 
     let gold = w.join("gold");
     std::fs::create_dir(&gold).unwrap();

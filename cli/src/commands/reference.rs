@@ -21,8 +21,13 @@ pub(crate) fn drift_settings(pipeline: &PricePipeline) -> Settings {
 }
 
 /// The profile of `rows` of `table`: the model's input columns and its prediction for each row it
-/// could score.
-pub(crate) fn build(pipeline: &PricePipeline, table: &Table) -> anyhow::Result<Profile> {
+/// could score. Columns named in `integers` (integer columns of the source file) are profiled as
+/// integers when every value is present, as drift reads such a column from a batch.
+pub(crate) fn build(
+    pipeline: &PricePipeline,
+    table: &Table,
+    integers: &[String],
+) -> anyhow::Result<Profile> {
     let predictions = pipeline.predict(table)?;
     let a = pipeline.assembler();
     let mut data = Dataset::new();
@@ -32,13 +37,16 @@ pub(crate) fn build(pipeline: &PricePipeline, table: &Table) -> anyhow::Result<P
         };
         let values = match &column.data {
             ColumnData::Str(v) => Values::text(predictions.rows.iter().map(|&r| v[r].as_deref())),
-            ColumnData::Num(v) => Values::Numeric(
-                predictions
-                    .rows
-                    .iter()
-                    .map(|&r| v[r].unwrap_or(f64::NAN))
-                    .collect(),
-            ),
+            ColumnData::Num(v) => {
+                let picked: Vec<Option<f64>> = predictions.rows.iter().map(|&r| v[r]).collect();
+                let whole = picked.iter().all(|x| x.is_some_and(|x| x.fract() == 0.0));
+                if whole && integers.contains(name) {
+                    #[allow(clippy::cast_possible_truncation)]
+                    Values::Integer(picked.iter().map(|x| x.unwrap_or(0.0) as i64).collect())
+                } else {
+                    Values::Numeric(picked.iter().map(|x| x.unwrap_or(f64::NAN)).collect())
+                }
+            }
         };
         data.push(name.clone(), values)?;
     }

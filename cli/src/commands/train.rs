@@ -113,7 +113,20 @@ fn save_reference_profile(
     if options.refit_on_train_val {
         rows.extend_from_slice(&parts[1]);
     }
-    let profile = super::reference::build(&outcome.pipeline, &table.take(&rows))?;
+    // The model's table holds every number as f64; the file says which columns were integers,
+    // which drift bins by numpy's integer rule (as Evidently does on the same data).
+    let integers: Vec<String> = table_reader::TableReader::open(&options.data, 1, &[])
+        .ok()
+        .and_then(|r| r.schema().cloned())
+        .map(|schema| {
+            schema
+                .iter()
+                .filter(|(_, dtype)| dtype.is_integer())
+                .map(|(name, _)| name.to_string())
+                .collect()
+        })
+        .unwrap_or_default();
+    let profile = super::reference::build(&outcome.pipeline, &table.take(&rows), &integers)?;
     write_atomically(
         &s.out.join(super::reference::REFERENCE_PROFILE_FILE),
         profile.to_json().as_bytes(),
