@@ -251,8 +251,10 @@ fn monitor_processes_each_daily_batch_once_against_a_tracking_server() {
             .unwrap()
             .iter()
             .find(|c| c["name"] == name)
-            .map(|c| c["kind"].clone())
-            .unwrap_or_else(|| panic!("no column {name} in the profile"))
+            .map_or_else(
+                || panic!("no column {name} in the profile"),
+                |c| c["kind"].clone(),
+            )
     };
     assert_eq!(kind("minimum_nights"), "int");
     assert_ne!(kind("bedrooms"), "int");
