@@ -103,11 +103,12 @@ struct Relay {
 }
 
 impl Relay {
-    fn start(dir: &Path) -> Self {
+    fn start(dir: &Path, implicit_tls: bool) -> Self {
         let mut child = Command::new(python())
             .arg(workspace_root().join("tests/python/smtp_sink.py"))
             .args(["--out", dir.to_str().unwrap()])
             .args(["--user", "monitor", "--password", "s3cret"])
+            .args(implicit_tls.then_some("--implicit-tls"))
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .spawn()
@@ -189,7 +190,7 @@ fn a_season_of_daily_batches_is_monitored_once_mailed_and_shown_on_the_page() {
     let rules = w.join("expect.toml");
     std::fs::write(&rules, EXPECTATIONS).unwrap();
     let mailbox = w.join("mailbox");
-    let relay = Relay::start(&mailbox);
+    let relay = Relay::start(&mailbox, false);
     let smtp = format!("smtp://monitor@localhost:{}", relay.port);
     let out = w.join("out");
     let args = [
@@ -381,4 +382,73 @@ fn check_page(url: &str) {
         .text()
         .unwrap();
     assert!(model.contains(&format!(r#"href="/models/{MODEL}/monitoring""#)));
+}
+
+/// `smtps://`: TLS from the first byte, then the login. (A relay that refuses is
+/// `monitor_watch::an_undeliverable_mail_tags_the_run_and_loses_nothing`.)
+#[test]
+fn alert_mails_go_over_implicit_tls_with_a_login() {
+    let work = tempfile::tempdir().unwrap();
+    let w = work.path();
+    let train_data = w.join("train.parquet");
+    crate::monitor_cli::training_data(&train_data);
+    let train = Command::new(mltrack_bin())
+        .args([
+            "train",
+            "--data",
+            train_data.to_str().unwrap(),
+            "--max-evals",
+            "1",
+        ])
+        .args(["--out", w.join("model").to_str().unwrap()])
+        .env("MLTRACK_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(train.status.success(), "{:?}", text(&train));
+    let input = w.join("gold");
+    std::fs::create_dir(&input).unwrap();
+    let mailbox = w.join("mailbox");
+    let relay = Relay::start(&mailbox, true);
+    let cert = mailbox.join("cert.pem");
+    let smtp = format!("smtps://monitor@localhost:{}", relay.port);
+    let model = w.join("model");
+    let out = w.join("out");
+    let run = |day: u32| {
+        let date = crate::monitor_cli::date(day);
+        write_parquet(
+            &crate::monitor_cli::batch(day),
+            &input.join(format!("{date}.parquet")),
+        );
+        monitor_env(
+            &[
+                "--model",
+                model.to_str().unwrap(),
+                "--input",
+                input.to_str().unwrap(),
+                "--out",
+                out.to_str().unwrap(),
+                "--smtp-url",
+                &smtp,
+                "--mail-to",
+                "oncall@example.com",
+            ],
+            &w.join("cache"),
+            &[
+                ("MLTRACK_SMTP_PASSWORD", "s3cret"),
+                ("SSL_CERT_FILE", cert.to_str().unwrap()),
+            ],
+        )
+    };
+    // Day 7 drifts: one mail, over TLS, after the login.
+    let sent = run(7);
+    assert_eq!(sent.status.code(), Some(3), "{:?}", text(&sent));
+    let mails = Relay::mails(&mailbox, 1);
+    assert_eq!(mails.len(), 1, "{:?}", text(&sent));
+    assert_eq!(mails[0]["tls"], true);
+    assert_eq!(mails[0]["authenticated"], true);
+    assert!(mails[0]["subject"]
+        .as_str()
+        .unwrap()
+        .starts_with("[mltrack] drift in "));
+    drop(relay);
 }

@@ -1,12 +1,13 @@
 """An SMTP server for the monitoring tests, as a mail relay would be: STARTTLS on offer, AUTH
 (LOGIN/PLAIN) accepted only after STARTTLS and only for one user, every message saved.
 
-    python smtp_sink.py --out DIR --user USER --password PASSWORD
+    python smtp_sink.py --out DIR --user USER --password PASSWORD [--implicit-tls]
 
 It writes a self-signed certificate for ``localhost`` to ``DIR/cert.pem`` (the client trusts it
 through ``SSL_CERT_FILE``), prints ``ready PORT`` once it listens, and saves each message as
 ``DIR/mail-NNNN.json``: sender, recipients, whether the session was encrypted and authenticated, the
-subject and the plain-text body. It stops when stdin closes, so it never outlives the test.
+subject and the plain-text body. With ``--implicit-tls`` it speaks TLS from the first byte (SMTPS,
+``smtps://``) instead of offering STARTTLS. It stops when stdin closes, so it never outlives the test.
 """
 
 from __future__ import annotations
@@ -70,7 +71,9 @@ class Saver:
         record = {
             "from": envelope.mail_from,
             "to": envelope.rcpt_tos,
-            "tls": session.ssl is not None,
+            # STARTTLS sets session.ssl; an SMTPS transport carries its TLS object from the start.
+            "tls": session.ssl is not None
+            or server.transport.get_extra_info("ssl_object") is not None,
             "authenticated": bool(session.authenticated),
             "subject": str(message["subject"]),
             "body": body.get_content() if body is not None else "",
@@ -87,6 +90,7 @@ def main() -> None:
     parser.add_argument("--out", type=pathlib.Path, required=True)
     parser.add_argument("--user", required=True)
     parser.add_argument("--password", required=True)
+    parser.add_argument("--implicit-tls", action="store_true")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
 
@@ -99,15 +103,19 @@ def main() -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
+    context = self_signed(args.out)
+    tls = {"ssl_context": context} if args.implicit_tls else {"tls_context": context}
     controller = Controller(
         Saver(args.out),
         hostname="127.0.0.1",
         port=port,
         server_hostname="localhost",
-        tls_context=self_signed(args.out),
         authenticator=authenticate,
-        auth_require_tls=True,
+        # aiosmtpd counts only STARTTLS as TLS for this rule; an SMTPS connection is encrypted from
+        # its first byte, so the rule would only hide AUTH there.
+        auth_require_tls=not args.implicit_tls,
         auth_required=True,
+        **tls,
     )
     controller.start()
     print(f"ready {port}", flush=True)

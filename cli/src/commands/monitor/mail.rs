@@ -192,7 +192,8 @@ impl Mailer {
         })
     }
 
-    /// Sends one mail to every recipient, in up to [`ATTEMPTS`] tries; the error is the last try's.
+    /// Sends one mail to every recipient, in up to [`ATTEMPTS`] tries; a permanent refusal (5xx)
+    /// ends them at once. The error is the last try's.
     pub(super) fn send(&self, subject: &str, body: &str) -> anyhow::Result<()> {
         let mut message = Message::builder().from(self.from.clone());
         for to in &self.to {
@@ -206,6 +207,10 @@ impl Mailer {
         loop {
             match self.transport.send(&message) {
                 Ok(_) => return Ok(()),
+                // A 5xx answer (a refused login, an unknown recipient) will not change on retry.
+                Err(e) if e.is_permanent() => {
+                    return Err(e).with_context(|| format!("refused on attempt {attempt}"))
+                }
                 Err(e) if attempt >= ATTEMPTS => {
                     return Err(e).with_context(|| format!("after {ATTEMPTS} attempts"))
                 }
