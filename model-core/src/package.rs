@@ -4,6 +4,8 @@
 //! model/
 //!   MLmodel         YAML: flavors.mltrack (pipeline file, format version), signature, uuid, time
 //!   pipeline.json   {"format_version": 1, "pipeline": {labels, feature order, trees…}}
+//!   sparkml/        the same pipeline as Spark ML's PipelineModel (flavors.spark; see `spark`)
+//!   code/mltrack_pyfunc.py   flavors.python_function's loader: numpy + pandas, reads pipeline.json
 //! ```
 //!
 //! `MLmodel` is written by hand (it is a handful of keys, and MLflow stores the signature as JSON
@@ -26,6 +28,13 @@ pub const FLAVOR: &str = "mltrack";
 pub const FORMAT_VERSION: u32 = 1;
 /// The pipeline file's name.
 pub const PIPELINE_FILE: &str = "pipeline.json";
+
+/// The `python_function` flavor's loader module (numpy + pandas only), shipped in the model
+/// directory under [`PYFUNC_CODE_DIR`] so Python needs nothing from mltrack to load the model.
+pub const PYFUNC_LOADER: &str = "mltrack_pyfunc";
+/// MLflow's `code` directory, put on `sys.path` before the loader module is imported.
+pub const PYFUNC_CODE_DIR: &str = "code";
+const PYFUNC_SOURCE: &str = include_str!("spark/mltrack_pyfunc.py");
 
 /// Optional MLmodel fields.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -64,6 +73,11 @@ pub fn save(pipeline: &PricePipeline, dir: &Path, options: &SaveOptions) -> Resu
     .map_err(|e| write_err(dir, &e))?;
     let pipeline_path = dir.join(PIPELINE_FILE);
     std::fs::write(&pipeline_path, json).map_err(|e| write_err(&pipeline_path, &e))?;
+    crate::spark::write::save(pipeline, &dir.join(crate::spark::MODEL_DATA))?;
+    let code = dir.join(PYFUNC_CODE_DIR);
+    std::fs::create_dir_all(&code).map_err(|e| write_err(&code, &e))?;
+    let loader = code.join(format!("{PYFUNC_LOADER}.py"));
+    std::fs::write(&loader, PYFUNC_SOURCE).map_err(|e| write_err(&loader, &e))?;
     let mlmodel_path = dir.join("MLmodel");
     std::fs::write(&mlmodel_path, mlmodel_text(pipeline, options))
         .map_err(|e| write_err(&mlmodel_path, &e))?;
@@ -189,6 +203,17 @@ fn mlmodel_text(pipeline: &PricePipeline, options: &SaveOptions) -> String {
     let _ = writeln!(out, "    log_label: {}", pipeline.log_label());
     let _ = writeln!(out, "    handle_invalid: {}", pipeline.handle_invalid());
     let _ = writeln!(out, "    num_trees: {}", pipeline.forest().trees().len());
+    // mlflow.spark's flavor: `mlflow.spark.load_model` and `spark_udf` load `model_data` with
+    // `PipelineModel.load`.
+    // MLflow's pyfunc flavor: `code` goes on sys.path, `data` is passed to `_load_pyfunc`.
+    out.push_str("  python_function:\n");
+    let _ = writeln!(out, "    code: {PYFUNC_CODE_DIR}");
+    let _ = writeln!(out, "    data: {PIPELINE_FILE}");
+    let _ = writeln!(out, "    loader_module: {PYFUNC_LOADER}");
+    out.push_str("    model_config:\n      skipped: nan\n");
+    out.push_str("  spark:\n    code: null\n    model_class: pyspark.ml.pipeline.PipelineModel\n");
+    let _ = writeln!(out, "    model_data: {}", crate::spark::MODEL_DATA);
+    let _ = writeln!(out, "    pyspark_version: {}", crate::spark::SPARK_VERSION);
     let _ = writeln!(out, "model_uuid: {}", uuid::Uuid::new_v4().simple());
     if let Some(r) = &options.run_id {
         let _ = writeln!(out, "run_id: {}", yaml_quote(r));

@@ -16,6 +16,7 @@ mod ops_cli;
 mod python_client;
 mod s3;
 mod score_cli;
+mod spark;
 mod train_cli;
 mod ui;
 mod webhooks;
