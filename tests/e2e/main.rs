@@ -13,6 +13,7 @@ mod load;
 mod monitor_cli;
 mod monitor_watch;
 mod ops_cli;
+mod pyfunc;
 mod python_client;
 mod s3;
 mod score_cli;

@@ -5,7 +5,6 @@
 
 use e2e::mltrack_cli;
 use model_core::dataset::{read_table, ColumnData, Table};
-use polars::prelude::*;
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::{Command, Output};
@@ -39,37 +38,6 @@ fn by_row(path: &Path) -> BTreeMap<i64, f64> {
         .map(|r| r as i64)
         .zip(numbers(&t, "prediction"))
         .collect()
-}
-
-/// Every gold row with a `row_id`, and three rows whose categories no training row has.
-fn crafted_input(path: &Path) -> usize {
-    let gold = e2e::gold_data();
-    let mut reader = model_core::table_io::TableReader::open(&gold, 1 << 20, &[]).unwrap();
-    let mut df = reader.next_batch().unwrap().unwrap();
-    while let Some(more) = reader.next_batch().unwrap() {
-        df.vstack_mut(&more).unwrap();
-    }
-    let n = df.height();
-    let set = |df: &mut DataFrame, column: &str, rows: &[usize], value: &str| {
-        let mut values: Vec<Option<String>> = df
-            .column(column)
-            .unwrap()
-            .str()
-            .unwrap()
-            .iter()
-            .map(|v| v.map(str::to_string))
-            .collect();
-        for &r in rows {
-            values[r] = Some(value.to_string());
-        }
-        df.with_column(Column::new(column.into(), values)).unwrap();
-    };
-    set(&mut df, "property_type", &[0, 1], "Spaceship");
-    set(&mut df, "neighbourhood_cleansed", &[2], "Atlantis");
-    let ids: Vec<i64> = (0..n as i64).collect();
-    df.with_column(Column::new("row_id".into(), ids)).unwrap();
-    e2e::tables::write_parquet(&df, path);
-    n
 }
 
 /// Same rows kept, and each prediction within 1e-9 relative.
@@ -129,7 +97,9 @@ fn spark_and_mltrack_score_each_others_pipelines_alike() {
     assert!(mlmodel.contains("model_data: sparkml"), "{mlmodel}");
 
     let input = work.path().join("input.parquet");
-    let n = crafted_input(&input);
+    let crafted = e2e::tables::gold_with_unseen_categories();
+    let n = crafted.height();
+    e2e::tables::write_parquet(&crafted, &input);
     let scored = work.path().join("scored.parquet");
     ok(&mltrack_cli(
         &[
