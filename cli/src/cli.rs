@@ -41,6 +41,9 @@ pub enum Command {
     /// score with the model, save predictions, compute data and prediction drift, log a run, alert.
     #[command(after_help = MONITOR_EXIT_HELP)]
     Monitor(Box<MonitorArgs>),
+    /// Models made elsewhere: `model import-spark DIR` packages (and registers) a Spark ML
+    /// PipelineModel.
+    Model(ModelArgs),
     /// Permanently delete runs and experiments in the `deleted` stage, with their artifacts (like
     /// `mlflow gc`).
     Gc(GcArgs),
@@ -292,6 +295,41 @@ pub struct DriftRunArgs {
     #[arg(long)]
     pub experiment: Option<String>,
     /// Tracking server (default: `MLFLOW_TRACKING_URI`).
+    #[arg(long)]
+    pub tracking_uri: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ModelArgs {
+    #[command(subcommand)]
+    pub command: ModelCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ModelCommand {
+    /// Package a Spark ML PipelineModel directory (StringIndexer, VectorAssembler and a
+    /// RandomForest, GBT or DecisionTree regression model, as `PipelineModel.save` wrote it) as an
+    /// mltrack model, and register it when asked. The Spark files are kept as they are (`sparkml/`).
+    ImportSpark(ImportSparkArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ImportSparkArgs {
+    /// The Spark PipelineModel directory (the one with `metadata/` and `stages/`).
+    pub dir: PathBuf,
+    /// Where to write the packaged model directory (must not exist yet).
+    #[arg(long, default_value = "mltrack-spark-model")]
+    pub out: PathBuf,
+    /// Register the packaged model under this name (needs a tracking server).
+    #[arg(long)]
+    pub register: Option<String>,
+    /// Move the registered version to this stage.
+    #[arg(long, value_enum, requires = "register")]
+    pub stage: Option<StageArg>,
+    /// The experiment of the run that holds the model's files.
+    #[arg(long, default_value = "spark-imports")]
+    pub experiment: String,
+    /// Tracking server (default: `MLFLOW_TRACKING_URI`); needed for `--register`.
     #[arg(long)]
     pub tracking_uri: Option<String>,
 }

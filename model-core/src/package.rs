@@ -84,19 +84,39 @@ pub fn save(pipeline: &PricePipeline, dir: &Path, options: &SaveOptions) -> Resu
     Ok(())
 }
 
-/// Reads a model directory written by [`save`].
+/// Reads a model directory written by [`save`]; also a Spark ML `PipelineModel` directory, and an
+/// MLflow model with only the `spark` flavor (a pipeline logged by `mlflow.spark`), through
+/// [`crate::spark::read`].
 pub fn load(dir: &Path) -> Result<PricePipeline> {
     let bad = |message: String| ModelError::Package {
         path: dir.to_path_buf(),
         message,
     };
+    if crate::spark::read::is_spark_model(dir) {
+        return crate::spark::read::load(dir);
+    }
     let mlmodel_path = dir.join("MLmodel");
     let mlmodel = std::fs::read_to_string(&mlmodel_path).map_err(|e| ModelError::Read {
         path: mlmodel_path.clone(),
         message: e.to_string(),
     })?;
-    let flavor =
-        flavor_keys(&mlmodel).ok_or_else(|| bad(format!("MLmodel has no `{FLAVOR}` flavor")))?;
+    let Some(flavor) = flavor_keys(&mlmodel, FLAVOR) else {
+        let spark = flavor_keys(&mlmodel, "spark").ok_or_else(|| {
+            bad(format!(
+                "MLmodel has neither the `{FLAVOR}` nor the `spark` flavor"
+            ))
+        })?;
+        let data = spark
+            .iter()
+            .find(|(k, _)| k == "model_data")
+            .map_or(crate::spark::MODEL_DATA, |(_, v)| v.as_str());
+        if data.contains("..") || Path::new(data).is_absolute() {
+            return Err(bad(format!(
+                "spark model_data `{data}` leaves the model directory"
+            )));
+        }
+        return crate::spark::read::load(&dir.join(data));
+    };
     let version = flavor
         .iter()
         .find(|(k, _)| k == "format_version")
@@ -135,8 +155,8 @@ pub fn load(dir: &Path) -> Result<PricePipeline> {
     Ok(parsed.pipeline)
 }
 
-/// The `key: value` pairs under `flavors:` → `mltrack:`.
-fn flavor_keys(mlmodel: &str) -> Option<Vec<(String, String)>> {
+/// The `key: value` pairs under `flavors:` → `<name>:`.
+fn flavor_keys(mlmodel: &str, name: &str) -> Option<Vec<(String, String)>> {
     let mut lines = mlmodel.lines().skip_while(|l| l.trim_end() != "flavors:");
     lines.next()?;
     let mut in_flavor = false;
@@ -147,7 +167,7 @@ fn flavor_keys(mlmodel: &str) -> Option<Vec<(String, String)>> {
             break;
         }
         if indent == 2 {
-            in_flavor = line.trim() == format!("{FLAVOR}:");
+            in_flavor = line.trim() == format!("{name}:");
         } else if in_flavor && indent == 4 {
             if let Some((k, v)) = line.trim().split_once(':') {
                 keys.push((
@@ -210,7 +230,7 @@ fn mlmodel_text(pipeline: &PricePipeline, options: &SaveOptions) -> String {
     let _ = writeln!(out, "    code: {PYFUNC_CODE_DIR}");
     let _ = writeln!(out, "    data: {PIPELINE_FILE}");
     let _ = writeln!(out, "    loader_module: {PYFUNC_LOADER}");
-    out.push_str("    model_config:\n      skipped: nan\n");
+    out.push_str("    config:\n      skipped: nan\n");
     out.push_str("  spark:\n    code: null\n    model_class: pyspark.ml.pipeline.PipelineModel\n");
     let _ = writeln!(out, "    model_data: {}", crate::spark::MODEL_DATA);
     let _ = writeln!(out, "    pyspark_version: {}", crate::spark::SPARK_VERSION);

@@ -3,7 +3,7 @@
 //! `mltrack score` does, skipping the same rows; pipelines fitted in pyspark with the seed's code
 //! score in `mltrack score` with Spark's predictions.
 
-use e2e::mltrack_cli;
+use e2e::{mltrack_cli, Server};
 use model_core::dataset::{read_table, ColumnData, Table};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -79,6 +79,7 @@ fn spark_and_mltrack_score_each_others_pipelines_alike() {
     let Some(python) = e2e::spark_python_or_skip() else {
         return;
     };
+    let server = Server::start(None, &[]);
     let work = tempfile::tempdir().unwrap();
     let cache = work.path().join("cache");
     let model = work.path().join("model");
@@ -87,6 +88,14 @@ fn spark_and_mltrack_score_each_others_pipelines_alike() {
             "train",
             "--max-evals",
             "2",
+            "--experiment",
+            "spark",
+            "--register",
+            "airbnb-price",
+            "--stage",
+            "Production",
+            "--tracking-uri",
+            &server.url,
             "--out",
             model.to_str().unwrap(),
         ],
@@ -110,6 +119,7 @@ fn spark_and_mltrack_score_each_others_pipelines_alike() {
             input.to_str().unwrap(),
             "--output",
             scored.to_str().unwrap(),
+            "--no-log",
         ],
         &cache,
     ));
@@ -120,6 +130,9 @@ fn spark_and_mltrack_score_each_others_pipelines_alike() {
     let run = Command::new(&python)
         .arg(&script)
         .args([&model, &input, &e2e::gold_data(), &out])
+        .arg("models:/airbnb-price/Production")
+        .env("MLFLOW_TRACKING_URI", &server.url)
+        .env("MLFLOW_DISABLE_TELEMETRY", "true")
         .output()
         .unwrap();
     println!("{}", String::from_utf8_lossy(&run.stdout));
@@ -136,4 +149,149 @@ fn spark_and_mltrack_score_each_others_pipelines_alike() {
         &by_row(&out.join("export.parquet")),
         n,
     );
+
+    // mltrack → Spark through the registry: mlflow.pyfunc.spark_udf, NaN for the skipped rows.
+    let ours = by_row(&scored);
+    let udf = by_row(&out.join("udf.parquet"));
+    assert_eq!(udf.len(), n, "spark_udf returns one prediction per row");
+    let kept: BTreeMap<i64, f64> = udf
+        .iter()
+        .filter(|(_, p)| !p.is_nan())
+        .map(|(r, p)| (*r, *p))
+        .collect();
+    assert_same("mltrack model through spark_udf", &ours, &kept, n);
+
+    // Spark → mltrack: the seed's pipeline with each regressor, as Spark saved it.
+    for kind in ["rf", "gbt", "dt"] {
+        let scored = work.path().join(format!("{kind}-scored.parquet"));
+        ok(&mltrack_cli(
+            &[
+                "score",
+                "--model",
+                out.join(kind).to_str().unwrap(),
+                "--input",
+                input.to_str().unwrap(),
+                "--output",
+                scored.to_str().unwrap(),
+            ],
+            &cache,
+        ));
+        assert_same(
+            &format!("Spark {kind} pipeline in mltrack"),
+            &by_row(&scored),
+            &by_row(&out.join(format!("{kind}.parquet"))),
+            n,
+        );
+    }
+
+    // The same Spark pipeline as an MLflow model that has only the `spark` flavor.
+    let logged = work.path().join("logged");
+    copy_dir(&out.join("rf"), &logged.join("sparkml"));
+    std::fs::write(
+        logged.join("MLmodel"),
+        "flavors:\n  spark:\n    model_data: sparkml\n    pyspark_version: 4.0.1\n",
+    )
+    .unwrap();
+    let scored = work.path().join("logged-scored.parquet");
+    ok(&mltrack_cli(
+        &[
+            "score",
+            "--model",
+            logged.to_str().unwrap(),
+            "--input",
+            input.to_str().unwrap(),
+            "--output",
+            scored.to_str().unwrap(),
+        ],
+        &cache,
+    ));
+    assert_same(
+        "Spark rf as an MLflow spark-flavor model in mltrack",
+        &by_row(&scored),
+        &by_row(&out.join("rf.parquet")),
+        n,
+    );
+
+    // `model import-spark` packages and registers the Spark pipeline; the registered version scores
+    // with Spark's predictions.
+    let package = work.path().join("imported");
+    ok(&mltrack_cli(
+        &[
+            "model",
+            "import-spark",
+            out.join("gbt").to_str().unwrap(),
+            "--register",
+            "spark-price",
+            "--stage",
+            "Production",
+            "--tracking-uri",
+            &server.url,
+            "--out",
+            package.to_str().unwrap(),
+        ],
+        &cache,
+    ));
+    assert!(package.join("sparkml/metadata").is_dir() && package.join("pipeline.json").is_file());
+    let scored = work.path().join("registered-scored.parquet");
+    ok(&mltrack_cli(
+        &[
+            "score",
+            "--model",
+            "models:/spark-price/Production",
+            "--tracking-uri",
+            &server.url,
+            "--input",
+            input.to_str().unwrap(),
+            "--output",
+            scored.to_str().unwrap(),
+            "--no-log",
+        ],
+        &cache,
+    ));
+    assert_same(
+        "Spark gbt imported and registered, scored by mltrack",
+        &by_row(&scored),
+        &by_row(&out.join("gbt.parquet")),
+        n,
+    );
+
+    // A truncated copy: a clear error naming what is missing, and no output.
+    let truncated = work.path().join("truncated");
+    copy_dir(&out.join("gbt"), &truncated);
+    let stage = std::fs::read_dir(truncated.join("stages"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.to_string_lossy().contains("GBT"))
+        .unwrap();
+    std::fs::remove_dir_all(stage.join("treesMetadata")).unwrap();
+    let scored = work.path().join("truncated-scored.parquet");
+    let failed = mltrack_cli(
+        &[
+            "score",
+            "--model",
+            truncated.to_str().unwrap(),
+            "--input",
+            input.to_str().unwrap(),
+            "--output",
+            scored.to_str().unwrap(),
+        ],
+        &cache,
+    );
+    let stderr = String::from_utf8_lossy(&failed.stderr);
+    assert!(!failed.status.success());
+    assert!(stderr.contains("treesMetadata"), "{stderr}");
+    assert!(!scored.exists(), "nothing is written for a broken model");
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let dest = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &dest);
+        } else {
+            std::fs::copy(entry.path(), &dest).unwrap();
+        }
+    }
 }

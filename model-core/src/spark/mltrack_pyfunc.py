@@ -8,7 +8,7 @@ mltrack writes this file into every model it packages (`code/mltrack_pyfunc.py`,
 works in plain Python. It reads the trees from `pipeline.json`, the same trees `sparkml/` holds
 (parquet would need pyarrow), and predicts as `mltrack score` and Spark do: string indexers with
 `handle_invalid`, features in the assembler's order, each tree walked in double precision, the mean
-over trees (exp of it for log-label models).
+over trees (the weighted sum for boosted ensembles; exp of it for log-label models).
 
 Rows the pipeline skips (an unseen or null category, a null/NaN number, under `skip`) come back as
 NaN predictions, one prediction per input row in input order. Model config `skipped: drop` returns
@@ -87,6 +87,8 @@ class MltrackPriceModel:
         self.numeric = pipeline["assembler"]["numeric"]
         arity = max([len(labels) + 1 for _, labels in self.indexers] + [1])
         self.trees = [_Tree(t["nodes"], arity) for t in pipeline["forest"]["trees"]]
+        # A boosted ensemble (a Spark GBT model imported by mltrack) sums weighted trees.
+        self.weights = pipeline["forest"].get("tree_weights")
 
     def predict(self, model_input, params=None):
         df = pd.DataFrame(model_input)
@@ -121,9 +123,14 @@ class MltrackPriceModel:
             x[:, j] = values
         keep = ~bad
         total = np.zeros(int(keep.sum()))
-        for tree in self.trees:
-            total = total + tree.predict(x[keep])
-        pred = total / len(self.trees)
+        if self.weights is None:
+            for tree in self.trees:
+                total = total + tree.predict(x[keep])
+            pred = total / len(self.trees)
+        else:
+            for tree, weight in zip(self.trees, self.weights):
+                total = total + weight * tree.predict(x[keep])
+            pred = total
         if self.log_label:
             pred = np.exp(pred)
         if self.skipped == "drop":

@@ -19,6 +19,7 @@
 //!   stages/3_SQLTransformer_<12 hex>/        metadata/  (only for log-label models: exp(prediction))
 //! ```
 
+pub mod read;
 pub mod write;
 
 /// The Spark version written into every metadata file: the version whose output the writer was
@@ -31,5 +32,9 @@ pub(crate) const PIPELINE_CLASS: &str = "org.apache.spark.ml.PipelineModel";
 pub(crate) const INDEXER_CLASS: &str = "org.apache.spark.ml.feature.StringIndexerModel";
 pub(crate) const ASSEMBLER_CLASS: &str = "org.apache.spark.ml.feature.VectorAssembler";
 pub(crate) const SQL_CLASS: &str = "org.apache.spark.ml.feature.SQLTransformer";
+pub(crate) const GBT_CLASS: &str = "org.apache.spark.ml.regression.GBTRegressionModel";
 pub(crate) const RF_CLASS: &str = "org.apache.spark.ml.regression.RandomForestRegressionModel";
 pub(crate) const TREE_CLASS: &str = "org.apache.spark.ml.regression.DecisionTreeRegressionModel";
+
+#[cfg(test)]
+mod tests;

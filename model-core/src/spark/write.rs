@@ -17,7 +17,8 @@ use polars::prelude::*;
 use serde_json::{json, Map, Value};
 
 use super::{
-    ASSEMBLER_CLASS, INDEXER_CLASS, PIPELINE_CLASS, RF_CLASS, SPARK_VERSION, SQL_CLASS, TREE_CLASS,
+    ASSEMBLER_CLASS, GBT_CLASS, INDEXER_CLASS, PIPELINE_CLASS, RF_CLASS, SPARK_VERSION, SQL_CLASS,
+    TREE_CLASS,
 };
 use crate::error::{ModelError, Result};
 use crate::forest::{RandomForestModel, Split, Tree};
@@ -260,14 +261,33 @@ fn write_forest(pipeline: &PricePipeline, stage: &Path, uid: &str) -> Result<()>
         m.insert("bootstrap".into(), p.bootstrap().into());
     }
     let mut defaults = tree_defaults(seed);
-    defaults.insert("numTrees".into(), 20.into());
     defaults.insert("subsamplingRate".into(), 1.0.into());
-    defaults.insert("featureSubsetStrategy".into(), "auto".into());
-    defaults.insert("bootstrap".into(), true.into());
+    let weights = forest.tree_weights();
+    let class = if weights.is_some() {
+        // A boosted ensemble read from Spark goes back as one: GBT has `maxIter`, not `numTrees`,
+        // and no `bootstrap`.
+        if let Value::Object(m) = &mut params {
+            m.remove("bootstrap");
+            if let Some(n) = m.remove("numTrees") {
+                m.insert("maxIter".into(), n);
+            }
+        }
+        defaults.insert("featureSubsetStrategy".into(), "all".into());
+        defaults.insert("maxIter".into(), 20.into());
+        defaults.insert("stepSize".into(), 0.1.into());
+        defaults.insert("lossType".into(), "squared".into());
+        defaults.insert("validationTol".into(), 0.01.into());
+        GBT_CLASS
+    } else {
+        defaults.insert("numTrees".into(), 20.into());
+        defaults.insert("featureSubsetStrategy".into(), "auto".into());
+        defaults.insert("bootstrap".into(), true.into());
+        RF_CLASS
+    };
     let mut extra = Map::new();
     extra.insert("numFeatures".into(), forest.feature_names().len().into());
     extra.insert("numTrees".into(), forest.trees().len().into());
-    write_metadata(stage, RF_CLASS, uid, params, Value::Object(defaults), extra)?;
+    write_metadata(stage, class, uid, params, Value::Object(defaults), extra)?;
     let n_trees = forest.trees().len();
     let tree_meta: Vec<String> = (0..n_trees)
         .map(|_| {
@@ -287,7 +307,11 @@ fn write_forest(pipeline: &PricePipeline, stage: &Path, uid: &str) -> Result<()>
         vec![
             Series::new("treeID".into(), &ids).into(),
             Series::new("metadata".into(), &tree_meta).into(),
-            Series::new("weights".into(), vec![1.0_f64; n_trees]).into(),
+            Series::new(
+                "weights".into(),
+                weights.map_or_else(|| vec![1.0_f64; n_trees], <[f64]>::to_vec),
+            )
+            .into(),
         ],
     )
     .map_err(polars_err(stage))?;
