@@ -42,7 +42,7 @@ pub enum Command {
     #[command(after_help = MONITOR_EXIT_HELP)]
     Monitor(Box<MonitorArgs>),
     /// Models made elsewhere: `model import-spark DIR` packages (and registers) a Spark ML
-    /// PipelineModel.
+    /// `PipelineModel`.
     Model(ModelArgs),
     /// Permanently delete runs and experiments in the `deleted` stage, with their artifacts (like
     /// `mlflow gc`).
@@ -307,15 +307,15 @@ pub struct ModelArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum ModelCommand {
-    /// Package a Spark ML PipelineModel directory (StringIndexer, VectorAssembler and a
-    /// RandomForest, GBT or DecisionTree regression model, as `PipelineModel.save` wrote it) as an
+    /// Package a Spark ML `PipelineModel` directory (`StringIndexer`, `VectorAssembler` and a
+    /// random forest, GBT or decision tree regression model, as `PipelineModel.save` wrote it) as an
     /// mltrack model, and register it when asked. The Spark files are kept as they are (`sparkml/`).
     ImportSpark(ImportSparkArgs),
 }
 
 #[derive(Debug, Args)]
 pub struct ImportSparkArgs {
-    /// The Spark PipelineModel directory (the one with `metadata/` and `stages/`).
+    /// The Spark `PipelineModel` directory (the one with `metadata/` and `stages/`).
     pub dir: PathBuf,
     /// Where to write the packaged model directory (must not exist yet).
     #[arg(long, default_value = "mltrack-spark-model")]

@@ -19,24 +19,41 @@ fn ok(out: &Output) -> String {
     stdout
 }
 
-fn numbers(table: &Table, column: &str) -> Vec<f64> {
+fn numbers(table: &Table, column: &str) -> Vec<Option<f64>> {
     match &table
         .column(column)
         .unwrap_or_else(|| panic!("no column {column}"))
         .data
     {
-        ColumnData::Num(v) => v.iter().map(|x| x.expect("no null")).collect(),
+        ColumnData::Num(v) => v.clone(),
         ColumnData::Str(_) => panic!("{column} is text"),
     }
 }
 
-/// `row_id → prediction` of a file with both columns.
-fn by_row(path: &Path) -> BTreeMap<i64, f64> {
+/// `row_id → prediction` of a file with both columns; a missing (null or NaN) prediction is `None`.
+fn maybe_by_row(path: &Path) -> BTreeMap<i64, Option<f64>> {
     let t = read_table(path).unwrap().table;
     numbers(&t, "row_id")
         .into_iter()
-        .map(|r| r as i64)
-        .zip(numbers(&t, "prediction"))
+        .map(|r| r.expect("row_id") as i64)
+        .zip(
+            numbers(&t, "prediction")
+                .into_iter()
+                .map(|p| p.filter(|v| v.is_finite())),
+        )
+        .collect()
+}
+
+/// `row_id → prediction` of a file in which every row has a finite prediction.
+fn by_row(path: &Path) -> BTreeMap<i64, f64> {
+    maybe_by_row(path)
+        .into_iter()
+        .map(|(r, p)| {
+            (
+                r,
+                p.unwrap_or_else(|| panic!("{}: row {r} has no prediction", path.display())),
+            )
+        })
         .collect()
 }
 
@@ -152,13 +169,9 @@ fn spark_and_mltrack_score_each_others_pipelines_alike() {
 
     // mltrack → Spark through the registry: mlflow.pyfunc.spark_udf, NaN for the skipped rows.
     let ours = by_row(&scored);
-    let udf = by_row(&out.join("udf.parquet"));
+    let udf = maybe_by_row(&out.join("udf.parquet"));
     assert_eq!(udf.len(), n, "spark_udf returns one prediction per row");
-    let kept: BTreeMap<i64, f64> = udf
-        .iter()
-        .filter(|(_, p)| !p.is_nan())
-        .map(|(r, p)| (*r, *p))
-        .collect();
+    let kept: BTreeMap<i64, f64> = udf.iter().filter_map(|(r, p)| p.map(|p| (*r, p))).collect();
     assert_same("mltrack model through spark_udf", &ours, &kept, n);
 
     // Spark → mltrack: the seed's pipeline with each regressor, as Spark saved it.

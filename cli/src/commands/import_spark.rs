@@ -1,4 +1,4 @@
-//! `mltrack model import-spark DIR`: a Spark ML PipelineModel packaged as an mltrack model
+//! `mltrack model import-spark DIR`: a Spark ML `PipelineModel` packaged as an mltrack model
 //! (`MLmodel` with the `mltrack`, `python_function` and `spark` flavors), then logged to a run and
 //! registered when asked.
 //!
@@ -12,6 +12,7 @@ use anyhow::{bail, Context};
 use client::rest::TrackingClient;
 use model_core::package::{self, SaveOptions};
 use protocol::KeyValue;
+use std::fmt::Write as _;
 use std::path::Path;
 
 pub(crate) fn run(s: &ImportSparkSettings) -> anyhow::Result<()> {
@@ -100,7 +101,7 @@ fn register(
     let mut line = format!("registered `{name}` version {}", version.version);
     if let Some(stage) = s.stage {
         c.transition_stage(name, &version.version, stage, true)?;
-        line.push_str(&format!(" in stage {stage}"));
+        let _ = write!(line, " in stage {stage}");
     }
     eprintln!("{line}");
     Ok(())

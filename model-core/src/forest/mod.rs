@@ -194,7 +194,9 @@ impl RandomForestModel {
         }
         let norm: f64 = total.iter().sum();
         if norm > 0.0 {
-            total.iter_mut().for_each(|t| *t /= norm);
+            for t in &mut total {
+                *t /= norm;
+            }
         }
         let model = RandomForestModel {
             params,

@@ -1,0 +1,68 @@
+"""Spark's side of bench/spark_score.sh, in one Spark session (local[2]).
+
+    python bench/spark_score.py fit GOLD OUT_DIR          # the seed's RF pipeline, saved by Spark
+    python bench/spark_score.py score MODEL_DIR INPUT OUT  # time transform + parquet write, 3 runs
+
+`score` prints one line per run: rows, seconds, rows/s (session start and model load excluded;
+each run reads the input, predicts and writes the scored rows as Snappy parquet, as mltrack score
+does).
+"""
+import os
+import sys
+import time
+
+from pyspark.ml import Pipeline, PipelineModel
+from pyspark.ml.feature import StringIndexer, VectorAssembler
+from pyspark.ml.regression import RandomForestRegressor
+from pyspark.sql import SparkSession
+
+
+def session():
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    spark = (
+        SparkSession.builder.master("local[2]")
+        .config("spark.ui.enabled", "false")
+        .config("spark.driver.memory", "4g")
+        .getOrCreate()
+    )
+    spark.sparkContext.setLogLevel("ERROR")
+    return spark
+
+
+def fit(gold, out):
+    spark = session()
+    train = spark.read.parquet(gold)
+    categorical = [f.name for f in train.schema.fields if f.dataType.typeName() == "string"]
+    numeric = [
+        f.name
+        for f in train.schema.fields
+        if f.dataType.typeName() == "double" and f.name != "price"
+    ]
+    stages = [
+        StringIndexer(
+            inputCols=categorical,
+            outputCols=[c + "_Index" for c in categorical],
+            handleInvalid="skip",
+        ),
+        VectorAssembler(inputCols=[c + "_Index" for c in categorical] + numeric, outputCol="features"),
+        RandomForestRegressor(labelCol="price", maxBins=40, seed=42),
+    ]
+    Pipeline(stages=stages).fit(train).write().overwrite().save(out)
+
+
+def score(model_dir, input_path, out):
+    spark = session()
+    model = PipelineModel.load(model_dir)
+    for run in (1, 2, 3):
+        start = time.perf_counter()
+        df = spark.read.parquet(input_path)
+        scored = model.transform(df).drop("features")
+        scored = scored.drop(*[c for c in scored.columns if c.endswith("_Index")])
+        scored.write.mode("overwrite").parquet(out)
+        seconds = time.perf_counter() - start
+        rows = spark.read.parquet(out).count()
+        print(f"spark run {run}: {rows} rows in {seconds:.2f} s = {rows / seconds / 1e6:.3f} M rows/s", flush=True)
+
+
+if __name__ == "__main__":
+    {"fit": fit, "score": score}[sys.argv[1]](*sys.argv[2:])
