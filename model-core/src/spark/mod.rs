@@ -19,7 +19,9 @@
 //!   stages/3_SQLTransformer_<12 hex>/        metadata/  (only for log-label models: exp(prediction))
 //! ```
 
+mod files;
 pub mod read;
+mod trees;
 pub mod write;
 
 /// The Spark version written into every metadata file: the version whose output the writer was
