@@ -197,6 +197,37 @@ fn spark_and_mltrack_score_each_others_pipelines_alike() {
         );
     }
 
+    // `monitor` takes the Spark directory too (its drift reference given, as a Spark model has no
+    // profile of its training rows), and its predictions are Spark's.
+    let monitored = work.path().join("monitor");
+    let run = mltrack_cli(
+        &[
+            "monitor",
+            "--model",
+            out.join("rf").to_str().unwrap(),
+            "--input",
+            input.to_str().unwrap(),
+            "--out",
+            monitored.to_str().unwrap(),
+            "--reference",
+            e2e::gold_data().to_str().unwrap(),
+            "--date",
+            "2026-12-01",
+        ],
+        &cache,
+    );
+    assert!(
+        matches!(run.status.code(), Some(0 | 3)),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert_same(
+        "Spark rf pipeline in mltrack monitor",
+        &by_row(&monitored.join("predictions/date=2026-12-01/part-0.parquet")),
+        &by_row(&out.join("rf.parquet")),
+        n,
+    );
+
     // The same Spark pipeline as an MLflow model that has only the `spark` flavor.
     let logged = work.path().join("logged");
     copy_dir(&out.join("rf"), &logged.join("sparkml"));
