@@ -2,6 +2,7 @@
 
     python bench/spark_score.py fit GOLD OUT_DIR          # the seed's RF pipeline, saved by Spark
     python bench/spark_score.py score MODEL_DIR INPUT OUT  # time transform + parquet write, 3 runs
+    python bench/spark_score.py memory GOLD ROWS           # no files: fit, then score cached rows
 
 `score` prints one line per run: rows, seconds, rows/s (session start and model load excluded;
 each run reads the input, predicts and writes the scored rows as Snappy parquet, as mltrack score
@@ -31,7 +32,10 @@ def session():
 
 def fit(gold, out):
     spark = session()
-    train = spark.read.parquet(gold)
+    seed_pipeline(spark.read.parquet(gold)).write().overwrite().save(out)
+
+
+def seed_pipeline(train):
     categorical = [f.name for f in train.schema.fields if f.dataType.typeName() == "string"]
     numeric = [
         f.name
@@ -47,7 +51,7 @@ def fit(gold, out):
         VectorAssembler(inputCols=[c + "_Index" for c in categorical] + numeric, outputCol="features"),
         RandomForestRegressor(labelCol="price", maxBins=40, seed=42),
     ]
-    Pipeline(stages=stages).fit(train).write().overwrite().save(out)
+    return Pipeline(stages=stages).fit(train)
 
 
 def score(model_dir, input_path, out):
@@ -64,5 +68,22 @@ def score(model_dir, input_path, out):
         print(f"spark run {run}: {rows} rows in {seconds:.2f} s = {rows / seconds / 1e6:.3f} M rows/s", flush=True)
 
 
+def memory(gold, rows):
+    """The seed's RF fitted on GOLD, scoring ROWS gold rows drawn with replacement and cached in
+    memory, into Spark's `noop` sink: Spark's scoring alone, without parquet decode or encode."""
+    spark = session()
+    train = spark.read.parquet(gold)
+    model = seed_pipeline(train)
+    fraction = int(rows) / train.count()
+    # Two partitions, one per core of local[2] (the gold file is one partition).
+    df = train.sample(withReplacement=True, fraction=fraction, seed=7).repartition(2).cache()
+    n = df.count()
+    for run in (1, 2, 3):
+        start = time.perf_counter()
+        model.transform(df).write.format("noop").mode("overwrite").save()
+        seconds = time.perf_counter() - start
+        print(f"spark memory run {run}: {n} rows in {seconds:.2f} s = {n / seconds / 1e6:.3f} M rows/s", flush=True)
+
+
 if __name__ == "__main__":
-    {"fit": fit, "score": score}[sys.argv[1]](*sys.argv[2:])
+    {"fit": fit, "score": score, "memory": memory}[sys.argv[1]](*sys.argv[2:])
