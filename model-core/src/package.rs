@@ -9,8 +9,8 @@
 //! ```
 //!
 //! `MLmodel` is written by hand (it is a handful of keys, and MLflow stores the signature as JSON
-//! strings inside YAML anyway) and read back only for the `mltrack` and `spark` flavors' keys, so no YAML crate
-//! is needed. Floats are written by `serde_json`'s shortest round-trip form and read with
+//! strings inside YAML anyway) and read back only for the `mltrack` and `spark` flavors' keys, so
+//! no YAML crate is needed. Floats are written by `serde_json`'s shortest round-trip form and read with
 //! `float_roundtrip`, so a loaded pipeline predicts bit for bit what the saved one did.
 
 use std::fmt::Write as _;
