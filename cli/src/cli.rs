@@ -60,8 +60,8 @@ Exit status:
 
 #[derive(Debug, Args)]
 pub struct MonitorArgs {
-    /// The model: `models:/NAME/STAGE`, `models:/NAME/VERSION`, `models:/NAME@ALIAS`, or a local
-    /// model directory.
+    /// The model: `models:/NAME/STAGE`, `models:/NAME/VERSION`, `models:/NAME@ALIAS`, a local
+    /// model directory, or a Spark ML `PipelineModel` directory.
     #[arg(long)]
     pub model: String,
     /// A batch (parquet file, Spark folder, `.csv`), or a folder of batches with a date
@@ -124,7 +124,7 @@ pub struct MonitorArgs {
 #[derive(Debug, Args)]
 pub struct ScoreArgs {
     /// The model: `models:/NAME/STAGE`, `models:/NAME/VERSION`, `models:/NAME@ALIAS`,
-    /// `runs:/RUN_ID/PATH`, or a local model directory.
+    /// `runs:/RUN_ID/PATH`, a local model directory, or a Spark ML `PipelineModel` directory.
     #[arg(long)]
     pub model: String,
     /// Rows to score: parquet (file or directory of part files) or CSV (by its `.csv` extension).

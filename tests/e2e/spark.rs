@@ -327,6 +327,100 @@ fn spark_and_mltrack_score_each_others_pipelines_alike() {
     assert!(!scored.exists(), "nothing is written for a broken model");
 }
 
+/// Without Spark (so it runs everywhere): a Spark directory with a stage mltrack cannot score, or
+/// from a newer Spark, is refused by `score` with one line naming it, and nothing is written;
+/// `import-spark` refuses it too and leaves no package.
+#[test]
+fn score_and_import_spark_refuse_spark_models_they_cannot_read() {
+    let work = tempfile::tempdir().unwrap();
+    let cache = work.path().join("cache");
+    let gold = model_core::dataset::load_gold(&e2e::gold_data(), false).unwrap();
+    let model = model_core::pipeline::PricePipeline::fit(
+        &gold.table,
+        &model_core::pipeline::PipelineParams {
+            forest: model_core::forest::RandomForestParams::new()
+                .num_trees(3)
+                .max_bins(40),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let input = work.path().join("input.parquet");
+    e2e::tables::write_parquet(&e2e::tables::gold_with_unseen_categories(), &input);
+    let edit = |name: &str, file: &dyn Fn(&Path) -> std::path::PathBuf, from: &str, to: &str| {
+        let dir = work.path().join(name);
+        model_core::spark::write::save(&model, &dir).unwrap();
+        let path = file(&dir);
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.contains(from), "{text}");
+        std::fs::write(&path, text.replace(from, to)).unwrap();
+        dir
+    };
+    let assembler_metadata = |dir: &Path| {
+        let stage = std::fs::read_dir(dir.join("stages"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| p.to_string_lossy().contains("VectorAssembler"))
+            .unwrap();
+        stage.join("metadata/part-00000")
+    };
+    let cases = [
+        (
+            edit(
+                "unsupported",
+                &assembler_metadata,
+                "org.apache.spark.ml.feature.VectorAssembler",
+                "org.apache.spark.ml.feature.OneHotEncoderModel",
+            ),
+            "OneHotEncoderModel",
+        ),
+        (
+            edit(
+                "newer",
+                &|d: &Path| d.join("metadata/part-00000"),
+                "\"sparkVersion\":\"4.0.1\"",
+                "\"sparkVersion\":\"5.1.0\"",
+            ),
+            "Spark 5.1.0",
+        ),
+    ];
+    for (dir, expect) in &cases {
+        let output = work.path().join("scored.parquet");
+        let run = mltrack_cli(
+            &[
+                "score",
+                "--model",
+                dir.to_str().unwrap(),
+                "--input",
+                input.to_str().unwrap(),
+                "--output",
+                output.to_str().unwrap(),
+            ],
+            &cache,
+        );
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert_eq!(run.status.code(), Some(1), "{stderr}");
+        assert!(stderr.contains(expect), "{stderr}");
+        assert_eq!(stderr.trim().lines().count(), 1, "one line: {stderr}");
+        assert!(!output.exists(), "nothing written for {expect}");
+        let package = work.path().join("package");
+        let run = mltrack_cli(
+            &[
+                "model",
+                "import-spark",
+                dir.to_str().unwrap(),
+                "--out",
+                package.to_str().unwrap(),
+            ],
+            &cache,
+        );
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert_eq!(run.status.code(), Some(1), "{stderr}");
+        assert!(stderr.contains(expect), "{stderr}");
+        assert!(!package.exists(), "no package for {expect}");
+    }
+}
+
 fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
     for entry in std::fs::read_dir(from).unwrap() {
