@@ -3,6 +3,7 @@
     python bench/spark_score.py fit GOLD OUT_DIR          # the seed's RF pipeline, saved by Spark
     python bench/spark_score.py score MODEL_DIR INPUT OUT  # time transform + parquet write, 3 runs
     python bench/spark_score.py memory GOLD ROWS           # no files: fit, then score cached rows
+    python bench/spark_score.py input GOLD ROWS OUT        # ROWS gold rows drawn with replacement
 
 `score` prints one line per run: rows, seconds, rows/s (session start and model load excluded;
 each run reads the input, predicts and writes the scored rows as Snappy parquet, as mltrack score
@@ -24,6 +25,8 @@ def session():
         SparkSession.builder.master("local[2]")
         .config("spark.ui.enabled", "false")
         .config("spark.driver.memory", "4g")
+        # The 71 MB input would be one partition (one core) under the 128 MB default.
+        .config("spark.sql.files.maxPartitionBytes", str(16 << 20))
         .getOrCreate()
     )
     spark.sparkContext.setLogLevel("ERROR")
@@ -85,5 +88,21 @@ def memory(gold, rows):
         print(f"spark memory run {run}: {n} rows in {seconds:.2f} s = {n / seconds / 1e6:.3f} M rows/s", flush=True)
 
 
+def make_input(gold, rows, out):
+    """ROWS gold rows drawn with replacement (seeded) in random order (Spark's sampler repeats a
+    row in place, which parquet's run-length encoding would make unrealistically cheap), as one
+    Snappy parquet file."""
+    from pyspark.sql.functions import rand
+
+    spark = session()
+    train = spark.read.parquet(gold)
+    fraction = int(rows) / train.count()
+    drawn = train.sample(withReplacement=True, fraction=fraction, seed=7)
+    # 4 MB row groups (~280k rows): Spark's default 128 MB would make the whole file one group.
+    drawn.orderBy(rand(11)).coalesce(1).write.option("parquet.block.size", 4 << 20).mode(
+        "overwrite"
+    ).parquet(out)
+
+
 if __name__ == "__main__":
-    {"fit": fit, "score": score, "memory": memory}[sys.argv[1]](*sys.argv[2:])
+    {"fit": fit, "score": score, "memory": memory, "input": make_input}[sys.argv[1]](*sys.argv[2:])
