@@ -41,6 +41,9 @@ pub enum Command {
     /// score with the model, save predictions, compute data and prediction drift, log a run, alert.
     #[command(after_help = MONITOR_EXIT_HELP)]
     Monitor(Box<MonitorArgs>),
+    /// Models made elsewhere: `model import-spark DIR` packages (and registers) a Spark ML
+    /// `PipelineModel`.
+    Model(ModelArgs),
     /// Permanently delete runs and experiments in the `deleted` stage, with their artifacts (like
     /// `mlflow gc`).
     Gc(GcArgs),
@@ -57,8 +60,8 @@ Exit status:
 
 #[derive(Debug, Args)]
 pub struct MonitorArgs {
-    /// The model: `models:/NAME/STAGE`, `models:/NAME/VERSION`, `models:/NAME@ALIAS`, or a local
-    /// model directory.
+    /// The model: `models:/NAME/STAGE`, `models:/NAME/VERSION`, `models:/NAME@ALIAS`, a local
+    /// model directory, or a Spark ML `PipelineModel` directory.
     #[arg(long)]
     pub model: String,
     /// A batch (parquet file, Spark folder, `.csv`), or a folder of batches with a date
@@ -134,7 +137,7 @@ pub struct MultivariateArgs {
 #[derive(Debug, Args)]
 pub struct ScoreArgs {
     /// The model: `models:/NAME/STAGE`, `models:/NAME/VERSION`, `models:/NAME@ALIAS`,
-    /// `runs:/RUN_ID/PATH`, or a local model directory.
+    /// `runs:/RUN_ID/PATH`, a local model directory, or a Spark ML `PipelineModel` directory.
     #[arg(long)]
     pub model: String,
     /// Rows to score: parquet (file or directory of part files) or CSV (by its `.csv` extension).
@@ -307,6 +310,41 @@ pub struct DriftRunArgs {
     #[arg(long)]
     pub experiment: Option<String>,
     /// Tracking server (default: `MLFLOW_TRACKING_URI`).
+    #[arg(long)]
+    pub tracking_uri: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ModelArgs {
+    #[command(subcommand)]
+    pub command: ModelCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ModelCommand {
+    /// Package a Spark ML `PipelineModel` directory (`StringIndexer`, `VectorAssembler` and a
+    /// random forest, GBT or decision tree regression model, as `PipelineModel.save` wrote it) as an
+    /// mltrack model, and register it when asked. The Spark files are kept as they are (`sparkml/`).
+    ImportSpark(ImportSparkArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ImportSparkArgs {
+    /// The Spark `PipelineModel` directory (the one with `metadata/` and `stages/`).
+    pub dir: PathBuf,
+    /// Where to write the packaged model directory (must not exist yet).
+    #[arg(long, default_value = "mltrack-spark-model")]
+    pub out: PathBuf,
+    /// Register the packaged model under this name (needs a tracking server).
+    #[arg(long)]
+    pub register: Option<String>,
+    /// Move the registered version to this stage.
+    #[arg(long, value_enum, requires = "register")]
+    pub stage: Option<StageArg>,
+    /// The experiment of the run that holds the model's files.
+    #[arg(long, default_value = "spark-imports")]
+    pub experiment: String,
+    /// Tracking server (default: `MLFLOW_TRACKING_URI`); needed for `--register`.
     #[arg(long)]
     pub tracking_uri: Option<String>,
 }

@@ -16,7 +16,7 @@ mod telemetry;
 pub mod tracked_run;
 
 use clap::{CommandFactory, Parser};
-use cli::{Cli, Command, ServerCommand};
+use cli::{Cli, Command, ModelCommand, ServerCommand};
 use exit::{ExitStatus, UsageError};
 use settings::Environment;
 use std::process::ExitCode;
@@ -64,6 +64,12 @@ fn run(command: Command, env: &Environment) -> anyhow::Result<ExitStatus> {
         Command::Monitor(args) => {
             commands::monitor::run(&settings::MonitorSettings::resolve(*args, env)?)
         }
+        Command::Model(args) => match args.command {
+            ModelCommand::ImportSpark(a) => {
+                commands::import_spark::run(&settings::ImportSparkSettings::resolve(a, env)?)
+                    .map(|()| ExitStatus::Success)
+            }
+        },
         Command::Drift(args) => commands::drift::run(settings::DriftSettings::resolve(*args, env)?),
     }
 }

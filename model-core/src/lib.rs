@@ -14,7 +14,8 @@
 //! | [`metrics`], [`spark_split`] | RMSE / MAE / R²; Spark's `randomSplit`, row for row |
 //! | [`tpe`], [`search`] | hyperopt's TPE and the parallel trial loop |
 //! | [`train`] | what `mltrack train` runs: load → split → search → refit → test |
-//! | [`package`] | the MLflow model directory (`MLmodel` + `pipeline.json`) |
+//! | [`package`] | the MLflow model directory (`MLmodel` + `pipeline.json` + Spark's `sparkml/`) |
+//! | [`spark`] | Spark ML's `PipelineModel` format, written for Spark and read from it |
 //! | [`table_io`], [`scoring`] | batched parquet/CSV reading (the shared reader) and writing; scoring a batch with skipped rows kept |
 //!
 //! ```
@@ -45,6 +46,7 @@ pub mod package;
 pub mod pipeline;
 pub mod scoring;
 pub mod search;
+pub mod spark;
 pub mod spark_split;
 pub mod table_io;
 pub mod tpe;

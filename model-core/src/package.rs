@@ -4,11 +4,13 @@
 //! model/
 //!   MLmodel         YAML: flavors.mltrack (pipeline file, format version), signature, uuid, time
 //!   pipeline.json   {"format_version": 1, "pipeline": {labels, feature order, trees…}}
+//!   sparkml/        the same pipeline as Spark ML's PipelineModel (flavors.spark; see `spark`)
+//!   code/mltrack_pyfunc.py   flavors.python_function's loader: numpy + pandas, reads pipeline.json
 //! ```
 //!
 //! `MLmodel` is written by hand (it is a handful of keys, and MLflow stores the signature as JSON
-//! strings inside YAML anyway) and read back only for the `mltrack` flavor's keys, so no YAML crate
-//! is needed. Floats are written by `serde_json`'s shortest round-trip form and read with
+//! strings inside YAML anyway) and read back only for the `mltrack` and `spark` flavors' keys, so
+//! no YAML crate is needed. Floats are written by `serde_json`'s shortest round-trip form and read with
 //! `float_roundtrip`, so a loaded pipeline predicts bit for bit what the saved one did.
 
 use std::fmt::Write as _;
@@ -26,6 +28,13 @@ pub const FLAVOR: &str = "mltrack";
 pub const FORMAT_VERSION: u32 = 1;
 /// The pipeline file's name.
 pub const PIPELINE_FILE: &str = "pipeline.json";
+
+/// The `python_function` flavor's loader module (numpy + pandas only), shipped in the model
+/// directory under [`PYFUNC_CODE_DIR`] so Python needs nothing from mltrack to load the model.
+pub const PYFUNC_LOADER: &str = "mltrack_pyfunc";
+/// MLflow's `code` directory, put on `sys.path` before the loader module is imported.
+pub const PYFUNC_CODE_DIR: &str = "code";
+const PYFUNC_SOURCE: &str = include_str!("spark/mltrack_pyfunc.py");
 
 /// Optional MLmodel fields.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -64,25 +73,50 @@ pub fn save(pipeline: &PricePipeline, dir: &Path, options: &SaveOptions) -> Resu
     .map_err(|e| write_err(dir, &e))?;
     let pipeline_path = dir.join(PIPELINE_FILE);
     std::fs::write(&pipeline_path, json).map_err(|e| write_err(&pipeline_path, &e))?;
+    crate::spark::write::save(pipeline, &dir.join(crate::spark::MODEL_DATA))?;
+    let code = dir.join(PYFUNC_CODE_DIR);
+    std::fs::create_dir_all(&code).map_err(|e| write_err(&code, &e))?;
+    let loader = code.join(format!("{PYFUNC_LOADER}.py"));
+    std::fs::write(&loader, PYFUNC_SOURCE).map_err(|e| write_err(&loader, &e))?;
     let mlmodel_path = dir.join("MLmodel");
     std::fs::write(&mlmodel_path, mlmodel_text(pipeline, options))
         .map_err(|e| write_err(&mlmodel_path, &e))?;
     Ok(())
 }
 
-/// Reads a model directory written by [`save`].
+/// Reads a model directory written by [`save`]; also a Spark ML `PipelineModel` directory, and an
+/// MLflow model with only the `spark` flavor (a pipeline logged by `mlflow.spark`), through
+/// [`crate::spark::read`].
 pub fn load(dir: &Path) -> Result<PricePipeline> {
     let bad = |message: String| ModelError::Package {
         path: dir.to_path_buf(),
         message,
     };
+    if crate::spark::read::is_spark_model(dir) {
+        return crate::spark::read::load(dir);
+    }
     let mlmodel_path = dir.join("MLmodel");
     let mlmodel = std::fs::read_to_string(&mlmodel_path).map_err(|e| ModelError::Read {
         path: mlmodel_path.clone(),
         message: e.to_string(),
     })?;
-    let flavor =
-        flavor_keys(&mlmodel).ok_or_else(|| bad(format!("MLmodel has no `{FLAVOR}` flavor")))?;
+    let Some(flavor) = flavor_keys(&mlmodel, FLAVOR) else {
+        let spark = flavor_keys(&mlmodel, "spark").ok_or_else(|| {
+            bad(format!(
+                "MLmodel has neither the `{FLAVOR}` nor the `spark` flavor"
+            ))
+        })?;
+        let data = spark
+            .iter()
+            .find(|(k, _)| k == "model_data")
+            .map_or(crate::spark::MODEL_DATA, |(_, v)| v.as_str());
+        if data.contains("..") || Path::new(data).is_absolute() {
+            return Err(bad(format!(
+                "spark model_data `{data}` leaves the model directory"
+            )));
+        }
+        return crate::spark::read::load(&dir.join(data));
+    };
     let version = flavor
         .iter()
         .find(|(k, _)| k == "format_version")
@@ -121,8 +155,8 @@ pub fn load(dir: &Path) -> Result<PricePipeline> {
     Ok(parsed.pipeline)
 }
 
-/// The `key: value` pairs under `flavors:` → `mltrack:`.
-fn flavor_keys(mlmodel: &str) -> Option<Vec<(String, String)>> {
+/// The `key: value` pairs under `flavors:` → `<name>:`.
+fn flavor_keys(mlmodel: &str, name: &str) -> Option<Vec<(String, String)>> {
     let mut lines = mlmodel.lines().skip_while(|l| l.trim_end() != "flavors:");
     lines.next()?;
     let mut in_flavor = false;
@@ -133,7 +167,7 @@ fn flavor_keys(mlmodel: &str) -> Option<Vec<(String, String)>> {
             break;
         }
         if indent == 2 {
-            in_flavor = line.trim() == format!("{FLAVOR}:");
+            in_flavor = line.trim() == format!("{name}:");
         } else if in_flavor && indent == 4 {
             if let Some((k, v)) = line.trim().split_once(':') {
                 keys.push((
@@ -189,6 +223,17 @@ fn mlmodel_text(pipeline: &PricePipeline, options: &SaveOptions) -> String {
     let _ = writeln!(out, "    log_label: {}", pipeline.log_label());
     let _ = writeln!(out, "    handle_invalid: {}", pipeline.handle_invalid());
     let _ = writeln!(out, "    num_trees: {}", pipeline.forest().trees().len());
+    // mlflow.spark's flavor: `mlflow.spark.load_model` and `spark_udf` load `model_data` with
+    // `PipelineModel.load`.
+    // MLflow's pyfunc flavor: `code` goes on sys.path, `data` is passed to `_load_pyfunc`.
+    out.push_str("  python_function:\n");
+    let _ = writeln!(out, "    code: {PYFUNC_CODE_DIR}");
+    let _ = writeln!(out, "    data: {PIPELINE_FILE}");
+    let _ = writeln!(out, "    loader_module: {PYFUNC_LOADER}");
+    out.push_str("    config:\n      skipped: nan\n");
+    out.push_str("  spark:\n    code: null\n    model_class: pyspark.ml.pipeline.PipelineModel\n");
+    let _ = writeln!(out, "    model_data: {}", crate::spark::MODEL_DATA);
+    let _ = writeln!(out, "    pyspark_version: {}", crate::spark::SPARK_VERSION);
     let _ = writeln!(out, "model_uuid: {}", uuid::Uuid::new_v4().simple());
     if let Some(r) = &options.run_id {
         let _ = writeln!(out, "run_id: {}", yaml_quote(r));

@@ -144,6 +144,28 @@ impl PricePipeline {
         })
     }
 
+    /// A pipeline from parts fitted elsewhere (a Spark model read by `spark::read`), checked as a
+    /// pipeline read from disk is.
+    pub fn from_parts(
+        label: String,
+        handle_invalid: HandleInvalid,
+        log_label: bool,
+        indexers: Vec<StringIndexerModel>,
+        assembler: VectorAssembler,
+        forest: RandomForestModel,
+    ) -> std::result::Result<Self, String> {
+        let pipeline = PricePipeline {
+            label,
+            handle_invalid,
+            log_label,
+            indexers,
+            assembler,
+            forest,
+        };
+        pipeline.validate()?;
+        Ok(pipeline)
+    }
+
     /// Predicts the label (on its original scale) for every row that is not skipped.
     pub fn predict(&self, table: &Table) -> Result<Predictions> {
         self.predict_with(table, self.handle_invalid)

@@ -342,9 +342,25 @@ fn a_model_directory_of_another_version_or_flavor_is_refused() {
     .expect("write");
     let msg = package::load(dir.path()).unwrap_err().to_string();
     assert!(msg.contains("format_version 9"), "{msg}");
+    // Without the `mltrack` flavor the `spark` one is read (Spark's files, the same predictions).
     std::fs::write(&mlmodel, text.replace("  mltrack:", "  sklearn:")).expect("write");
+    let table = gold_like(60, 5, 13);
+    let from_spark = package::load(dir.path()).expect("loads the spark flavor");
+    assert_eq!(
+        from_spark.predict(&table).expect("predicts").values,
+        model.predict(&table).expect("predicts").values
+    );
+    std::fs::write(
+        &mlmodel,
+        text.replace("  mltrack:", "  sklearn:")
+            .replace("  spark:", "  onnx:"),
+    )
+    .expect("write");
     let msg = package::load(dir.path()).unwrap_err().to_string();
-    assert!(msg.contains("no `mltrack` flavor"), "{msg}");
+    assert!(
+        msg.contains("neither the `mltrack` nor the `spark` flavor"),
+        "{msg}"
+    );
 }
 
 #[test]

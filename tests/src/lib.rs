@@ -103,6 +103,35 @@ pub fn chromium_or_skip() -> bool {
     found
 }
 
+/// The Python with pyspark (`MLTRACK_SPARK_PYTHON`, else `.venv-spark/bin/python`, which `.ci/run`
+/// fills from `tests/spark/requirements.txt`) when it and a Java runtime are present; otherwise
+/// `None` after recording the skip (see [`skip`]).
+pub fn spark_python_or_skip() -> Option<PathBuf> {
+    let python = std::env::var_os("MLTRACK_SPARK_PYTHON").map_or_else(
+        || workspace_root().join(".venv-spark/bin/python"),
+        PathBuf::from,
+    );
+    let java = std::env::var_os("JAVA_HOME").map_or_else(
+        || PathBuf::from("java"),
+        |home| PathBuf::from(home).join("bin/java"),
+    );
+    let works = |cmd: &mut Command| {
+        cmd.stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    if !works(Command::new(&java).arg("-version")) {
+        skip(&format!("Java ({} -version fails)", java.display()));
+        return None;
+    }
+    if !works(Command::new(&python).args(["-c", "import pyspark"])) {
+        skip(&format!("pyspark ({} cannot import it)", python.display()));
+        return None;
+    }
+    Some(python)
+}
+
 /// A fresh PostgreSQL database URL, or `None` when `MLTRACK_TEST_PG_URL` is unset.
 pub fn fresh_pg_database() -> Option<String> {
     let admin = std::env::var("MLTRACK_TEST_PG_URL")

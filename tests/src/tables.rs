@@ -91,3 +91,34 @@ pub fn write_polars_folder(df: &DataFrame, folder: &Path, parts: usize) {
         );
     }
 }
+
+/// Every row of [`crate::gold_data`] with a `row_id` (int64), and three rows whose categories no
+/// training row has (`property_type` `Spaceship` in rows 0 and 1, `neighbourhood_cleansed`
+/// `Atlantis` in row 2), for checks that two scorers keep and skip the same rows.
+pub fn gold_with_unseen_categories() -> DataFrame {
+    let mut reader =
+        model_core::table_io::TableReader::open(&crate::gold_data(), 1 << 20, &[]).unwrap();
+    let mut df = reader.next_batch().unwrap().unwrap();
+    while let Some(more) = reader.next_batch().unwrap() {
+        df.vstack_mut(&more).unwrap();
+    }
+    let set = |df: &mut DataFrame, column: &str, rows: &[usize], value: &str| {
+        let mut values: Vec<Option<String>> = df
+            .column(column)
+            .unwrap()
+            .str()
+            .unwrap()
+            .iter()
+            .map(|v| v.map(str::to_string))
+            .collect();
+        for &r in rows {
+            values[r] = Some(value.to_string());
+        }
+        df.with_column(Column::new(column.into(), values)).unwrap();
+    };
+    set(&mut df, "property_type", &[0, 1], "Spaceship");
+    set(&mut df, "neighbourhood_cleansed", &[2], "Atlantis");
+    let ids: Vec<i64> = (0..df.height() as i64).collect();
+    df.with_column(Column::new("row_id".into(), ids)).unwrap();
+    df
+}

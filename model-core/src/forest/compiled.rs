@@ -32,18 +32,21 @@ const CATEGORICAL: u8 = 2;
 /// Rows per parallel task: large enough to amortise scheduling, small enough to balance two cores.
 const CHUNK_ROWS: usize = 4096;
 
-pub(crate) struct CompiledForest {
+pub(crate) struct CompiledForest<'w> {
     nodes: Vec<FlatNode>,
     roots: Vec<u32>,
     pool: Vec<u64>,
+    /// Boosted ensembles' tree weights: the prediction is Σ wₜ·treeₜ rather than the mean.
+    weights: Option<&'w [f64]>,
 }
 
-impl CompiledForest {
-    pub(crate) fn new(trees: &[Tree]) -> Self {
+impl<'w> CompiledForest<'w> {
+    pub(crate) fn new(trees: &[Tree], weights: Option<&'w [f64]>) -> Self {
         let mut forest = CompiledForest {
             nodes: Vec::new(),
             roots: Vec::with_capacity(trees.len()),
             pool: Vec::new(),
+            weights,
         };
         for tree in trees {
             let base = u32::try_from(forest.nodes.len()).unwrap_or(u32::MAX);
@@ -114,7 +117,7 @@ impl CompiledForest {
         }
     }
 
-    /// The mean over trees for each row of `x`.
+    /// The mean over trees (or the weighted sum) for each row of `x`.
     pub(crate) fn predict(&self, x: ArrayView2<'_, f64>) -> Array1<f64> {
         #[allow(clippy::cast_precision_loss)]
         let n_trees = self.roots.len().max(1) as f64;
@@ -124,8 +127,18 @@ impl CompiledForest {
             let mut row = vec![0.0; rows.ncols()];
             for (r, o) in rows.axis_iter(Axis(0)).zip(out.iter_mut()) {
                 row.iter_mut().zip(r.iter()).for_each(|(d, s)| *d = *s);
-                let sum: f64 = self.roots.iter().map(|&t| self.leaf_value(t, &row)).sum();
-                *o = sum / n_trees;
+                *o = match self.weights {
+                    None => {
+                        let sum: f64 = self.roots.iter().map(|&t| self.leaf_value(t, &row)).sum();
+                        sum / n_trees
+                    }
+                    Some(w) => self
+                        .roots
+                        .iter()
+                        .zip(w)
+                        .map(|(&t, w)| w * self.leaf_value(t, &row))
+                        .sum(),
+                };
             }
         };
         let chunks: Vec<_> = x

@@ -41,6 +41,10 @@ pub struct RandomForestModel {
     feature_names: Vec<String>,
     trees: Vec<Tree>,
     feature_importances: Vec<f64>,
+    /// Per-tree weights of a boosted ensemble (a Spark GBT model read by `spark::read`): the
+    /// prediction is Σ wₜ·treeₜ instead of the mean. Absent for forests, so older files read alike.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    tree_weights: Option<Vec<f64>>,
 }
 
 impl RandomForestValidParams {
@@ -132,6 +136,7 @@ impl RandomForestValidParams {
             feature_names: feature_names.to_vec(),
             trees: grown.into_iter().map(|(t, _)| t).collect(),
             feature_importances: total,
+            tree_weights: None,
         })
     }
 }
@@ -163,6 +168,52 @@ fn bag_weights(n: usize, rate: f64, with_replacement: bool, rng: &mut ChaCha8Rng
 }
 
 impl RandomForestModel {
+    /// An ensemble fitted elsewhere (Spark): its trees, and for boosted ensembles the tree weights.
+    /// Importances follow Spark's definition from the splits' gains and node weights.
+    pub fn from_trees(
+        params: RandomForestValidParams,
+        feature_names: Vec<String>,
+        trees: Vec<Tree>,
+        tree_weights: Option<Vec<f64>>,
+    ) -> Result<Self> {
+        let n = feature_names.len();
+        let mut total = vec![0.0; n];
+        for tree in &trees {
+            let mut imp = vec![0.0; n];
+            for node in &tree.nodes {
+                if let Some(s) = &node.split {
+                    if let Some(i) = imp.get_mut(s.rule.feature()) {
+                        *i += s.gain * node.weight;
+                    }
+                }
+            }
+            let norm: f64 = imp.iter().sum();
+            if norm > 0.0 {
+                total.iter_mut().zip(&imp).for_each(|(t, i)| *t += i / norm);
+            }
+        }
+        let norm: f64 = total.iter().sum();
+        if norm > 0.0 {
+            for t in &mut total {
+                *t /= norm;
+            }
+        }
+        let model = RandomForestModel {
+            params,
+            feature_names,
+            trees,
+            feature_importances: total,
+            tree_weights,
+        };
+        model.validate().map_err(ModelError::Shape)?;
+        Ok(model)
+    }
+
+    /// The weights of a boosted ensemble's trees; `None` for a forest (the mean of its trees).
+    pub fn tree_weights(&self) -> Option<&[f64]> {
+        self.tree_weights.as_deref()
+    }
+
     /// The parameters the forest was fitted with.
     pub fn params(&self) -> &RandomForestValidParams {
         &self.params
@@ -183,8 +234,16 @@ impl RandomForestModel {
         &self.feature_importances
     }
 
-    /// The mean of the trees' predictions for one row.
+    /// The mean of the trees' predictions for one row (the weighted sum for a boosted ensemble).
     pub fn predict_row(&self, row: &[f64]) -> f64 {
+        if let Some(w) = &self.tree_weights {
+            return self
+                .trees
+                .iter()
+                .zip(w)
+                .map(|(t, w)| w * t.predict(row))
+                .sum();
+        }
         let sum: f64 = self.trees.iter().map(|t| t.predict(row)).sum();
         #[allow(clippy::cast_precision_loss)]
         let n = self.trees.len() as f64;
@@ -204,7 +263,7 @@ impl RandomForestModel {
     }
 
     fn predict_unchecked(&self, x: ArrayView2<'_, f64>) -> Array1<f64> {
-        compiled::CompiledForest::new(&self.trees).predict(x)
+        compiled::CompiledForest::new(&self.trees, self.tree_weights.as_deref()).predict(x)
     }
 
     /// Checks the structure of a model read from disk, so that prediction cannot index out of range.
@@ -212,6 +271,13 @@ impl RandomForestModel {
         let n_features = self.feature_names.len();
         if self.trees.is_empty() || self.feature_importances.len() != n_features {
             return Err("forest has no trees or importances of the wrong length".to_string());
+        }
+        if self
+            .tree_weights
+            .as_ref()
+            .is_some_and(|w| w.len() != self.trees.len() || w.iter().any(|x| !x.is_finite()))
+        {
+            return Err("tree weights do not match the trees".to_string());
         }
         for (t, tree) in self.trees.iter().enumerate() {
             if tree.nodes.is_empty() {

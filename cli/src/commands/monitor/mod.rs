@@ -294,7 +294,7 @@ fn load_reference(
         let saved = model.dir.join(REFERENCE_PROFILE_FILE);
         if !saved.is_file() {
             bail!(
-                "model `{}` has no {REFERENCE_PROFILE_FILE} (it was trained before mltrack saved one): pass `--reference` with data or a profile",
+                "model `{}` has no {REFERENCE_PROFILE_FILE} (a Spark model, or trained before mltrack saved one): pass `--reference` with data or a profile",
                 model.uri
             );
         }
