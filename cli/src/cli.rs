@@ -72,7 +72,8 @@ pub struct MonitorArgs {
     /// `reports/date=…/` and, without a tracking server, `monitor-state.json`.
     #[arg(long)]
     pub out: PathBuf,
-    /// Expectations (TOML) checked on each batch before scoring.
+    /// Expectations (TOML) checked on each batch before scoring [default: the model's
+    /// `expectations.toml`, learned by `train` from its training rows].
     #[arg(long)]
     pub expect: Option<PathBuf>,
     /// Drift reference (data, or a profile `.json`) [default: the model's `reference_profile.json`].

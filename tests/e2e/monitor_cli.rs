@@ -493,6 +493,15 @@ fn without_a_server_the_state_file_keeps_the_books_and_bad_batches_fail_alone() 
         .output()
         .unwrap();
     assert!(train.status.success(), "{:?}", text(&train));
+    // Train learns expectations from its rows; monitor applies them when not given `--expect`.
+    let learned = std::fs::read_to_string(model.join("expectations.toml")).unwrap();
+    for rule in [
+        "name = \"bedrooms_is_a_number\"",
+        "name = \"bedrooms_in_training_range\"",
+        "name = \"room_type_seen_in_training\"",
+    ] {
+        assert!(learned.contains(rule), "{rule} in:\n{learned}");
+    }
     let gold = w.join("gold");
     std::fs::create_dir(&gold).unwrap();
     for day in 1..=2 {
@@ -602,8 +611,10 @@ fn without_a_server_the_state_file_keeps_the_books_and_bad_batches_fail_alone() 
         .collect();
     assert_eq!(day7.len(), 1, "{stdout}");
     assert!(
-        day7[0].contains("FAILED") && day7[0].contains("bedrooms"),
-        "the wrong column is named: {stdout}"
+        day7[0].contains("FAILED")
+            && day7[0].contains("expectation `bedrooms_")
+            && day7[0].contains("str"),
+        "a learned rule names the column and its type: {stdout}"
     );
     assert!(
         !partition(&out, "predictions", 7).exists(),

@@ -53,3 +53,72 @@ pub(crate) fn build(
     data.push(PREDICTION, Values::Numeric(predictions.values))?;
     Ok(Profile::build(&data, &drift_settings(pipeline))?)
 }
+
+/// The expectations file `train` writes beside the profile, which `monitor` applies when it is not
+/// given `--expect`.
+pub(crate) const EXPECTATIONS_FILE: &str = "expectations.toml";
+
+/// Expectations learned from the rows the model was fitted on, in `monitor --expect`'s format: each
+/// input column present with its type (`fail`: the model cannot read it otherwise), and as `warn`
+/// (counted on the batch's run, nothing set aside) never null when training had no nulls, inside
+/// the training range, and among the training categories. A user who wants unseen categories or
+/// out-of-range rows rejected rather than scored or skipped edits the policy to `drop` or `fail`.
+pub(crate) fn learned_expectations(pipeline: &PricePipeline, table: &Table) -> String {
+    use std::fmt::Write as _;
+    let quote = |s: &str| serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into());
+    let mut out = String::from(
+        "# Learned by `mltrack train` from the rows the model was fitted on; `mltrack monitor` applies\n\
+         # these unless it is given --expect. Policies: warn (count), drop (quarantine), fail (refuse).\n",
+    );
+    let a = pipeline.assembler();
+    let mut rule = |name: &str, column: &str, check: &str, policy: &str| {
+        let _ = write!(
+            out,
+            "\n[[expect]]\nname = {}\ncolumn = {}\n{check}\npolicy = \"{policy}\"\n",
+            quote(&format!("{column}_{name}")),
+            quote(column),
+        );
+    };
+    for name in a.categorical.iter().chain(&a.numeric) {
+        let Some(column) = table.column(name) else {
+            continue;
+        };
+        match &column.data {
+            ColumnData::Str(v) => {
+                rule("is_text", name, "type = \"string\"", "fail");
+                if v.iter().all(Option::is_some) {
+                    rule("present", name, "not_null = true", "warn");
+                }
+                let mut seen: Vec<&str> = v.iter().flatten().map(String::as_str).collect();
+                seen.sort_unstable();
+                seen.dedup();
+                let list: Vec<String> = seen.iter().map(|s| quote(s)).collect();
+                rule(
+                    "seen_in_training",
+                    name,
+                    &format!("in = [{}]", list.join(", ")),
+                    "warn",
+                );
+            }
+            ColumnData::Num(v) => {
+                rule("is_a_number", name, "type = \"number\"", "fail");
+                if v.iter().all(Option::is_some) {
+                    rule("present", name, "not_null = true", "warn");
+                }
+                let finite = v.iter().flatten().copied().filter(|x| x.is_finite());
+                let (lo, hi) = finite.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), x| {
+                    (lo.min(x), hi.max(x))
+                });
+                if lo <= hi {
+                    rule(
+                        "in_training_range",
+                        name,
+                        &format!("min = {lo:?}\nmax = {hi:?}"),
+                        "warn",
+                    );
+                }
+            }
+        }
+    }
+    out
+}

@@ -100,7 +100,7 @@ pub(crate) fn run(s: &TrainSettings) -> anyhow::Result<()> {
 }
 
 /// Profiles the rows the final model was fitted on (the same split `train` made) into the model
-/// directory, for `monitor`'s drift checks.
+/// directory, for `monitor`'s drift checks, with the expectations learned from them.
 fn save_reference_profile(
     s: &TrainSettings,
     table: &model_core::dataset::Table,
@@ -126,7 +126,12 @@ fn save_reference_profile(
                 .collect()
         })
         .unwrap_or_default();
-    let profile = super::reference::build(&outcome.pipeline, &table.take(&rows), &integers)?;
+    let fitted = table.take(&rows);
+    let profile = super::reference::build(&outcome.pipeline, &fitted, &integers)?;
+    write_atomically(
+        &s.out.join(super::reference::EXPECTATIONS_FILE),
+        super::reference::learned_expectations(&outcome.pipeline, &fitted).as_bytes(),
+    )?;
     write_atomically(
         &s.out.join(super::reference::REFERENCE_PROFILE_FILE),
         profile.to_json().as_bytes(),

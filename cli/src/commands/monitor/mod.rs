@@ -74,12 +74,7 @@ pub(crate) fn run(s: &MonitorSettings) -> anyhow::Result<ExitStatus> {
     } else {
         Some(discover(s)?)
     };
-    let rules = s
-        .expect
-        .as_deref()
-        .map(expect::load)
-        .transpose()?
-        .unwrap_or_default();
+    let explicit = s.expect.as_deref().map(expect::load).transpose()?;
     let client = s
         .tracking_uri
         .as_deref()
@@ -97,6 +92,21 @@ pub(crate) fn run(s: &MonitorSettings) -> anyhow::Result<ExitStatus> {
         ..drift_settings(&model.pipeline)
     };
     let reference = load_reference(s, &model, &drift)?;
+    // `--expect` wins; else the expectations `train` learned and saved with the model, if any.
+    let learned = model.dir.join(super::reference::EXPECTATIONS_FILE);
+    let rules = match explicit {
+        Some(rules) => rules,
+        None if learned.is_file() => {
+            let rules = expect::load(&learned)?;
+            tracing::info!(
+                "{} expectations learned at train time (`{}`)",
+                rules.len(),
+                learned.display()
+            );
+            rules
+        }
+        None => Vec::new(),
+    };
     std::fs::create_dir_all(&s.out)
         .with_context(|| format!("cannot create `{}`", s.out.display()))?;
     let experiment = s
