@@ -6,6 +6,7 @@ use super::format::time;
 use super::{render_status, same_origin, see_other, Fields, Nav, UiError, UiResult};
 use crate::search::{Clause, Comparator, Entity, FilterValue};
 use crate::service::experiments as service;
+use crate::service::runs::NOTE_TAG;
 use crate::state::AppState;
 use crate::store::ExperimentSearch;
 use crate::validation::required;
@@ -196,4 +197,31 @@ pub(super) async fn restore(
     headers: HeaderMap,
 ) -> UiResult {
     set_deleted(&s, &headers, &id, false).await
+}
+
+/// The experiment's description, the `mlflow.note.content` tag as in MLflow, through the API's
+/// experiment-tag rules (a value over 20,000 characters is refused, not cut). A refusal re-renders
+/// the runs page with the message and the text typed.
+pub(super) async fn description(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> UiResult {
+    same_origin(&headers)?;
+    let form = Fields::parse(&body);
+    let text = form.raw("description").unwrap_or_default();
+    let write = async {
+        let exp = ExperimentId::parse(&id)?;
+        let note = service::tag(Some(NOTE_TAG.into()), Some(text.clone()))?;
+        s.store.set_experiment_tag(exp.get(), &note).await?;
+        Ok::<_, UiError>(format!("/experiments/{exp}"))
+    };
+    match write.await {
+        Ok(location) => Ok(see_other(&location)),
+        Err(e) if e.status.is_client_error() => {
+            super::runs::runs_page(&s, &id, &Fields::default(), Some((e, text))).await
+        }
+        Err(e) => Err(e),
+    }
 }

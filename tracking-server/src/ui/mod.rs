@@ -18,6 +18,7 @@ mod heatmap;
 mod monitoring;
 mod registry;
 mod run;
+mod run_edit;
 mod runs;
 
 use crate::error::{ApiError, ErrorCode};
@@ -37,10 +38,20 @@ pub fn router() -> Router<AppState> {
         .route("/experiments/{id}/rename", post(experiments::rename))
         .route("/experiments/{id}/delete", post(experiments::delete))
         .route("/experiments/{id}/restore", post(experiments::restore))
+        .route(
+            "/experiments/{id}/description",
+            post(experiments::description),
+        )
         .route("/experiments/{id}/runs.csv", get(export::csv))
         .route("/experiments/{id}/runs/{run_id}", get(run::page))
         .route("/runs/{run_id}", get(run::redirect))
         .route("/runs/{run_id}/metric", get(run::metric_page))
+        .route("/runs/{run_id}/delete", post(run_edit::delete))
+        .route("/runs/{run_id}/restore", post(run_edit::restore))
+        .route("/runs/{run_id}/rename", post(run_edit::rename))
+        .route("/runs/{run_id}/description", post(run_edit::description))
+        .route("/runs/{run_id}/tags", post(run_edit::set_tag))
+        .route("/runs/{run_id}/tags/delete", post(run_edit::delete_tag))
         .route("/runs/{run_id}/artifacts", get(artifacts::view))
         .route("/runs/{run_id}/artifacts/raw", get(artifacts::raw))
         .route("/compare", get(compare::page))

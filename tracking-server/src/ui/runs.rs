@@ -7,7 +7,7 @@
 
 pub(crate) use super::columns::{tag, Column, Kind, Options};
 use super::format::{basename, duration, time};
-use super::{render_status, run_url, Fields, Nav, UiResult};
+use super::{render_status, run_url, Fields, Nav, UiError, UiResult};
 use crate::search::{
     parse_run_filter, parse_run_order_by, Clause, Comparator, Entity, FilterValue, OrderBy,
 };
@@ -82,6 +82,9 @@ struct RunsPage {
     deleted: bool,
     opts: Options,
     error: Option<String>,
+    /// A refused description edit: the API's message, and the text typed (kept in the form).
+    edit_error: Option<String>,
+    typed_description: Option<String>,
     headers: Vec<Header>,
     base_columns: usize,
     rows: Vec<Row>,
@@ -283,9 +286,18 @@ pub(super) async fn page(
     Path(id): Path<String>,
     RawQuery(query): RawQuery,
 ) -> UiResult {
-    let fields = Fields::query(query.as_deref());
-    let opts = Options::from(&fields);
-    let exp_id = experiment_id(&id)?;
+    runs_page(&s, &id, &Fields::query(query.as_deref()), None).await
+}
+
+/// Renders an experiment's runs; `refused` is a refused description edit (error, typed text).
+pub(super) async fn runs_page(
+    s: &AppState,
+    id: &str,
+    fields: &Fields,
+    refused: Option<(UiError, String)>,
+) -> UiResult {
+    let opts = Options::from(fields);
+    let exp_id = experiment_id(id)?;
     let experiment = s.store.get_experiment(exp_id).await?;
     let parsed = parse_run_filter(&opts.filter).and_then(|filter| {
         let order = if opts.order.is_empty() {
@@ -396,8 +408,12 @@ pub(super) async fn page(
         rows,
         error,
         opts,
+        edit_error: refused.as_ref().map(|(e, _)| e.message.clone()),
+        typed_description: refused.as_ref().map(|(_, t)| t.clone()),
     };
-    let status = if page.error.is_some() {
+    let status = if let Some((e, _)) = &refused {
+        e.status
+    } else if page.error.is_some() {
         StatusCode::BAD_REQUEST
     } else {
         StatusCode::OK
