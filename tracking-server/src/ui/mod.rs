@@ -17,6 +17,7 @@ pub(crate) mod format;
 mod heatmap;
 mod monitoring;
 mod registry;
+mod registry_edit;
 mod run;
 mod run_edit;
 mod runs;
@@ -62,6 +63,39 @@ pub fn router() -> Router<AppState> {
         .route(
             "/models/{name}/versions/{version}/stage",
             post(registry::transition),
+        )
+        .route(
+            "/models/{name}/description",
+            post(registry_edit::model_description),
+        )
+        .route("/models/{name}/tags", post(registry_edit::model_tag))
+        .route(
+            "/models/{name}/tags/delete",
+            post(registry_edit::model_tag_delete),
+        )
+        .route(
+            "/models/{name}/versions/{version}/description",
+            post(registry_edit::version_description),
+        )
+        .route(
+            "/models/{name}/versions/{version}/aliases",
+            post(registry_edit::set_alias),
+        )
+        .route(
+            "/models/{name}/versions/{version}/aliases/delete",
+            post(registry_edit::delete_alias),
+        )
+        .route(
+            "/models/{name}/versions/{version}/tags",
+            post(registry_edit::version_tag),
+        )
+        .route(
+            "/models/{name}/versions/{version}/tags/delete",
+            post(registry_edit::version_tag_delete),
+        )
+        .route(
+            "/models/{name}/versions/{version}/delete",
+            post(registry_edit::delete_version),
         )
         .route("/ui/static/style.css", get(style))
         .route("/ui/static/app.js", get(script))
