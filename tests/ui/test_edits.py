@@ -1,5 +1,5 @@
 """The UI's edits of runs and experiments, each with JavaScript on and off: delete and restore a run,
-rename it, edit its description and tags, edit an experiment's description. Every edit is checked
+rename it, edit its description and tags, edit an experiment's description and tags. Every edit is checked
 through the ``mlflow`` client (the store changed, not just the page), and refused edits show the
 message the REST API gives for the same input, with its status code.
 
@@ -190,3 +190,34 @@ def test_a_cross_site_edit_is_refused(page, base_url, client, run_id):
     )
     assert answer.status == 403
     assert client.get_run(run_id).info.lifecycle_stage == "active"
+
+
+def test_an_experiment_tag_is_set_and_removed(browser_page, base_url, client, experiment_id):
+    pg = browser_page
+    key = f"stage-{uuid.uuid4().hex[:6]}"
+    pg.goto(f"{base_url}/experiments/{experiment_id}")
+    pg.fill("#add-tag input[name=key]", key)
+    pg.fill("#add-tag input[name=value]", "pilot")
+    pg.click("#add-tag button")
+    expect(pg.locator("#experiment-tags")).to_contain_text(f"{key}: pilot")
+    assert client.get_experiment(experiment_id).tags[key] == "pilot"
+    pg.get_by_role("button", name=f"Remove tag {key}").click()
+    expect(pg.locator("#experiment-tags")).not_to_contain_text(key)
+    assert key not in client.get_experiment(experiment_id).tags
+
+
+def test_an_invalid_experiment_tag_key_is_refused_with_the_api_message(
+    browser_page, base_url, client, experiment_id
+):
+    key = "../up"
+    expected = api_message(lambda: client.set_experiment_tag(experiment_id, key, "x"))
+    pg = browser_page
+    pg.goto(f"{base_url}/experiments/{experiment_id}")
+    pg.fill("#add-tag input[name=key]", key)
+    pg.fill("#add-tag input[name=value]", "kept")
+    with pg.expect_response(posted("/tags")) as answer:
+        pg.click("#add-tag button")
+    assert answer.value.status == 400
+    expect(pg.locator("#edit-error")).to_have_text(expected)
+    expect(pg.locator("#add-tag input[name=key]")).to_have_value(key)
+    expect(pg.locator("#add-tag input[name=value]")).to_have_value("kept")

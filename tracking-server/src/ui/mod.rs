@@ -43,6 +43,11 @@ pub fn router() -> Router<AppState> {
             "/experiments/{id}/description",
             post(experiments::description),
         )
+        .route("/experiments/{id}/tags", post(experiments::tag))
+        .route(
+            "/experiments/{id}/tags/delete",
+            post(experiments::delete_tag),
+        )
         .route("/experiments/{id}/runs.csv", get(export::csv))
         .route("/experiments/{id}/runs/{run_id}", get(run::page))
         .route("/runs/{run_id}", get(run::redirect))
@@ -287,6 +292,37 @@ impl Fields {
 
     pub(crate) fn flag(&self, key: &str) -> bool {
         matches!(self.get(key), Some("1" | "on" | "true" | "yes"))
+    }
+}
+
+/// The refused form's name and its typed key and value, put back into that form.
+#[derive(Default)]
+pub(crate) struct Typed {
+    pub form: &'static str,
+    pub key: String,
+    pub value: String,
+}
+
+impl Typed {
+    pub(crate) fn new(form: &'static str, key: String, value: String) -> Self {
+        Self { form, key, value }
+    }
+
+    /// The typed text for `form` when that form was refused, else `current`.
+    pub(crate) fn or<'a>(&'a self, form: &str, current: &'a str) -> &'a str {
+        if self.form == form {
+            &self.value
+        } else {
+            current
+        }
+    }
+
+    pub(crate) fn key_for<'a>(&'a self, form: &str) -> &'a str {
+        if self.form == form {
+            &self.key
+        } else {
+            ""
+        }
     }
 }
 

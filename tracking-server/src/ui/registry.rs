@@ -4,7 +4,7 @@
 use super::format::time;
 use super::{
     model_url, render, render_status, run_url, same_origin, see_other, version_url, Fields, Nav,
-    UiError, UiResult,
+    Typed, UiError, UiResult,
 };
 use crate::error::ApiError;
 use crate::extract::Actor;
@@ -142,37 +142,6 @@ struct ModelPage {
 pub(crate) struct Edit {
     pub error: UiError,
     pub typed: Typed,
-}
-
-/// The refused form's name and its typed key and value, put back into that form.
-#[derive(Default)]
-pub(crate) struct Typed {
-    pub form: &'static str,
-    pub key: String,
-    pub value: String,
-}
-
-impl Typed {
-    pub(crate) fn new(form: &'static str, key: String, value: String) -> Self {
-        Self { form, key, value }
-    }
-
-    /// The typed text for `form` when that form was refused, else `current`.
-    pub(crate) fn or<'a>(&'a self, form: &str, current: &'a str) -> &'a str {
-        if self.form == form {
-            &self.value
-        } else {
-            current
-        }
-    }
-
-    pub(crate) fn key_for<'a>(&'a self, form: &str) -> &'a str {
-        if self.form == form {
-            &self.key
-        } else {
-            ""
-        }
-    }
 }
 
 /// The source run of a version, as a link, when this store knows the run.

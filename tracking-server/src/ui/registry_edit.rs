@@ -4,8 +4,8 @@
 //! refused write re-renders the page with the API's message and status code, the typed text kept.
 //! Read-only users never get here: the auth layer refuses every UI POST for them.
 
-use super::registry::{model_page, version_page, Edit, Typed};
-use super::{model_url, same_origin, see_other, version_url, Fields, UiResult};
+use super::registry::{model_page, version_page, Edit};
+use super::{model_url, same_origin, see_other, version_url, Fields, Typed, UiResult};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::Actor;
 use crate::service::registry as rules;
