@@ -7,7 +7,8 @@ use super::charts::{self, Series, XLabels};
 use super::format::{duration, exact, time};
 use super::runs::{tag, PARENT_TAG};
 use super::{
-    enc, render, render_status, run_url, see_other, version_url, Fields, Nav, UiError, UiResult,
+    enc, render, render_status, run_url, see_other, version_url, Fields, Nav, Typed, UiError,
+    UiResult,
 };
 use crate::error::ApiError;
 use crate::search::{Clause, Comparator, Entity, FilterValue};
@@ -77,8 +78,8 @@ struct RunPage {
     deleted: bool,
     /// A refused edit: the API's message, shown above the forms.
     error: Option<String>,
-    /// What the refused form held, so it is not lost: (form name, key, value).
-    typed: (String, String, String),
+    /// What the refused form held, so it is not lost.
+    typed: Typed,
 }
 
 pub(crate) fn axis(fields: &Fields) -> HistoryAxis {
@@ -140,9 +141,7 @@ pub(super) async fn page(
 /// A refused edit of a run: the API's error and what the form held.
 pub(crate) struct Refusal {
     pub error: UiError,
-    pub form: String,
-    pub key: String,
-    pub value: String,
+    pub typed: Typed,
 }
 
 /// Renders the run page, with a refused edit's message and its status code when there is one.
@@ -301,12 +300,18 @@ pub(crate) async fn run_page(
             .collect(),
         deleted: run.info.lifecycle_stage == "deleted",
         run,
-        typed: refusal.as_ref().map_or_else(Default::default, |r| {
-            (r.form.clone(), r.key.clone(), r.value.clone())
-        }),
-        error: refusal.as_ref().map(|r| r.error.message.clone()),
+        typed: Typed::default(),
+        error: None,
     };
-    let status = refusal.map_or(axum::http::StatusCode::OK, |r| r.error.status);
+    let mut page = page;
+    let status = match refusal {
+        Some(r) => {
+            page.error = Some(r.error.message);
+            page.typed = r.typed;
+            r.error.status
+        }
+        None => axum::http::StatusCode::OK,
+    };
     Ok(render_status(status, &page))
 }
 

@@ -5,7 +5,7 @@
 //! kept. Read-only users never get here: the auth layer refuses every UI POST for them.
 
 use super::run::{run_page, Refusal};
-use super::{run_url, same_origin, see_other, Fields, UiResult};
+use super::{run_url, same_origin, see_other, Fields, Typed, UiResult};
 use crate::error::{ApiError, ApiResult};
 use crate::service::runs::{tag, NOTE_TAG};
 use crate::state::AppState;
@@ -15,36 +15,13 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 
-/// Which form was sent, so a refusal can put the typed text back into it.
-#[derive(Clone, Copy)]
-enum Form {
-    Rename,
-    Description,
-    Tag,
-    DeleteTag,
-    Lifecycle,
-}
-
-impl Form {
-    fn name(self) -> &'static str {
-        match self {
-            Form::Rename => "rename",
-            Form::Description => "description",
-            Form::Tag => "tag",
-            Form::DeleteTag => "delete-tag",
-            Form::Lifecycle => "lifecycle",
-        }
-    }
-}
-
 /// Checks the origin, runs `write` and answers with a 303 back to the run page; a client error
 /// re-renders the page with the message instead.
 async fn edit(
     s: &AppState,
     headers: &HeaderMap,
     run_id: &str,
-    form: Form,
-    typed: (String, String),
+    typed: Typed,
     write: impl std::future::Future<Output = ApiResult<()>>,
 ) -> UiResult {
     same_origin(headers)?;
@@ -58,9 +35,7 @@ async fn edit(
             let run = s.store.get_run(run_id).await?;
             let refusal = Refusal {
                 error: e.into(),
-                form: form.name().to_string(),
-                key: typed.0,
-                value: typed.1,
+                typed,
             };
             run_page(s, run, HistoryAxis::Step, Some(refusal)).await
         }
@@ -70,15 +45,7 @@ async fn edit(
 
 async fn set_deleted(s: &AppState, headers: &HeaderMap, run_id: &str, deleted: bool) -> UiResult {
     let write = async { Ok(s.store.set_run_deleted(run_id, deleted).await?) };
-    edit(
-        s,
-        headers,
-        run_id,
-        Form::Lifecycle,
-        Default::default(),
-        write,
-    )
-    .await
+    edit(s, headers, run_id, Typed::default(), write).await
 }
 
 pub(super) async fn delete(
@@ -116,8 +83,8 @@ pub(super) async fn rename(
         s.store.update_run(&run_id, update).await?;
         Ok(())
     };
-    let typed = (String::new(), typed);
-    edit(&s, &headers, &run_id, Form::Rename, typed, write).await
+    let typed = Typed::new("rename", String::new(), typed);
+    edit(&s, &headers, &run_id, typed, write).await
 }
 
 async fn set_tags(s: &AppState, run_id: &str, tag: protocol::KeyValue) -> ApiResult<()> {
@@ -137,12 +104,12 @@ pub(super) async fn description(
 ) -> UiResult {
     let form = Fields::parse(&body);
     let text = form.raw("description").unwrap_or_default();
-    let typed = (String::new(), text.clone());
+    let typed = Typed::new("description", String::new(), text.clone());
     let write = async {
         let note = tag(Some(NOTE_TAG.into()), Some(text), "")?;
         set_tags(&s, &run_id, note).await
     };
-    edit(&s, &headers, &run_id, Form::Description, typed, write).await
+    edit(&s, &headers, &run_id, typed, write).await
 }
 
 /// Adds or changes one tag, through the API's key rules (the refusal names the bad key).
@@ -153,7 +120,8 @@ pub(super) async fn set_tag(
     body: Bytes,
 ) -> UiResult {
     let form = Fields::parse(&body);
-    let typed = (
+    let typed = Typed::new(
+        "tag",
         form.raw("key").unwrap_or_default(),
         form.raw("value").unwrap_or_default(),
     );
@@ -161,7 +129,7 @@ pub(super) async fn set_tag(
         let t = tag(form.raw("key"), form.raw("value"), "")?;
         set_tags(&s, &run_id, t).await
     };
-    edit(&s, &headers, &run_id, Form::Tag, typed, write).await
+    edit(&s, &headers, &run_id, typed, write).await
 }
 
 /// Removes one tag; a key the run does not have is MLflow's 404.
@@ -172,10 +140,10 @@ pub(super) async fn delete_tag(
     body: Bytes,
 ) -> UiResult {
     let form = Fields::parse(&body);
-    let typed = (form.raw("key").unwrap_or_default(), String::new());
+    let typed = Typed::default();
     let write = async {
         let key = required(form.raw("key"), "key")?;
         Ok::<_, ApiError>(s.store.delete_tag(&run_id, &key).await?)
     };
-    edit(&s, &headers, &run_id, Form::DeleteTag, typed, write).await
+    edit(&s, &headers, &run_id, typed, write).await
 }
