@@ -155,6 +155,73 @@ except MlflowException as e:
     .success());
 }
 
+/// The web UI's edit forms are POSTs under the same auth layer as the API: a read-only user's
+/// edit is refused with `PERMISSION_DENIED` and changes nothing, an editor's goes through.
+#[test]
+fn the_ui_refuses_edits_from_a_read_only_user() {
+    let dir = tempfile::tempdir().unwrap();
+    let uri = format!("sqlite:///{}", dir.path().join("auth.db").display());
+    let store = ["--backend-store-uri", uri.as_str()];
+    ok(&mltrack(
+        &[
+            &["server", "user", "add", "alice", "--password-env", "PW"],
+            &store[..],
+        ]
+        .concat(),
+        &[("PW", "s3cret pass")],
+    ));
+    let token = ok(&mltrack(
+        &[
+            &["server", "user", "add", "viewer", "--token", "--read-only"],
+            &store[..],
+        ]
+        .concat(),
+        &[],
+    ));
+    let server = Server::start(Some(&uri), &["--auth"]);
+    let script = r#"
+import os, requests
+from mlflow import MlflowClient
+url = os.environ["MLFLOW_TRACKING_URI"]
+c = MlflowClient()
+run = c.create_run(c.create_experiment("ui-auth"), run_name="before").info.run_id
+c.create_registered_model("ui-auth-model")
+c.create_model_version("ui-auth-model", f"runs:/{run}/model", run_id=run)
+viewer = {"Authorization": "Bearer " + os.environ["VIEWER"]}
+editor = ("alice", "s3cret pass")
+writes = [
+    (f"/runs/{run}/rename", {"new_name": "after"}),
+    (f"/runs/{run}/delete", {}),
+    ("/models/ui-auth-model/versions/1/aliases", {"alias": "champion"}),
+    ("/models/ui-auth-model/versions/1/delete", {}),
+]
+for path, form in writes:
+    r = requests.post(url + path, data=form, headers=viewer, allow_redirects=False)
+    assert r.status_code == 403 and "read-only" in r.text, (path, r.status_code, r.text)
+assert c.get_run(run).info.run_name == "before"
+assert c.get_run(run).info.lifecycle_stage == "active"
+assert c.get_registered_model("ui-auth-model").aliases == {}
+r = requests.post(url + writes[0][0], data=writes[0][1], auth=editor, allow_redirects=False)
+assert r.status_code == 303, (r.status_code, r.text)
+assert c.get_run(run).info.run_name == "after"
+print("ui writes: read-only refused, editor allowed")
+"#;
+    let (passed, output) = mlflow_script(
+        &server.url,
+        script,
+        &[
+            ("MLFLOW_TRACKING_USERNAME", "alice"),
+            ("MLFLOW_TRACKING_PASSWORD", "s3cret pass"),
+            ("VIEWER", token.trim()),
+        ],
+    );
+    assert!(passed, "{output}");
+    assert!(
+        output.contains("read-only refused, editor allowed"),
+        "{output}"
+    );
+}
+
 #[test]
 fn sigterm_drains_a_request_in_flight() {
     let mut server = Server::start(None, &[]);

@@ -9,16 +9,14 @@ use crate::search::{
 use crate::service::experiments as service;
 use crate::state::AppState;
 use crate::store::ExperimentSearch;
-use crate::validation::{
-    experiment_id, required, validate_key, validate_length, MAX_EXPERIMENT_TAG_VALUE_LENGTH,
-};
+use crate::validation::{experiment_id, required};
 use axum::extract::State;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use protocol::names::{ExperimentId, ExperimentName, KeyKind};
+use protocol::names::{ExperimentId, ExperimentName};
 use protocol::{
     CreateExperiment, CreateExperimentResponse, ExperimentIdRequest, ExperimentResponse,
-    ExperimentTagRequest, GetExperimentByName, KeyValue, SearchDatasets, SearchDatasetsResponse,
+    ExperimentTagRequest, GetExperimentByName, SearchDatasets, SearchDatasetsResponse,
     SearchExperiments, SearchExperimentsResponse, UpdateExperiment,
 };
 use serde_json::Value;
@@ -38,14 +36,6 @@ pub(super) fn router() -> Router<AppState> {
         .route("/experiments/set-experiment-tag", post(set_tag))
         .route("/experiments/delete-experiment-tag", post(delete_tag))
         .route("/experiments/search-datasets", post(search_datasets))
-}
-
-fn experiment_tag(key: Option<String>, value: Option<String>) -> ApiResult<KeyValue> {
-    let key = required(key, "key")?;
-    validate_key(KeyKind::Tag, &key)?;
-    let value = value.unwrap_or_default();
-    validate_length("Tag value", &value, MAX_EXPERIMENT_TAG_VALUE_LENGTH)?;
-    Ok(KeyValue { key, value })
 }
 
 /// MLflow asks for at most this many experiments per `search-datasets`.
@@ -86,7 +76,7 @@ async fn create(
     let tags = req
         .tags
         .into_iter()
-        .map(|t| experiment_tag(t.key, t.value))
+        .map(|t| service::tag(t.key, t.value))
         .collect::<ApiResult<Vec<_>>>()?;
     let id = service::create(&s, &name, location.as_deref(), &tags).await?;
     Ok(Json(CreateExperimentResponse {
@@ -177,7 +167,7 @@ async fn set_tag(
     MlflowJson(req): MlflowJson<ExperimentTagRequest>,
 ) -> ApiResult<Json<Value>> {
     let id = experiment_id(&required(req.experiment_id, "experiment_id")?)?;
-    let tag = experiment_tag(req.key, req.value)?;
+    let tag = service::tag(req.key, req.value)?;
     s.store.set_experiment_tag(id, &tag).await?;
     Ok(empty())
 }

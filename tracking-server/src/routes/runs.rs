@@ -39,10 +39,7 @@ pub(super) fn router() -> Router<AppState> {
 }
 
 fn run_tag(t: KeyValueIn, field: &str) -> ApiResult<KeyValue> {
-    let key = required(t.key, &format!("{field}key"))?;
-    v::validate_key(KeyKind::Tag, &key)?;
-    let value = v::truncate_value(t.value.unwrap_or_default(), v::MAX_RUN_TAG_VALUE_LENGTH);
-    Ok(KeyValue { key, value })
+    crate::service::runs::tag(t.key, t.value, field)
 }
 
 fn param(p: KeyValueIn, field: &str) -> ApiResult<KeyValue> {

@@ -54,3 +54,17 @@ pub async fn rename(s: &AppState, id: ExperimentId, new_name: &ExperimentName) -
 pub async fn set_deleted(s: &AppState, id: ExperimentId, deleted: bool) -> ApiResult<()> {
     Ok(s.store.set_experiment_deleted(id.get(), deleted).await?)
 }
+
+/// An experiment tag as MLflow accepts it (also the description, `mlflow.note.content`): the key
+/// required and valid, the value at most 20,000 characters (refused, not truncated, unlike run tags).
+pub fn tag(key: Option<String>, value: Option<String>) -> ApiResult<KeyValue> {
+    let key = crate::validation::required(key, "key")?;
+    crate::validation::validate_key(protocol::names::KeyKind::Tag, &key)?;
+    let value = value.unwrap_or_default();
+    validate_length(
+        "Tag value",
+        &value,
+        crate::validation::MAX_EXPERIMENT_TAG_VALUE_LENGTH,
+    )?;
+    Ok(KeyValue { key, value })
+}

@@ -4,3 +4,4 @@
 
 pub mod experiments;
 pub mod registry;
+pub mod runs;

@@ -3,9 +3,10 @@
 //! API's message and status.
 
 use super::format::time;
-use super::{render_status, same_origin, see_other, Fields, Nav, UiError, UiResult};
+use super::{render_status, same_origin, see_other, Fields, Nav, Typed, UiError, UiResult};
 use crate::search::{Clause, Comparator, Entity, FilterValue};
 use crate::service::experiments as service;
+use crate::service::runs::NOTE_TAG;
 use crate::state::AppState;
 use crate::store::ExperimentSearch;
 use crate::validation::required;
@@ -196,4 +197,82 @@ pub(super) async fn restore(
     headers: HeaderMap,
 ) -> UiResult {
     set_deleted(&s, &headers, &id, false).await
+}
+
+/// Sets an experiment tag through the API's experiment-tag rules; a refusal re-renders the runs
+/// page with the message and `typed` put back in its form.
+async fn set_tag(
+    s: &AppState,
+    headers: &HeaderMap,
+    id: &str,
+    key: Option<String>,
+    value: Option<String>,
+    typed: Typed,
+) -> UiResult {
+    same_origin(headers)?;
+    let write = async {
+        let exp = ExperimentId::parse(id)?;
+        let tag = service::tag(key, value)?;
+        s.store.set_experiment_tag(exp.get(), &tag).await?;
+        Ok::<_, UiError>(format!("/experiments/{exp}"))
+    };
+    reshow_runs(s, id, typed, write.await).await
+}
+
+/// A write's answer: a 303 to `location`, or the runs page with a client error and the typed form.
+async fn reshow_runs(s: &AppState, id: &str, typed: Typed, done: UiResult<String>) -> UiResult {
+    match done {
+        Ok(location) => Ok(see_other(&location)),
+        Err(e) if e.status.is_client_error() => {
+            super::runs::runs_page(s, id, &Fields::default(), Some((e, typed))).await
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// The experiment's description, the `mlflow.note.content` tag as in MLflow (a value over 20,000
+/// characters is refused, not cut).
+pub(super) async fn description(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> UiResult {
+    let form = Fields::parse(&body);
+    let text = form.raw("description").unwrap_or_default();
+    let typed = Typed::new("description", String::new(), text.clone());
+    set_tag(&s, &headers, &id, Some(NOTE_TAG.into()), Some(text), typed).await
+}
+
+pub(super) async fn tag(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> UiResult {
+    let form = Fields::parse(&body);
+    let typed = Typed::new(
+        "tag",
+        form.raw("key").unwrap_or_default(),
+        form.raw("value").unwrap_or_default(),
+    );
+    set_tag(&s, &headers, &id, form.raw("key"), form.raw("value"), typed).await
+}
+
+/// Removes an experiment tag; a key the experiment lacks is the API's error.
+pub(super) async fn delete_tag(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> UiResult {
+    same_origin(&headers)?;
+    let form = Fields::parse(&body);
+    let write = async {
+        let exp = ExperimentId::parse(&id)?;
+        let key = required(form.raw("key"), "key")?;
+        s.store.delete_experiment_tag(exp.get(), &key).await?;
+        Ok::<_, UiError>(format!("/experiments/{exp}"))
+    };
+    reshow_runs(&s, &id, Typed::default(), write.await).await
 }

@@ -17,7 +17,9 @@ pub(crate) mod format;
 mod heatmap;
 mod monitoring;
 mod registry;
+mod registry_edit;
 mod run;
+mod run_edit;
 mod runs;
 
 use crate::error::{ApiError, ErrorCode};
@@ -37,10 +39,25 @@ pub fn router() -> Router<AppState> {
         .route("/experiments/{id}/rename", post(experiments::rename))
         .route("/experiments/{id}/delete", post(experiments::delete))
         .route("/experiments/{id}/restore", post(experiments::restore))
+        .route(
+            "/experiments/{id}/description",
+            post(experiments::description),
+        )
+        .route("/experiments/{id}/tags", post(experiments::tag))
+        .route(
+            "/experiments/{id}/tags/delete",
+            post(experiments::delete_tag),
+        )
         .route("/experiments/{id}/runs.csv", get(export::csv))
         .route("/experiments/{id}/runs/{run_id}", get(run::page))
         .route("/runs/{run_id}", get(run::redirect))
         .route("/runs/{run_id}/metric", get(run::metric_page))
+        .route("/runs/{run_id}/delete", post(run_edit::delete))
+        .route("/runs/{run_id}/restore", post(run_edit::restore))
+        .route("/runs/{run_id}/rename", post(run_edit::rename))
+        .route("/runs/{run_id}/description", post(run_edit::description))
+        .route("/runs/{run_id}/tags", post(run_edit::set_tag))
+        .route("/runs/{run_id}/tags/delete", post(run_edit::delete_tag))
         .route("/runs/{run_id}/artifacts", get(artifacts::view))
         .route("/runs/{run_id}/artifacts/raw", get(artifacts::raw))
         .route("/compare", get(compare::page))
@@ -51,6 +68,39 @@ pub fn router() -> Router<AppState> {
         .route(
             "/models/{name}/versions/{version}/stage",
             post(registry::transition),
+        )
+        .route(
+            "/models/{name}/description",
+            post(registry_edit::model_description),
+        )
+        .route("/models/{name}/tags", post(registry_edit::model_tag))
+        .route(
+            "/models/{name}/tags/delete",
+            post(registry_edit::model_tag_delete),
+        )
+        .route(
+            "/models/{name}/versions/{version}/description",
+            post(registry_edit::version_description),
+        )
+        .route(
+            "/models/{name}/versions/{version}/aliases",
+            post(registry_edit::set_alias),
+        )
+        .route(
+            "/models/{name}/versions/{version}/aliases/delete",
+            post(registry_edit::delete_alias),
+        )
+        .route(
+            "/models/{name}/versions/{version}/tags",
+            post(registry_edit::version_tag),
+        )
+        .route(
+            "/models/{name}/versions/{version}/tags/delete",
+            post(registry_edit::version_tag_delete),
+        )
+        .route(
+            "/models/{name}/versions/{version}/delete",
+            post(registry_edit::delete_version),
         )
         .route("/ui/static/style.css", get(style))
         .route("/ui/static/app.js", get(script))
@@ -242,6 +292,37 @@ impl Fields {
 
     pub(crate) fn flag(&self, key: &str) -> bool {
         matches!(self.get(key), Some("1" | "on" | "true" | "yes"))
+    }
+}
+
+/// The refused form's name and its typed key and value, put back into that form.
+#[derive(Default)]
+pub(crate) struct Typed {
+    pub form: &'static str,
+    pub key: String,
+    pub value: String,
+}
+
+impl Typed {
+    pub(crate) fn new(form: &'static str, key: String, value: String) -> Self {
+        Self { form, key, value }
+    }
+
+    /// The typed text for `form` when that form was refused, else `current`.
+    pub(crate) fn or<'a>(&'a self, form: &str, current: &'a str) -> &'a str {
+        if self.form == form {
+            &self.value
+        } else {
+            current
+        }
+    }
+
+    pub(crate) fn key_for<'a>(&'a self, form: &str) -> &'a str {
+        if self.form == form {
+            &self.key
+        } else {
+            ""
+        }
     }
 }
 

@@ -4,7 +4,7 @@
 use super::format::time;
 use super::{
     model_url, render, render_status, run_url, same_origin, see_other, version_url, Fields, Nav,
-    UiError, UiResult,
+    Typed, UiError, UiResult,
 };
 use crate::error::ApiError;
 use crate::extract::Actor;
@@ -134,6 +134,14 @@ struct ModelPage {
     monitoring_url: String,
     tags: Vec<(String, String)>,
     versions: Vec<VersionRow>,
+    error: Option<String>,
+    typed: Typed,
+}
+
+/// A refused edit on a model or version page: the API's error, and what its form held.
+pub(crate) struct Edit {
+    pub error: UiError,
+    pub typed: Typed,
 }
 
 /// The source run of a version, as a link, when this store knows the run.
@@ -162,6 +170,12 @@ fn version_row(v: &ModelVersion, run: Option<(String, String)>) -> VersionRow {
 }
 
 pub(super) async fn model(State(s): State<AppState>, Path(name): Path<String>) -> UiResult {
+    model_page(&s, &name, None).await
+}
+
+/// Renders a model's page, with a refused edit's message and status code when there is one.
+pub(crate) async fn model_page(s: &AppState, name: &str, edit: Option<Edit>) -> UiResult {
+    let name = name.to_string();
     let model = s.store.get_registered_model(&name).await?;
     let versions = s
         .store
@@ -179,7 +193,7 @@ pub(super) async fn model(State(s): State<AppState>, Path(name): Path<String>) -
         .items;
     let mut rows = Vec::with_capacity(versions.len());
     for v in &versions {
-        rows.push(version_row(v, run_link(&s, v.run_id.as_deref()).await));
+        rows.push(version_row(v, run_link(s, v.run_id.as_deref()).await));
     }
     let page = ModelPage {
         title: format!("{name} · model"),
@@ -192,8 +206,15 @@ pub(super) async fn model(State(s): State<AppState>, Path(name): Path<String>) -
         monitoring_url: format!("{}/monitoring", model_url(&name)),
         model: model_row(model),
         versions: rows,
+        error: edit.as_ref().map(|e| e.error.message.clone()),
+        typed: edit.as_ref().map_or_else(Typed::default, |e| Typed {
+            form: e.typed.form,
+            key: e.typed.key.clone(),
+            value: e.typed.value.clone(),
+        }),
     };
-    Ok(render(&page))
+    let status = edit.map_or(StatusCode::OK, |e| e.error.status);
+    Ok(render_status(status, &page))
 }
 
 #[derive(Template)]
@@ -214,27 +235,41 @@ struct VersionPage {
     /// The form as submitted, kept when a transition is refused.
     chosen: String,
     archive_checked: bool,
+    /// A refused edit (description, alias, tag, delete): its message, and what its form held.
+    edit_error: Option<String>,
+    typed: Typed,
 }
 
 /// A refused transition: the API's error and what the form asked for.
-struct Refusal {
+pub(crate) struct Refusal {
     error: UiError,
     stage: String,
     archive: bool,
 }
 
-async fn version_page(
+pub(crate) async fn version_page(
     s: &AppState,
     name: &str,
     version: &str,
     refusal: Option<Refusal>,
+    edit: Option<Edit>,
 ) -> UiResult {
     let number = rules::version(Some(version))?;
     let mv = s.store.get_model_version(name, number).await?;
     let history = s.store.model_version_history(name, number).await?;
     let run = run_link(s, mv.run_id.as_deref()).await;
-    let status = refusal.as_ref().map_or(StatusCode::OK, |r| r.error.status);
+    let status = refusal
+        .as_ref()
+        .map(|r| r.error.status)
+        .or(edit.as_ref().map(|e| e.error.status))
+        .unwrap_or(StatusCode::OK);
+    let (edit_error, typed) = edit.map_or_else(
+        || (None, Typed::default()),
+        |e| (Some(e.error.message), e.typed),
+    );
     let page = VersionPage {
+        edit_error,
+        typed,
         chosen: refusal
             .as_ref()
             .map_or_else(|| mv.current_stage.clone(), |r| r.stage.clone()),
@@ -263,7 +298,7 @@ pub(super) async fn version(
     State(s): State<AppState>,
     Path((name, version)): Path<(String, String)>,
 ) -> UiResult {
-    version_page(&s, &name, &version, None).await
+    version_page(&s, &name, &version, None, None).await
 }
 
 /// The form's stage transition, through the API's checks; a refusal re-renders the version page
@@ -299,7 +334,7 @@ pub(super) async fn transition(
                 stage: form.get("stage").unwrap_or("").to_string(),
                 archive: form.flag("archive_existing_versions"),
             };
-            version_page(&s, &name, &version, Some(refusal)).await
+            version_page(&s, &name, &version, Some(refusal), None).await
         }
         Err(e) => Err(e.into()),
     }

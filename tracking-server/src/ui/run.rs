@@ -6,9 +6,13 @@ use super::artifacts::{tree, Entry};
 use super::charts::{self, Series, XLabels};
 use super::format::{duration, exact, time};
 use super::runs::{tag, PARENT_TAG};
-use super::{enc, render, run_url, see_other, version_url, Fields, Nav, UiResult};
+use super::{
+    enc, render, render_status, run_url, see_other, version_url, Fields, Nav, Typed, UiError,
+    UiResult,
+};
 use crate::error::ApiError;
 use crate::search::{Clause, Comparator, Entity, FilterValue};
+use crate::service::runs::NOTE_TAG;
 use crate::state::AppState;
 use crate::store::registry::RegistrySearch;
 use crate::store::{HistoryAxis, RunSearch};
@@ -21,7 +25,6 @@ use protocol::{KeyValue, Run, ViewType};
 const MAX_INLINE_CHARTS: usize = 24;
 const SMALL: (u32, u32) = (380, 190);
 const LARGE: (u32, u32) = (1100, 420);
-const NOTE_TAG: &str = "mlflow.note.content";
 
 pub(crate) struct MetricRow {
     pub key: String,
@@ -72,6 +75,11 @@ struct RunPage {
     selected: String,
     versions: Vec<Link>,
     datasets: Vec<String>,
+    deleted: bool,
+    /// A refused edit: the API's message, shown above the forms.
+    error: Option<String>,
+    /// What the refused form held, so it is not lost.
+    typed: Typed,
 }
 
 pub(crate) fn axis(fields: &Fields) -> HistoryAxis {
@@ -127,7 +135,23 @@ pub(super) async fn page(
     if run.info.experiment_id != exp {
         return Ok(see_other(&run_url(&run.info.experiment_id, &run_id)));
     }
-    let a = axis(&fields);
+    run_page(&s, run, axis(&fields), None).await
+}
+
+/// A refused edit of a run: the API's error and what the form held.
+pub(crate) struct Refusal {
+    pub error: UiError,
+    pub typed: Typed,
+}
+
+/// Renders the run page, with a refused edit's message and its status code when there is one.
+pub(crate) async fn run_page(
+    s: &AppState,
+    run: Run,
+    a: HistoryAxis,
+    refusal: Option<Refusal>,
+) -> UiResult {
+    let run_id = run.info.run_id.clone();
     let exp_id = experiment_id(&run.info.experiment_id)?;
     let experiment = s.store.get_experiment(exp_id).await?;
     let children = s
@@ -191,7 +215,7 @@ pub(super) async fn page(
             note,
         });
     }
-    let (entries, truncated) = tree(&s, &run).await?;
+    let (entries, truncated) = tree(s, &run).await?;
     let versions = s
         .store
         .search_model_versions(&RegistrySearch {
@@ -274,9 +298,21 @@ pub(super) async fn page(
             .iter()
             .map(|d| format!("{} ({})", d.dataset.name, d.dataset.digest))
             .collect(),
+        deleted: run.info.lifecycle_stage == "deleted",
         run,
+        typed: Typed::default(),
+        error: None,
     };
-    Ok(render(&page))
+    let mut page = page;
+    let status = match refusal {
+        Some(r) => {
+            page.error = Some(r.error.message);
+            page.typed = r.typed;
+            r.error.status
+        }
+        None => axum::http::StatusCode::OK,
+    };
+    Ok(render_status(status, &page))
 }
 
 #[derive(Template)]

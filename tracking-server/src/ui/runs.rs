@@ -7,7 +7,7 @@
 
 pub(crate) use super::columns::{tag, Column, Kind, Options};
 use super::format::{basename, duration, time};
-use super::{render_status, run_url, Fields, Nav, UiResult};
+use super::{render_status, run_url, Fields, Nav, Typed, UiError, UiResult};
 use crate::search::{
     parse_run_filter, parse_run_order_by, Clause, Comparator, Entity, FilterValue, OrderBy,
 };
@@ -82,6 +82,11 @@ struct RunsPage {
     deleted: bool,
     opts: Options,
     error: Option<String>,
+    /// A refused description or tag edit: the API's message, and what its form held.
+    edit_error: Option<String>,
+    typed: Typed,
+    /// The experiment's own tags (not `mlflow.*`), which the page edits.
+    tags: Vec<(String, String)>,
     headers: Vec<Header>,
     base_columns: usize,
     rows: Vec<Row>,
@@ -283,9 +288,18 @@ pub(super) async fn page(
     Path(id): Path<String>,
     RawQuery(query): RawQuery,
 ) -> UiResult {
-    let fields = Fields::query(query.as_deref());
-    let opts = Options::from(&fields);
-    let exp_id = experiment_id(&id)?;
+    runs_page(&s, &id, &Fields::query(query.as_deref()), None).await
+}
+
+/// Renders an experiment's runs; `refused` is a refused edit (error, what its form held).
+pub(super) async fn runs_page(
+    s: &AppState,
+    id: &str,
+    fields: &Fields,
+    refused: Option<(UiError, Typed)>,
+) -> UiResult {
+    let opts = Options::from(fields);
+    let exp_id = experiment_id(id)?;
     let experiment = s.store.get_experiment(exp_id).await?;
     let parsed = parse_run_filter(&opts.filter).and_then(|filter| {
         let order = if opts.order.is_empty() {
@@ -396,8 +410,20 @@ pub(super) async fn page(
         rows,
         error,
         opts,
+        tags: experiment
+            .tags
+            .iter()
+            .filter(|t| !t.key.starts_with("mlflow."))
+            .map(|t| (t.key.clone(), t.value.clone()))
+            .collect(),
+        edit_error: refused.as_ref().map(|(e, _)| e.message.clone()),
+        typed: Typed::default(),
     };
-    let status = if page.error.is_some() {
+    let mut page = page;
+    let status = if let Some((e, typed)) = refused {
+        page.typed = typed;
+        e.status
+    } else if page.error.is_some() {
         StatusCode::BAD_REQUEST
     } else {
         StatusCode::OK
