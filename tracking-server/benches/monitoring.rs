@@ -41,8 +41,7 @@ async fn seed(store: &SqlStore) {
     let columns: Vec<String> = (0..COLUMNS).map(|c| format!("column_{c:02}")).collect();
     for day in 0..DAYS {
         // 2026-01-01 is day 20,454 since 1970-01-01.
-        let (y, mo, d) = civil(20_454 + day);
-        let date = format!("{y:04}-{mo:02}-{d:02}");
+        let date = tracking_server::calendar::date_of_days(20_454 + day);
         let time = 1_767_225_600_000 + day * 86_400_000;
         let run = store
             .create_run(NewRun {
@@ -123,19 +122,6 @@ async fn seed(store: &SqlStore) {
             .await
             .unwrap();
     }
-}
-
-/// Hinnant's `civil_from_days`, for the fixture's dates.
-fn civil(z: i64) -> (i64, i64, i64) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let mo = if mp < 10 { mp + 3 } else { mp - 9 };
-    (yoe + era * 400 + i64::from(mo <= 2), mo, d)
 }
 
 async fn get(app: &axum::Router, uri: &str) -> (StatusCode, usize) {
