@@ -171,11 +171,28 @@ pub(super) struct Outcome {
 pub(super) fn evaluate(rules: &[Rule], df: &DataFrame) -> anyhow::Result<Outcome> {
     let rows = df.height();
     let mut quarantine_by: Vec<Option<(usize, Option<String>)>> = vec![None; rows];
-    let mut counts = Vec::new();
+    let mut counts: Vec<(String, Policy, usize, usize)> = rules
+        .iter()
+        .map(|r| (r.name.clone(), r.policy, 0, 0))
+        .collect();
     let mut failures = Vec::new();
-    for (index, rule) in rules.iter().enumerate() {
+    // Type rules first: a column of the wrong type is reported by its type rule, and the other
+    // rules on it (a range over text) are not evaluated.
+    let mut mistyped: Vec<&str> = Vec::new();
+    let is_type = |r: &Rule| matches!(r.check, Check::Type(_));
+    let order = (0..rules.len())
+        .filter(|&i| is_type(&rules[i]))
+        .chain((0..rules.len()).filter(|&i| !is_type(&rules[i])));
+    for index in order {
+        let rule = &rules[index];
+        if !is_type(rule) && mistyped.contains(&rule.column.as_str()) {
+            continue;
+        }
         let violations = violations(rule, df)?;
         let n = violations.len();
+        if n > 0 && is_type(rule) {
+            mistyped.push(&rule.column);
+        }
         if n > 0 && rule.policy == Policy::Fail {
             let first = violations[0].1.as_deref().unwrap_or("null");
             failures.push(format!(
@@ -190,7 +207,7 @@ pub(super) fn evaluate(rules: &[Rule], df: &DataFrame) -> anyhow::Result<Outcome
                 quarantine_by[row].get_or_insert((index, value));
             }
         }
-        counts.push((rule.name.clone(), rule.policy, n, 0));
+        counts[index].2 = n;
     }
     let keep: BooleanChunked = quarantine_by.iter().map(|q| Some(q.is_none())).collect();
     let kept = df.filter(&keep)?;
@@ -478,6 +495,21 @@ policy = "warn"
             .unwrap_err()
             .to_string()
             .contains("not numbers"));
+        // With a type rule on the column (listed after it, as a hand-written file may), the type
+        // rule reports the mistake and the range rule is not evaluated.
+        let both = parse(
+            "[[expect]]\nname = \"r\"\ncolumn = \"room_type\"\nmin = 1\npolicy = \"warn\"\n\n[[expect]]\nname = \"t\"\ncolumn = \"room_type\"\ntype = \"number\"\npolicy = \"fail\"\n",
+        )
+        .unwrap();
+        let out = evaluate(&both, &frame()).unwrap();
+        assert_eq!(out.failures.len(), 1);
+        assert!(
+            out.failures[0].contains("`t` failed"),
+            "{}",
+            out.failures[0]
+        );
+        assert_eq!(out.counts[0].2, 0, "the range rule was not evaluated");
+        assert_eq!(out.counts[1].2, 4);
         let absent = parse(
             "[[expect]]\nname = \"n\"\ncolumn = \"nope\"\nnot_null = true\npolicy = \"warn\"\n",
         )
