@@ -425,21 +425,15 @@ pub(super) fn alert_mail(ctx: &Context<'_>, batch: &Batch, done: &Done) -> super
         page_url: ctx
             .client
             .zip(ctx.model.name.as_ref())
-            .map(|(c, name)| format!("{}/models/{}/monitoring", c.base_url(), url_segment(name))),
+            .and_then(|(c, name)| {
+                let mut url = reqwest::Url::parse(c.base_url()).ok()?;
+                url.path_segments_mut()
+                    .ok()?
+                    .pop_if_empty()
+                    .extend(["models", name, "monitoring"]);
+                Some(url.to_string())
+            }),
     }
-}
-
-/// `text` percent-encoded for one path segment (a model name may hold spaces or `/`).
-fn url_segment(text: &str) -> String {
-    text.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-                char::from(b).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
 }
 
 /// The alert's JSON: enough to act on without opening the run.
