@@ -5,7 +5,10 @@
 mod parse;
 mod server;
 
-pub use server::{GcArgs, ServerArgs, ServerCommand, UserAddArgs, UserCommand, UserRemoveArgs};
+pub use server::{
+    GcArgs, ImportArgs, ImportArtifacts, ServerArgs, ServerCommand, UserAddArgs, UserCommand,
+    UserRemoveArgs,
+};
 
 use crate::exit::EXIT_STATUS_HELP;
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -47,6 +50,11 @@ pub enum Command {
     /// Permanently delete runs and experiments in the `deleted` stage, with their artifacts (like
     /// `mlflow gc`).
     Gc(GcArgs),
+    /// Move an MLflow store over (SQLite, PostgreSQL or a `./mlruns` file store): experiments, runs
+    /// with full metric histories, datasets, logged models, the registry and artifacts, keeping
+    /// MLflow's ids so `runs:/` and `models:/` URIs keep working. Safe to run again: it resumes an
+    /// interrupted import and imports nothing twice.
+    Import(ImportArgs),
 }
 
 const MONITOR_EXIT_HELP: &str = "\

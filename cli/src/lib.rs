@@ -70,6 +70,8 @@ fn run(command: Command, env: &Environment) -> anyhow::Result<ExitStatus> {
                     .map(|()| ExitStatus::Success)
             }
         },
+        Command::Import(args) => commands::import::run(&settings::ImportSettings::resolve(args)?)
+            .map(|()| ExitStatus::Success),
         Command::Drift(args) => commands::drift::run(settings::DriftSettings::resolve(*args, env)?),
     }
 }

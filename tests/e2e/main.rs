@@ -10,6 +10,7 @@
 mod drift_cli;
 mod drift_multivariate;
 mod gold_monitoring;
+mod import;
 mod load;
 mod monitor_cli;
 mod monitor_season;

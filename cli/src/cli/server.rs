@@ -203,3 +203,42 @@ pub struct GcArgs {
     #[arg(long, value_delimiter = ',')]
     pub experiment_ids: Vec<i64>,
 }
+
+/// How `mltrack import` treats artifacts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ImportArtifacts {
+    /// Copy them into mltrack's store (its `--artifacts-destination`, or a local
+    /// `--default-artifact-root`); runs, models and model versions point there afterwards.
+    Copy,
+    /// Leave them where they are; every URI stays as MLflow had it. For `mlflow-artifacts:/` URIs,
+    /// serve mltrack with the MLflow server's `--artifacts-destination`.
+    Link,
+}
+
+/// Brings an MLflow store over, keeping its ids; running it again changes nothing.
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The MLflow store: `sqlite:///mlflow.db`, `postgresql://user:password@host:port/db` (its
+    /// `--backend-store-uri`), or a file store directory such as `./mlruns`.
+    #[arg(long, value_name = "URI")]
+    pub from: String,
+    /// Copy artifacts into mltrack's store, or leave them where they are.
+    #[arg(long, value_enum, default_value = "copy")]
+    pub artifacts: ImportArtifacts,
+    /// The MLflow server's `--artifacts-destination`: where the files behind its
+    /// `mlflow-artifacts:/` URIs are.
+    #[arg(long, value_name = "DIR", default_value = "./mlartifacts")]
+    pub from_artifacts_destination: PathBuf,
+    /// mltrack's store, as `mltrack server` is given it.
+    #[arg(long, env = env_vars::BACKEND_STORE_URI, default_value = defaults::BACKEND_STORE_URI)]
+    pub backend_store_uri: String,
+    /// mltrack's `--default-artifact-root`, if the server is given one.
+    #[arg(long, env = env_vars::DEFAULT_ARTIFACT_ROOT)]
+    pub default_artifact_root: Option<String>,
+    /// Where mltrack's `mlflow-artifacts:/` proxy keeps artifacts (a directory or `s3://…`).
+    #[arg(long, env = env_vars::ARTIFACTS_DESTINATION, default_value = defaults::ARTIFACTS_DESTINATION)]
+    pub artifacts_destination: PathBuf,
+    /// mltrack runs with `--no-serve-artifacts` (artifacts then go to the default artifact root).
+    #[arg(long)]
+    pub no_serve_artifacts: bool,
+}

@@ -3,6 +3,7 @@
 
 pub(crate) mod drift;
 pub(crate) mod gc;
+pub(crate) mod import;
 pub(crate) mod import_spark;
 mod loss_plot;
 mod metric_keys;

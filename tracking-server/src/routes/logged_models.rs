@@ -4,9 +4,7 @@
 use super::reply::empty;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{MlflowJson, MlflowPath};
-use crate::search::{
-    decode_page_token, encode_page_token, Clause, Comparator, Entity, FilterValue,
-};
+use crate::search::{decode_page_token, encode_page_token, parse_logged_model_filter};
 use crate::state::AppState;
 use crate::store::{LoggedModelSearch, NewLoggedModel};
 use crate::validation::{experiment_id, required, run_id};
@@ -123,85 +121,6 @@ async fn delete_model(
     Ok(empty())
 }
 
-/// Logged-model filters as the client sends them (`name = 'model'`, `tags.k != 'v'`), joined by AND.
-/// A small grammar of its own: the runs grammar rejects logged-model attributes such as `name`.
-fn logged_model_filter(filter: &str) -> ApiResult<Vec<Clause>> {
-    let mut clauses = Vec::new();
-    for part in split_and(filter) {
-        let part = part.trim();
-        if part.is_empty() {
-            continue;
-        }
-        let (lhs, op, rhs) = ["!=", "=", " LIKE ", " ILIKE ", " like ", " ilike "]
-            .iter()
-            .find_map(|op| {
-                part.split_once(op)
-                    .map(|(l, r)| (l.trim(), op.trim(), r.trim()))
-            })
-            .ok_or_else(|| {
-                ApiError::invalid(format!("Invalid filter '{filter}': cannot parse '{part}'"))
-            })?;
-        let value = rhs
-            .strip_prefix('\'')
-            .and_then(|r| r.strip_suffix('\''))
-            .or_else(|| rhs.strip_prefix('"').and_then(|r| r.strip_suffix('"')))
-            .ok_or_else(|| {
-                ApiError::invalid(format!(
-                    "Invalid filter '{filter}': expected a quoted value in '{part}'"
-                ))
-            })?;
-        let (entity, key) = match lhs.split_once('.') {
-            Some(("tags" | "tag", k)) => (Entity::Tag, k.trim_matches('`')),
-            Some(("attributes" | "attribute", k)) => (Entity::Attribute, k),
-            None => (Entity::Attribute, lhs),
-            Some(_) => {
-                return Err(ApiError::invalid(format!(
-                    "Invalid filter '{filter}': unsupported key '{lhs}'"
-                )))
-            }
-        };
-        let comparator = match op.to_ascii_uppercase().as_str() {
-            "=" => Comparator::Eq,
-            "!=" => Comparator::Ne,
-            "LIKE" => Comparator::Like,
-            _ => Comparator::ILike,
-        };
-        clauses.push(Clause {
-            entity,
-            key: key.to_string(),
-            comparator,
-            value: FilterValue::Str(value.to_string()),
-        });
-    }
-    Ok(clauses)
-}
-
-fn split_and(filter: &str) -> Vec<String> {
-    let mut parts = Vec::new();
-    let mut current = String::new();
-    let mut quote: Option<char> = None;
-    let words: Vec<&str> = filter.split(' ').collect();
-    for (i, word) in words.iter().enumerate() {
-        for c in word.chars() {
-            match quote {
-                Some(q) if c == q => quote = None,
-                None if c == '\'' || c == '"' => quote = Some(c),
-                _ => {}
-            }
-        }
-        if quote.is_none() && word.eq_ignore_ascii_case("and") && i > 0 {
-            parts.push(std::mem::take(&mut current));
-        } else {
-            if !current.is_empty() {
-                current.push(' ');
-            }
-            current.push_str(word);
-        }
-    }
-    parts.push(current);
-    parts
-}
-
 async fn search(
     State(s): State<AppState>,
     MlflowJson(req): MlflowJson<LoggedModelRequest>,
@@ -221,7 +140,8 @@ async fn search(
         .store
         .search_logged_models(&LoggedModelSearch {
             experiment_ids,
-            filter: logged_model_filter(req.filter.as_deref().unwrap_or(""))?,
+            filter: parse_logged_model_filter(req.filter.as_deref().unwrap_or(""))
+                .map_err(ApiError::invalid)?,
             datasets: req
                 .datasets
                 .into_iter()
@@ -288,23 +208,4 @@ async fn log_outputs(
         .collect::<ApiResult<Vec<_>>>()?;
     s.store.log_outputs(&run, &models).await?;
     Ok(empty())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn logged_model_filters_parse_names_and_tags() {
-        let c = logged_model_filter("name = 'model' AND tags.`a b` != 'x and y'").unwrap();
-        assert_eq!(c.len(), 2);
-        assert_eq!(
-            (c[0].key.as_str(), c[0].comparator),
-            ("name", Comparator::Eq)
-        );
-        assert_eq!((c[1].entity, c[1].key.as_str()), (Entity::Tag, "a b"));
-        assert_eq!(c[1].value, FilterValue::Str("x and y".into()));
-        assert!(logged_model_filter("name = model").is_err());
-        assert!(logged_model_filter("").unwrap().is_empty());
-    }
 }

@@ -12,6 +12,7 @@ pub mod auth;
 mod backend;
 mod error;
 mod experiments;
+pub mod import;
 mod logged_models;
 mod metrics;
 mod model_versions;

@@ -14,6 +14,28 @@ use sqlx::{AnyConnection, Row};
 const COLUMNS: &str = "l.model_id, l.experiment_id, l.name, l.artifact_location, l.creation_time, \
      l.last_updated_time, l.status, l.model_type, l.source_run_id, l.status_message";
 
+/// ` AND (m.dataset_name = … [AND m.dataset_digest = …] OR …)` for a metric row aliased `m`.
+fn push_datasets(sql: &mut SqlBuf, datasets: &[(String, Option<String>)]) {
+    if datasets.is_empty() {
+        return;
+    }
+    sql.push(" AND (");
+    for (i, (name, digest)) in datasets.iter().enumerate() {
+        sql.push(if i == 0 {
+            "(m.dataset_name = "
+        } else {
+            " OR (m.dataset_name = "
+        })
+        .bind(Arg::Str(name.clone()));
+        if let Some(digest) = digest {
+            sql.push(" AND m.dataset_digest = ")
+                .bind(Arg::Str(digest.clone()));
+        }
+        sql.push(")");
+    }
+    sql.push(")");
+}
+
 fn not_found(model_id: &str) -> StoreError {
     StoreError::NotFound(format!("Logged model with ID '{model_id}' not found."))
 }
@@ -292,23 +314,64 @@ impl LoggedModelStore for SqlStore {
             sql.bind_list(search.experiment_ids.iter().map(|id| Arg::I64(*id)))
                 .push(")");
         }
+        let has_metric_filter = search.filter.iter().any(|c| c.entity == Entity::Metric);
         for clause in &search.filter {
+            sql.push(" AND ");
+            if let FilterValue::Num(n) = clause.value {
+                // A metric matches when any of its values (on the datasets asked for) does, as in
+                // MLflow; the timestamps are columns.
+                let op = clause.comparator.as_str();
+                if clause.entity == Entity::Metric {
+                    sql.push("EXISTS (SELECT 1 FROM logged_model_metrics m WHERE m.model_id = l.model_id AND m.key = ")
+                        .bind(Arg::Str(clause.key.clone()))
+                        .push(&format!(" AND m.is_nan = 0 AND m.value {op} "))
+                        .bind(Arg::F64(n));
+                    push_datasets(&mut sql, &search.datasets);
+                    sql.push(")");
+                } else {
+                    let column = if clause.key == "creation_timestamp" {
+                        "l.creation_time"
+                    } else {
+                        "l.last_updated_time"
+                    };
+                    sql.push(&format!("{column} {op} ")).bind(Arg::F64(n));
+                }
+                continue;
+            }
             let FilterValue::Str(value) = &clause.value else {
+                sql.push("1 = 1");
                 continue;
             };
+            // Statuses are stored by their proto names; MLflow's entity names them shorter
+            // (`status = 'READY'`, which its file store matches).
+            let value = &match (clause.entity, clause.key.as_str(), value.as_str()) {
+                (Entity::Attribute, "status", "READY") => "LOGGED_MODEL_READY".to_string(),
+                (Entity::Attribute, "status", "PENDING") => "LOGGED_MODEL_PENDING".to_string(),
+                (Entity::Attribute, "status", "FAILED") => "LOGGED_MODEL_UPLOAD_FAILED".to_string(),
+                (Entity::Attribute, "status", "UNSPECIFIED") => {
+                    "LOGGED_MODEL_STATUS_UNSPECIFIED".to_string()
+                }
+                _ => value.clone(),
+            };
             let column = match (clause.entity, clause.key.as_str()) {
-                (Entity::Tag, _) => None,
+                (Entity::Tag | Entity::Param, _) => None,
                 (_, "model_id") => Some("l.model_id"),
                 (_, "source_run_id") => Some("l.source_run_id"),
                 (_, "status") => Some("l.status"),
                 (_, "model_type") => Some("l.model_type"),
                 _ => Some("l.name"),
             };
-            sql.push(" AND ");
             let target = if let Some(c) = column {
                 c.to_string()
             } else {
-                sql.push("EXISTS (SELECT 1 FROM logged_model_tags t WHERE t.model_id = l.model_id AND t.key = ");
+                let table = if clause.entity == Entity::Param {
+                    "logged_model_params"
+                } else {
+                    "logged_model_tags"
+                };
+                sql.push(&format!(
+                    "EXISTS (SELECT 1 FROM {table} t WHERE t.model_id = l.model_id AND t.key = "
+                ));
                 sql.bind(Arg::Str(clause.key.clone())).push(" AND ");
                 "t.value".to_string()
             };
@@ -326,23 +389,14 @@ impl LoggedModelStore for SqlStore {
                 sql.push(")");
             }
         }
-        // A model matches the datasets filter when it has a metric computed on one of them.
-        if !search.datasets.is_empty() {
-            sql.push(" AND EXISTS (SELECT 1 FROM logged_model_metrics m WHERE m.model_id = l.model_id AND (");
-            for (i, (name, digest)) in search.datasets.iter().enumerate() {
-                sql.push(if i == 0 {
-                    "(m.dataset_name = "
-                } else {
-                    " OR (m.dataset_name = "
-                })
-                .bind(Arg::Str(name.clone()));
-                if let Some(digest) = digest {
-                    sql.push(" AND m.dataset_digest = ")
-                        .bind(Arg::Str(digest.clone()));
-                }
-                sql.push(")");
-            }
-            sql.push("))");
+        // Without a metric filter, a model matches the datasets when it has a metric computed on
+        // one of them.
+        if !search.datasets.is_empty() && !has_metric_filter {
+            sql.push(
+                " AND EXISTS (SELECT 1 FROM logged_model_metrics m WHERE m.model_id = l.model_id",
+            );
+            push_datasets(&mut sql, &search.datasets);
+            sql.push(")");
         }
         sql.push(" ORDER BY l.creation_time DESC, l.model_id ASC");
         sql.push(" LIMIT ").bind(Arg::I64(

@@ -12,6 +12,7 @@
 mod checkpoint;
 mod experiments;
 pub(crate) mod gc;
+mod import;
 mod logged_models;
 mod metrics;
 mod model_versions;
@@ -142,6 +143,8 @@ pub(crate) enum Arg {
     I64(i64),
     F64(f64),
     Str(String),
+    /// A NULL in an integer column (PostgreSQL types a bound NULL).
+    NullI64,
 }
 
 /// A query under construction: text with placeholders and their arguments, in order.
@@ -221,6 +224,7 @@ impl SqlBuf {
                 Arg::I64(v) => q.bind(*v),
                 Arg::F64(v) => q.bind(*v),
                 Arg::Str(v) => q.bind(v.as_str()),
+                Arg::NullI64 => q.bind(Option::<i64>::None),
             };
         }
         q

@@ -1,0 +1,505 @@
+//! `mltrack import`'s writes: multi-row upserts, one transaction per chunk of runs. Histories go
+//! into the same series and points tables as `log-batch` writes, but a chunk's points in a few
+//! statements of thousands of rows rather than three statements per run.
+
+use super::{Arg, Dialect, SqlBuf, SqlStore, IN_CHUNK};
+use crate::store::import::{
+    ImportExperiment, ImportLoggedModel, ImportRegisteredModel, ImportRun, ImportStore,
+};
+use crate::store::{StoreError, StoreResult};
+use protocol::{KeyValue, Metric};
+use sqlx::{AnyConnection, Row};
+use std::collections::HashMap;
+
+/// Rows of `(owner columns…, key, value)` upserted into `table`, a statement per chunk.
+async fn upsert_key_values(
+    conn: &mut AnyConnection,
+    table: &str,
+    owner_columns: &[&str],
+    rows: &[(Vec<Arg>, &KeyValue)],
+) -> StoreResult<()> {
+    let conflict = owner_columns.join(", ");
+    // SQLite allows 32,766 bind parameters per statement: stay well under it.
+    let per_statement = (IN_CHUNK * 3) / (owner_columns.len() + 2);
+    for chunk in rows.chunks(per_statement.max(1)) {
+        let mut sql = SqlBuf::new(&format!(
+            "INSERT INTO {table} ({conflict}, key, value) VALUES "
+        ));
+        for (i, (owner, kv)) in chunk.iter().enumerate() {
+            sql.push(if i == 0 { "(" } else { ", (" });
+            for arg in owner {
+                sql.bind(arg.clone()).push(", ");
+            }
+            sql.bind(Arg::Str(kv.key.clone()))
+                .push(", ")
+                .bind(Arg::Str(kv.value.clone()))
+                .push(")");
+        }
+        sql.push(&format!(
+            " ON CONFLICT ({conflict}, key) DO UPDATE SET value = excluded.value"
+        ));
+        sql.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+fn opt_i64(v: Option<i64>) -> Arg {
+    v.map_or(Arg::NullI64, Arg::I64)
+}
+
+async fn write_runs(conn: &mut AnyConnection, runs: &[ImportRun]) -> StoreResult<()> {
+    for chunk in runs.chunks(IN_CHUNK / 10) {
+        let mut sql = SqlBuf::new(
+            "INSERT INTO runs (run_uuid, experiment_id, name, user_id, status, start_time, end_time, \
+             artifact_uri, lifecycle_stage, deleted_time) VALUES ",
+        );
+        for (i, r) in chunk.iter().enumerate() {
+            sql.push(if i == 0 { "(" } else { ", (" });
+            let args = [
+                Arg::Str(r.run_uuid.clone()),
+                Arg::I64(r.experiment_id),
+                Arg::Str(r.name.clone()),
+                Arg::Str(r.user_id.clone()),
+                Arg::Str(r.status.clone()),
+                Arg::I64(r.start_time),
+                opt_i64(r.end_time),
+                Arg::Str(r.artifact_uri.clone()),
+                Arg::Str(r.lifecycle_stage.clone()),
+                opt_i64(r.deleted_time),
+            ];
+            sql.bind_list(args).push(")");
+        }
+        sql.push(
+            " ON CONFLICT (run_uuid) DO UPDATE SET experiment_id = excluded.experiment_id, \
+             name = excluded.name, user_id = excluded.user_id, status = excluded.status, \
+             start_time = excluded.start_time, end_time = excluded.end_time, \
+             artifact_uri = excluded.artifact_uri, lifecycle_stage = excluded.lifecycle_stage, \
+             deleted_time = excluded.deleted_time",
+        );
+        sql.execute(&mut *conn).await?;
+    }
+    let run_owner = |r: &ImportRun| vec![Arg::Str(r.run_uuid.clone())];
+    let rows: Vec<_> = runs
+        .iter()
+        .flat_map(|r| r.params.iter().map(move |p| (run_owner(r), p)))
+        .collect();
+    upsert_key_values(conn, "params", &["run_uuid"], &rows).await?;
+    let rows: Vec<_> = runs
+        .iter()
+        .flat_map(|r| r.tags.iter().map(move |t| (run_owner(r), t)))
+        .collect();
+    upsert_key_values(conn, "tags", &["run_uuid"], &rows).await?;
+    write_metrics(conn, runs).await?;
+    for r in runs {
+        write_inputs(conn, r).await?;
+    }
+    Ok(())
+}
+
+/// NaN is stored as value 0 with `is_nan` set, as MLflow's SQL store does.
+fn stored(m: &Metric) -> (f64, i64) {
+    if m.value.is_nan() {
+        (0.0, 1)
+    } else {
+        (m.value, 0)
+    }
+}
+
+/// Series (missing ones only, so PostgreSQL's sequence is not advanced by a re-import), then the
+/// points by series id, then each series' latest point by MLflow's (step, timestamp, value) order.
+async fn write_metrics(conn: &mut AnyConnection, runs: &[ImportRun]) -> StoreResult<()> {
+    let mut series: Vec<(&str, &str)> = runs
+        .iter()
+        .flat_map(|r| {
+            r.metrics
+                .iter()
+                .map(move |m| (r.run_uuid.as_str(), m.key.as_str()))
+        })
+        .collect();
+    series.sort_unstable();
+    series.dedup();
+    if series.is_empty() {
+        return Ok(());
+    }
+    for chunk in series.chunks(IN_CHUNK) {
+        let mut sql = SqlBuf::new("WITH v (run_uuid, key) AS (VALUES ");
+        for (i, (run, key)) in chunk.iter().enumerate() {
+            sql.push(if i == 0 { "(" } else { ", (" })
+                .bind(Arg::Str((*run).to_string()))
+                .push(", ")
+                .bind(Arg::Str((*key).to_string()))
+                .push(")");
+        }
+        sql.push(
+            ") INSERT INTO metric_series (run_uuid, key) SELECT v.run_uuid, v.key FROM v \
+             WHERE NOT EXISTS (SELECT 1 FROM metric_series s WHERE s.run_uuid = v.run_uuid \
+             AND s.key = v.key) ON CONFLICT DO NOTHING",
+        );
+        sql.execute(&mut *conn).await?;
+    }
+    let mut ids: HashMap<(String, String), i64> = HashMap::with_capacity(series.len());
+    for chunk in runs.chunks(IN_CHUNK) {
+        let mut sql =
+            SqlBuf::new("SELECT run_uuid, key, series_id FROM metric_series WHERE run_uuid IN (");
+        sql.bind_list(chunk.iter().map(|r| Arg::Str(r.run_uuid.clone())))
+            .push(")");
+        for row in sql.fetch_all(&mut *conn).await? {
+            ids.insert((row.try_get(0)?, row.try_get(1)?), row.try_get(2)?);
+        }
+    }
+    let id_of = |run: &ImportRun, m: &Metric| -> StoreResult<i64> {
+        ids.get(&(run.run_uuid.clone(), m.key.clone()))
+            .copied()
+            .ok_or_else(|| StoreError::Corrupt(format!("no series for {} {}", run.run_uuid, m.key)))
+    };
+    // 5 values a point; 5,000 points stay under SQLite's 32,766 parameters.
+    let points: Vec<(i64, &Metric)> = runs
+        .iter()
+        .flat_map(|r| r.metrics.iter().map(move |m| (r, m)))
+        .map(|(r, m)| Ok((id_of(r, m)?, m)))
+        .collect::<StoreResult<_>>()?;
+    for chunk in points.chunks(5 * IN_CHUNK) {
+        let mut sql = SqlBuf::new(
+            "INSERT INTO metric_points (series_id, timestamp, step, value, is_nan) VALUES ",
+        );
+        for (i, (id, m)) in chunk.iter().enumerate() {
+            let (value, is_nan) = stored(m);
+            sql.push(if i == 0 { "(" } else { ", (" });
+            sql.bind_list([
+                Arg::I64(*id),
+                Arg::I64(m.timestamp),
+                Arg::I64(m.step),
+                Arg::F64(value),
+                Arg::I64(is_nan),
+            ])
+            .push(")");
+        }
+        sql.push(" ON CONFLICT DO NOTHING");
+        sql.execute(&mut *conn).await?;
+    }
+    let mut latest: HashMap<(&str, &str), &Metric> = HashMap::new();
+    for r in runs {
+        for m in &r.metrics {
+            let order = |x: &Metric| (x.step, x.timestamp, stored(x).0);
+            let slot = latest
+                .entry((r.run_uuid.as_str(), m.key.as_str()))
+                .or_insert(m);
+            if order(m) > order(slot) {
+                *slot = m;
+            }
+        }
+    }
+    let latest: Vec<((&str, &str), &Metric)> = latest.into_iter().collect();
+    for chunk in latest.chunks(4 * IN_CHUNK) {
+        let mut sql = SqlBuf::new(
+            "INSERT INTO latest_metrics (run_uuid, key, value, is_nan, timestamp, step) VALUES ",
+        );
+        for (i, ((run, key), m)) in chunk.iter().enumerate() {
+            let (value, is_nan) = stored(m);
+            sql.push(if i == 0 { "(" } else { ", (" });
+            sql.bind_list([
+                Arg::Str((*run).to_string()),
+                Arg::Str((*key).to_string()),
+                Arg::F64(value),
+                Arg::I64(is_nan),
+                Arg::I64(m.timestamp),
+                Arg::I64(m.step),
+            ])
+            .push(")");
+        }
+        sql.push(
+            " ON CONFLICT (run_uuid, key) DO UPDATE SET value = excluded.value, \
+             is_nan = excluded.is_nan, timestamp = excluded.timestamp, step = excluded.step \
+             WHERE (excluded.step, excluded.timestamp, excluded.value) >= \
+             (latest_metrics.step, latest_metrics.timestamp, latest_metrics.value)",
+        );
+        sql.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+async fn write_inputs(conn: &mut AnyConnection, r: &ImportRun) -> StoreResult<()> {
+    for input in &r.inputs {
+        let d = &input.dataset;
+        sqlx::query(
+            "INSERT INTO datasets (dataset_uuid, experiment_id, name, digest, source_type, source, \
+             schema, profile) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING",
+        )
+        .bind(d.dataset_uuid.as_str())
+        .bind(d.experiment_id)
+        .bind(d.name.as_str())
+        .bind(d.digest.as_str())
+        .bind(d.source_type.as_str())
+        .bind(d.source.as_str())
+        .bind(d.schema.as_deref())
+        .bind(d.profile.as_deref())
+        .execute(&mut *conn)
+        .await?;
+        // The dataset may have been stored before under another id (same experiment, name and
+        // digest): link the run to the stored one.
+        let uuid: String = sqlx::query(
+            "SELECT dataset_uuid FROM datasets WHERE experiment_id = $1 AND name = $2 AND digest = $3",
+        )
+        .bind(d.experiment_id)
+        .bind(d.name.as_str())
+        .bind(d.digest.as_str())
+        .fetch_one(&mut *conn)
+        .await?
+        .try_get(0)?;
+        sqlx::query(
+            "INSERT INTO run_inputs (run_uuid, dataset_uuid) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+        )
+        .bind(r.run_uuid.as_str())
+        .bind(uuid.as_str())
+        .execute(&mut *conn)
+        .await?;
+        let owner = || vec![Arg::Str(r.run_uuid.clone()), Arg::Str(uuid.clone())];
+        let rows: Vec<_> = input.tags.iter().map(|t| (owner(), t)).collect();
+        upsert_key_values(conn, "input_tags", &["run_uuid", "dataset_uuid"], &rows).await?;
+    }
+    for model_id in &r.model_inputs {
+        sqlx::query(
+            "INSERT INTO run_model_inputs (run_uuid, model_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+        )
+        .bind(r.run_uuid.as_str())
+        .bind(model_id.as_str())
+        .execute(&mut *conn)
+        .await?;
+    }
+    for (model_id, step) in &r.model_outputs {
+        sqlx::query(
+            "INSERT INTO run_outputs (run_uuid, model_id, step) VALUES ($1, $2, $3) \
+             ON CONFLICT (run_uuid, model_id) DO UPDATE SET step = excluded.step",
+        )
+        .bind(r.run_uuid.as_str())
+        .bind(model_id.as_str())
+        .bind(*step)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
+async fn write_logged_model(conn: &mut AnyConnection, m: &ImportLoggedModel) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO logged_models (model_id, experiment_id, name, artifact_location, creation_time, \
+         last_updated_time, status, model_type, source_run_id, status_message, lifecycle_stage) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (model_id) DO UPDATE SET \
+         experiment_id = excluded.experiment_id, name = excluded.name, \
+         artifact_location = excluded.artifact_location, creation_time = excluded.creation_time, \
+         last_updated_time = excluded.last_updated_time, status = excluded.status, \
+         model_type = excluded.model_type, source_run_id = excluded.source_run_id, \
+         status_message = excluded.status_message, lifecycle_stage = excluded.lifecycle_stage",
+    )
+    .bind(m.model_id.as_str())
+    .bind(m.experiment_id)
+    .bind(m.name.as_str())
+    .bind(m.artifact_location.as_str())
+    .bind(m.creation_time)
+    .bind(m.last_updated_time)
+    .bind(m.status.as_str())
+    .bind(m.model_type.as_deref())
+    .bind(m.source_run_id.as_deref())
+    .bind(m.status_message.as_deref())
+    .bind(m.lifecycle_stage.as_str())
+    .execute(&mut *conn)
+    .await?;
+    let owner = || vec![Arg::Str(m.model_id.clone())];
+    let rows: Vec<_> = m.tags.iter().map(|t| (owner(), t)).collect();
+    upsert_key_values(conn, "logged_model_tags", &["model_id"], &rows).await?;
+    let rows: Vec<_> = m.params.iter().map(|p| (owner(), p)).collect();
+    upsert_key_values(conn, "logged_model_params", &["model_id"], &rows).await?;
+    for metric in &m.metrics {
+        let (value, is_nan) = if metric.value.is_nan() {
+            (0.0, 1_i64)
+        } else {
+            (metric.value, 0)
+        };
+        sqlx::query(
+            "INSERT INTO logged_model_metrics (model_id, key, timestamp, step, value, is_nan, \
+             run_uuid, experiment_id, dataset_name, dataset_digest) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING",
+        )
+        .bind(m.model_id.as_str())
+        .bind(metric.key.as_str())
+        .bind(metric.timestamp)
+        .bind(metric.step)
+        .bind(value)
+        .bind(is_nan)
+        .bind(metric.run_id.as_deref().unwrap_or_default())
+        .bind(m.experiment_id)
+        .bind(metric.dataset_name.as_deref())
+        .bind(metric.dataset_digest.as_deref())
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
+async fn write_registered_model(
+    conn: &mut AnyConnection,
+    m: &ImportRegisteredModel,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO registered_models (name, creation_time, last_updated_time, description, \
+         next_version) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (name) DO UPDATE SET \
+         creation_time = excluded.creation_time, last_updated_time = excluded.last_updated_time, \
+         description = excluded.description, next_version = CASE WHEN \
+         excluded.next_version > registered_models.next_version THEN excluded.next_version \
+         ELSE registered_models.next_version END",
+    )
+    .bind(m.name.as_str())
+    .bind(m.creation_time)
+    .bind(m.last_updated_time)
+    .bind(m.description.as_deref())
+    .bind(m.max_version + 1)
+    .execute(&mut *conn)
+    .await?;
+    let owner = || vec![Arg::Str(m.name.clone())];
+    let rows: Vec<_> = m.tags.iter().map(|t| (owner(), t)).collect();
+    upsert_key_values(conn, "registered_model_tags", &["name"], &rows).await?;
+    for v in &m.versions {
+        sqlx::query(
+            "INSERT INTO model_versions (name, version, creation_time, last_updated_time, \
+             description, user_id, current_stage, source, run_id, run_link, status, status_message, \
+             model_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
+             ON CONFLICT (name, version) DO UPDATE SET creation_time = excluded.creation_time, \
+             last_updated_time = excluded.last_updated_time, description = excluded.description, \
+             user_id = excluded.user_id, current_stage = excluded.current_stage, \
+             source = excluded.source, run_id = excluded.run_id, run_link = excluded.run_link, \
+             status = excluded.status, status_message = excluded.status_message, \
+             model_id = excluded.model_id",
+        )
+        .bind(m.name.as_str())
+        .bind(v.version)
+        .bind(v.creation_time)
+        .bind(v.last_updated_time)
+        .bind(v.description.as_deref())
+        .bind(v.user_id.as_deref())
+        .bind(v.current_stage.as_str())
+        .bind(v.source.as_str())
+        .bind(v.run_id.as_deref())
+        .bind(v.run_link.as_deref())
+        .bind(v.status.as_str())
+        .bind(v.status_message.as_deref())
+        .bind(v.model_id.as_deref())
+        .execute(&mut *conn)
+        .await?;
+        let owner = || vec![Arg::Str(m.name.clone()), Arg::I64(v.version)];
+        let rows: Vec<_> = v.tags.iter().map(|t| (owner(), t)).collect();
+        upsert_key_values(conn, "model_version_tags", &["name", "version"], &rows).await?;
+    }
+    for (alias, version) in &m.aliases {
+        sqlx::query(
+            "INSERT INTO registered_model_aliases (name, alias, version) VALUES ($1, $2, $3) \
+             ON CONFLICT (name, alias) DO UPDATE SET version = excluded.version",
+        )
+        .bind(m.name.as_str())
+        .bind(alias.as_str())
+        .bind(*version)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Refused when the id or the name is taken by a different experiment: the ids could not be kept.
+async fn write_experiment(conn: &mut AnyConnection, e: &ImportExperiment) -> StoreResult<()> {
+    let by_id = sqlx::query("SELECT name FROM experiments WHERE experiment_id = $1")
+        .bind(e.experiment_id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    if let Some(row) = by_id {
+        let name: String = row.try_get(0)?;
+        if name != e.name {
+            return Err(StoreError::AlreadyExists(format!(
+                "experiment id {} is `{name}` in this store but `{}` in the source; the import \
+                 keeps MLflow's ids, so import into a new store",
+                e.experiment_id, e.name
+            )));
+        }
+    }
+    let by_name = sqlx::query("SELECT experiment_id FROM experiments WHERE name = $1")
+        .bind(e.name.as_str())
+        .fetch_optional(&mut *conn)
+        .await?;
+    if let Some(row) = by_name {
+        let id: i64 = row.try_get(0)?;
+        if id != e.experiment_id {
+            return Err(StoreError::AlreadyExists(format!(
+                "experiment `{}` has id {id} in this store but {} in the source; the import \
+                 keeps MLflow's ids, so import into a new store",
+                e.name, e.experiment_id
+            )));
+        }
+    }
+    sqlx::query(
+        "INSERT INTO experiments (experiment_id, name, artifact_location, lifecycle_stage, \
+         creation_time, last_update_time) VALUES ($1, $2, $3, $4, $5, $6) \
+         ON CONFLICT (experiment_id) DO UPDATE SET artifact_location = excluded.artifact_location, \
+         lifecycle_stage = excluded.lifecycle_stage, creation_time = excluded.creation_time, \
+         last_update_time = excluded.last_update_time",
+    )
+    .bind(e.experiment_id)
+    .bind(e.name.as_str())
+    .bind(e.artifact_location.as_str())
+    .bind(e.lifecycle_stage.as_str())
+    .bind(e.creation_time)
+    .bind(e.last_update_time)
+    .execute(&mut *conn)
+    .await?;
+    let rows: Vec<_> = e
+        .tags
+        .iter()
+        .map(|t| (vec![Arg::I64(e.experiment_id)], t))
+        .collect();
+    upsert_key_values(conn, "experiment_tags", &["experiment_id"], &rows).await?;
+    Ok(())
+}
+
+#[async_trait::async_trait]
+impl ImportStore for SqlStore {
+    async fn import_experiments(&self, experiments: &[ImportExperiment]) -> StoreResult<()> {
+        let mut tx = self.write.begin().await?;
+        for e in experiments {
+            write_experiment(&mut tx, e).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn import_runs(&self, runs: &[ImportRun]) -> StoreResult<()> {
+        let mut tx = self.write.begin().await?;
+        write_runs(&mut tx, runs).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn import_logged_models(&self, models: &[ImportLoggedModel]) -> StoreResult<()> {
+        let mut tx = self.write.begin().await?;
+        for m in models {
+            write_logged_model(&mut tx, m).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn import_registered_model(&self, m: &ImportRegisteredModel) -> StoreResult<()> {
+        let mut tx = self.write.begin().await?;
+        write_registered_model(&mut tx, m).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn finish_import(&self) -> StoreResult<()> {
+        if self.dialect == Dialect::Postgres {
+            sqlx::query(
+                "SELECT setval(pg_get_serial_sequence('experiments', 'experiment_id'), \
+                 GREATEST((SELECT MAX(experiment_id) FROM experiments), 1))",
+            )
+            .execute(&self.write)
+            .await?;
+        }
+        Ok(())
+    }
+}
