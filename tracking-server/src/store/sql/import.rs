@@ -2,7 +2,9 @@
 //! into the same series and points tables as `log-batch` writes, but a chunk's points in a few
 //! statements of thousands of rows rather than three statements per run.
 
-use super::{Arg, Dialect, SqlBuf, SqlStore, IN_CHUNK};
+use super::logged_models::insert_model_metric;
+use super::runs::upsert_latest;
+use super::{stored_value, Arg, Dialect, SqlBuf, SqlStore, IN_CHUNK};
 use crate::store::import::{
     ImportExperiment, ImportLoggedModel, ImportRegisteredModel, ImportRun, ImportStore,
 };
@@ -96,15 +98,6 @@ async fn write_runs(conn: &mut AnyConnection, runs: &[ImportRun]) -> StoreResult
     Ok(())
 }
 
-/// NaN is stored as value 0 with `is_nan` set, as MLflow's SQL store does.
-fn stored(m: &Metric) -> (f64, i64) {
-    if m.value.is_nan() {
-        (0.0, 1)
-    } else {
-        (m.value, 0)
-    }
-}
-
 /// Series (missing ones only, so PostgreSQL's sequence is not advanced by a re-import), then the
 /// points by series id, then each series' latest point by MLflow's (step, timestamp, value) order.
 async fn write_metrics(conn: &mut AnyConnection, runs: &[ImportRun]) -> StoreResult<()> {
@@ -163,7 +156,7 @@ async fn write_metrics(conn: &mut AnyConnection, runs: &[ImportRun]) -> StoreRes
             "INSERT INTO metric_points (series_id, timestamp, step, value, is_nan) VALUES ",
         );
         for (i, (id, m)) in chunk.iter().enumerate() {
-            let (value, is_nan) = stored(m);
+            let (value, is_nan) = stored_value(m);
             sql.push(if i == 0 { "(" } else { ", (" });
             sql.bind_list([
                 Arg::I64(*id),
@@ -180,7 +173,7 @@ async fn write_metrics(conn: &mut AnyConnection, runs: &[ImportRun]) -> StoreRes
     let mut latest: HashMap<(&str, &str), &Metric> = HashMap::new();
     for r in runs {
         for m in &r.metrics {
-            let order = |x: &Metric| (x.step, x.timestamp, stored(x).0);
+            let order = |x: &Metric| (x.step, x.timestamp, stored_value(x).0);
             let slot = latest
                 .entry((r.run_uuid.as_str(), m.key.as_str()))
                 .or_insert(m);
@@ -189,33 +182,8 @@ async fn write_metrics(conn: &mut AnyConnection, runs: &[ImportRun]) -> StoreRes
             }
         }
     }
-    let latest: Vec<((&str, &str), &Metric)> = latest.into_iter().collect();
-    for chunk in latest.chunks(4 * IN_CHUNK) {
-        let mut sql = SqlBuf::new(
-            "INSERT INTO latest_metrics (run_uuid, key, value, is_nan, timestamp, step) VALUES ",
-        );
-        for (i, ((run, key), m)) in chunk.iter().enumerate() {
-            let (value, is_nan) = stored(m);
-            sql.push(if i == 0 { "(" } else { ", (" });
-            sql.bind_list([
-                Arg::Str((*run).to_string()),
-                Arg::Str((*key).to_string()),
-                Arg::F64(value),
-                Arg::I64(is_nan),
-                Arg::I64(m.timestamp),
-                Arg::I64(m.step),
-            ])
-            .push(")");
-        }
-        sql.push(
-            " ON CONFLICT (run_uuid, key) DO UPDATE SET value = excluded.value, \
-             is_nan = excluded.is_nan, timestamp = excluded.timestamp, step = excluded.step \
-             WHERE (excluded.step, excluded.timestamp, excluded.value) >= \
-             (latest_metrics.step, latest_metrics.timestamp, latest_metrics.value)",
-        );
-        sql.execute(&mut *conn).await?;
-    }
-    Ok(())
+    let latest: Vec<(&str, &Metric)> = latest.into_iter().map(|((run, _), m)| (run, m)).collect();
+    upsert_latest(conn, &latest).await
 }
 
 async fn write_inputs(conn: &mut AnyConnection, r: &ImportRun) -> StoreResult<()> {
@@ -310,28 +278,8 @@ async fn write_logged_model(conn: &mut AnyConnection, m: &ImportLoggedModel) -> 
     let rows: Vec<_> = m.params.iter().map(|p| (owner(), p)).collect();
     upsert_key_values(conn, "logged_model_params", &["model_id"], &rows).await?;
     for metric in &m.metrics {
-        let (value, is_nan) = if metric.value.is_nan() {
-            (0.0, 1_i64)
-        } else {
-            (metric.value, 0)
-        };
-        sqlx::query(
-            "INSERT INTO logged_model_metrics (model_id, key, timestamp, step, value, is_nan, \
-             run_uuid, experiment_id, dataset_name, dataset_digest) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING",
-        )
-        .bind(m.model_id.as_str())
-        .bind(metric.key.as_str())
-        .bind(metric.timestamp)
-        .bind(metric.step)
-        .bind(value)
-        .bind(is_nan)
-        .bind(metric.run_id.as_deref().unwrap_or_default())
-        .bind(m.experiment_id)
-        .bind(metric.dataset_name.as_deref())
-        .bind(metric.dataset_digest.as_deref())
-        .execute(&mut *conn)
-        .await?;
+        let run_id = metric.run_id.as_deref().unwrap_or_default();
+        insert_model_metric(&mut *conn, &m.model_id, run_id, m.experiment_id, metric).await?;
     }
     Ok(())
 }

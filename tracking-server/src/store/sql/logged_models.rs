@@ -145,29 +145,38 @@ pub(super) async fn insert_model_metrics(
             fetch(&mut *conn, model_id, false).await?;
             known.push(model_id);
         }
-        let (value, is_nan) = if m.value.is_nan() {
-            (0.0, 1_i64)
-        } else {
-            (m.value, 0)
-        };
-        sqlx::query(
-            "INSERT INTO logged_model_metrics (model_id, key, timestamp, step, value, is_nan, \
-             run_uuid, experiment_id, dataset_name, dataset_digest) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING",
-        )
-        .bind(model_id)
-        .bind(m.key.as_str())
-        .bind(m.timestamp)
-        .bind(m.step)
-        .bind(value)
-        .bind(is_nan)
-        .bind(run_id)
-        .bind(experiment_id)
-        .bind(m.dataset_name.as_deref())
-        .bind(m.dataset_digest.as_deref())
-        .execute(&mut *conn)
-        .await?;
+        insert_model_metric(&mut *conn, model_id, run_id, experiment_id, m).await?;
     }
+    Ok(())
+}
+
+/// One point of a logged model's metric (a repeat of a stored point is dropped, as MLflow's
+/// primary key does).
+pub(super) async fn insert_model_metric(
+    conn: &mut AnyConnection,
+    model_id: &str,
+    run_id: &str,
+    experiment_id: i64,
+    m: &Metric,
+) -> StoreResult<()> {
+    let (value, is_nan) = super::stored_value(m);
+    sqlx::query(
+        "INSERT INTO logged_model_metrics (model_id, key, timestamp, step, value, is_nan, \
+         run_uuid, experiment_id, dataset_name, dataset_digest) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING",
+    )
+    .bind(model_id)
+    .bind(m.key.as_str())
+    .bind(m.timestamp)
+    .bind(m.step)
+    .bind(value)
+    .bind(is_nan)
+    .bind(run_id)
+    .bind(experiment_id)
+    .bind(m.dataset_name.as_deref())
+    .bind(m.dataset_digest.as_deref())
+    .execute(&mut *conn)
+    .await?;
     Ok(())
 }
 

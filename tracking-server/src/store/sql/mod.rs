@@ -391,6 +391,16 @@ fn sqlite_session_setup(
 
 pub(crate) use protocol::tags::now_ms;
 
+/// NaN is stored as value 0 with `is_nan` set, as MLflow's SQL store does (a SQLite REAL cannot
+/// hold NaN).
+pub(crate) fn stored_value(m: &protocol::Metric) -> (f64, i64) {
+    if m.value.is_nan() {
+        (0.0, 1)
+    } else {
+        (m.value, 0)
+    }
+}
+
 /// Reads of a run's metrics answer `RESOURCE_DOES_NOT_EXIST` for an unknown run, not an empty list.
 pub(crate) async fn require_run(conn: &mut AnyConnection, run_id: &str) -> StoreResult<()> {
     let exists = sqlx::query("SELECT 1 FROM runs WHERE run_uuid = $1")

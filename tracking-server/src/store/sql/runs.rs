@@ -3,7 +3,7 @@
 use super::experiments::require_active_experiment;
 use super::run_info::{fetch_run, require_active_run};
 use super::runs_read::{load_runs, search_page};
-use super::{now_ms, run_not_found, Arg, SqlBuf, SqlStore, IN_CHUNK};
+use super::{now_ms, run_not_found, stored_value, Arg, SqlBuf, SqlStore, IN_CHUNK};
 use crate::store::{Batch, NewRun, Page, RunSearch, RunStore, RunUpdate, StoreError, StoreResult};
 use protocol::{DatasetInputRecord, KeyValue, Metric, Run, RunInfo};
 use sqlx::{AnyConnection, Row};
@@ -81,14 +81,6 @@ async fn insert_params(
     Ok(())
 }
 
-fn stored_value(m: &Metric) -> (f64, i64) {
-    if m.value.is_nan() {
-        (0.0, 1)
-    } else {
-        (m.value, 0)
-    }
-}
-
 /// Appends history rows (exact repeats are dropped by the primary key) and moves each key's latest
 /// value forward when the new point has a larger (step, timestamp, value).
 async fn insert_metrics(
@@ -151,26 +143,32 @@ async fn insert_metrics(
             }
         }
     }
-    let latest: Vec<&Metric> = latest.into_values().collect();
+    let latest: Vec<(&str, &Metric)> = latest.into_values().map(|m| (run_id, m)).collect();
+    upsert_latest(conn, &latest).await
+}
+
+/// Moves each (run, key)'s latest value forward when the new point has a larger (step,
+/// timestamp, value), MLflow's order.
+pub(super) async fn upsert_latest(
+    conn: &mut AnyConnection,
+    latest: &[(&str, &Metric)],
+) -> StoreResult<()> {
     for chunk in latest.chunks(IN_CHUNK) {
         let mut sql = SqlBuf::new(
             "INSERT INTO latest_metrics (run_uuid, key, value, is_nan, timestamp, step) VALUES ",
         );
-        for (i, m) in chunk.iter().enumerate() {
+        for (i, (run_id, m)) in chunk.iter().enumerate() {
             let (value, is_nan) = stored_value(m);
             sql.push(if i == 0 { "(" } else { ", (" });
-            sql.bind(Arg::Str(run_id.to_string()))
-                .push(", ")
-                .bind(Arg::Str(m.key.clone()))
-                .push(", ");
-            sql.bind(Arg::F64(value))
-                .push(", ")
-                .bind(Arg::I64(is_nan))
-                .push(", ");
-            sql.bind(Arg::I64(m.timestamp))
-                .push(", ")
-                .bind(Arg::I64(m.step))
-                .push(")");
+            sql.bind_list([
+                Arg::Str((*run_id).to_string()),
+                Arg::Str(m.key.clone()),
+                Arg::F64(value),
+                Arg::I64(is_nan),
+                Arg::I64(m.timestamp),
+                Arg::I64(m.step),
+            ])
+            .push(")");
         }
         sql.push(
             " ON CONFLICT (run_uuid, key) DO UPDATE SET value = excluded.value, is_nan = excluded.is_nan, \
