@@ -5,12 +5,12 @@
 use super::reader::{logged_model_status_name, run_status_name, Source, STAGE_DELETED_INTERNAL};
 use super::yaml::Meta;
 use anyhow::{Context, Result};
-use protocol::{KeyValue, Metric};
+use protocol::{Dataset, KeyValue, Metric};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use tracking_server::store::import::{
-    ImportDataset, ImportExperiment, ImportInput, ImportLoggedModel, ImportModelVersion,
-    ImportRegisteredModel, ImportRun,
+    ImportExperiment, ImportInput, ImportLoggedModel, ImportModelVersion, ImportRegisteredModel,
+    ImportRun,
 };
 
 /// Folders of an experiment that are not runs.
@@ -218,9 +218,8 @@ impl FileSource {
                     run.inputs.push(ImportInput {
                         // The file store names a dataset by a hash of its name and digest, the
                         // same in every experiment; mltrack's ids are store-wide.
-                        dataset: ImportDataset {
-                            dataset_uuid: format!("{experiment_id}-{source_id}"),
-                            experiment_id,
+                        dataset_uuid: format!("{experiment_id}-{source_id}"),
+                        dataset: Dataset {
                             name: d.str("name").unwrap_or_default(),
                             digest: d.str("digest").unwrap_or_default(),
                             source_type: d.str("source_type").unwrap_or_default(),

@@ -4,13 +4,13 @@
 
 use super::reader::{logged_model_status_name, Source, STAGE_DELETED_INTERNAL};
 use anyhow::{Context, Result};
-use protocol::{KeyValue, Metric};
+use protocol::{Dataset, KeyValue, Metric};
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Row};
 use std::collections::{HashMap, HashSet};
 use tracking_server::store::import::{
-    ImportDataset, ImportExperiment, ImportInput, ImportLoggedModel, ImportModelVersion,
-    ImportRegisteredModel, ImportRun,
+    ImportExperiment, ImportInput, ImportLoggedModel, ImportModelVersion, ImportRegisteredModel,
+    ImportRun,
 };
 
 /// MLflow's alembic revisions, oldest first, up to the last one of MLflow 1.x. A store at one of
@@ -282,21 +282,19 @@ impl SqlSource {
             return Ok(());
         }
         let uuids: Vec<String> = datasets_wanted.keys().cloned().collect();
-        let select = "SELECT dataset_uuid, CAST(experiment_id AS BIGINT), name, digest, \
-             dataset_source_type, dataset_source, dataset_schema, dataset_profile FROM datasets";
+        let select = "SELECT dataset_uuid, name, digest, dataset_source_type, dataset_source, \
+             dataset_schema, dataset_profile FROM datasets";
         let mut datasets = HashMap::new();
         for row in self.rows_for(select, "dataset_uuid", &uuids).await? {
-            let d = ImportDataset {
-                dataset_uuid: row.try_get(0)?,
-                experiment_id: row.try_get(1)?,
-                name: row.try_get(2)?,
-                digest: row.try_get(3)?,
-                source_type: row.try_get(4)?,
-                source: row.try_get(5)?,
-                schema: row.try_get(6)?,
-                profile: row.try_get(7)?,
+            let d = Dataset {
+                name: row.try_get(1)?,
+                digest: row.try_get(2)?,
+                source_type: row.try_get(3)?,
+                source: row.try_get(4)?,
+                schema: row.try_get(5)?,
+                profile: row.try_get(6)?,
             };
-            datasets.insert(d.dataset_uuid.clone(), d);
+            datasets.insert(row.try_get::<String, _>(0)?, d);
         }
         let input_uuids: Vec<String> = datasets_wanted
             .values()
@@ -325,6 +323,7 @@ impl SqlSource {
                 if let Some(run) = runs.get_mut(&run_id) {
                     run.inputs.push(ImportInput {
                         dataset: dataset.clone(),
+                        dataset_uuid: dataset_uuid.clone(),
                         tags: input_tags.remove(&input_uuid).unwrap_or_default(),
                     });
                 }

@@ -8,7 +8,7 @@
 //! the last committed chunk ended.
 
 use super::StoreResult;
-use protocol::{KeyValue, Metric};
+use protocol::{Dataset, KeyValue, Metric};
 
 #[derive(Debug, Clone, Default)]
 pub struct ImportExperiment {
@@ -21,21 +21,12 @@ pub struct ImportExperiment {
     pub tags: Vec<KeyValue>,
 }
 
-#[derive(Debug, Clone, Default)]
-pub struct ImportDataset {
-    pub dataset_uuid: String,
-    pub experiment_id: i64,
-    pub name: String,
-    pub digest: String,
-    pub source_type: String,
-    pub source: String,
-    pub schema: Option<String>,
-    pub profile: Option<String>,
-}
-
-#[derive(Debug, Clone, Default)]
+/// A run's dataset input. The dataset is stored under `dataset_uuid` unless the run's experiment
+/// already holds one of that name and digest, which the run is then linked to.
+#[derive(Debug, Clone)]
 pub struct ImportInput {
-    pub dataset: ImportDataset,
+    pub dataset: Dataset,
+    pub dataset_uuid: String,
     pub tags: Vec<KeyValue>,
 }
 

@@ -3,13 +3,13 @@
 //! statements of thousands of rows rather than three statements per run.
 
 use super::logged_models::insert_model_metric;
-use super::runs::upsert_latest;
+use super::runs::{record_inputs, upsert_latest};
 use super::{stored_value, Arg, Dialect, SqlBuf, SqlStore, IN_CHUNK};
 use crate::store::import::{
     ImportExperiment, ImportLoggedModel, ImportRegisteredModel, ImportRun, ImportStore,
 };
 use crate::store::{StoreError, StoreResult};
-use protocol::{KeyValue, Metric};
+use protocol::{Dataset, KeyValue, Metric};
 use sqlx::{AnyConnection, Row};
 use std::collections::HashMap;
 
@@ -187,53 +187,19 @@ async fn write_metrics(conn: &mut AnyConnection, runs: &[ImportRun]) -> StoreRes
 }
 
 async fn write_inputs(conn: &mut AnyConnection, r: &ImportRun) -> StoreResult<()> {
-    for input in &r.inputs {
-        let d = &input.dataset;
-        sqlx::query(
-            "INSERT INTO datasets (dataset_uuid, experiment_id, name, digest, source_type, source, \
-             schema, profile) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING",
-        )
-        .bind(d.dataset_uuid.as_str())
-        .bind(d.experiment_id)
-        .bind(d.name.as_str())
-        .bind(d.digest.as_str())
-        .bind(d.source_type.as_str())
-        .bind(d.source.as_str())
-        .bind(d.schema.as_deref())
-        .bind(d.profile.as_deref())
-        .execute(&mut *conn)
-        .await?;
-        // The dataset may have been stored before under another id (same experiment, name and
-        // digest): link the run to the stored one.
-        let uuid: String = sqlx::query(
-            "SELECT dataset_uuid FROM datasets WHERE experiment_id = $1 AND name = $2 AND digest = $3",
-        )
-        .bind(d.experiment_id)
-        .bind(d.name.as_str())
-        .bind(d.digest.as_str())
-        .fetch_one(&mut *conn)
-        .await?
-        .try_get(0)?;
-        sqlx::query(
-            "INSERT INTO run_inputs (run_uuid, dataset_uuid) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-        )
-        .bind(r.run_uuid.as_str())
-        .bind(uuid.as_str())
-        .execute(&mut *conn)
-        .await?;
-        let owner = || vec![Arg::Str(r.run_uuid.clone()), Arg::Str(uuid.clone())];
-        let rows: Vec<_> = input.tags.iter().map(|t| (owner(), t)).collect();
-        upsert_key_values(conn, "input_tags", &["run_uuid", "dataset_uuid"], &rows).await?;
-    }
-    for model_id in &r.model_inputs {
-        sqlx::query(
-            "INSERT INTO run_model_inputs (run_uuid, model_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-        )
-        .bind(r.run_uuid.as_str())
-        .bind(model_id.as_str())
-        .execute(&mut *conn)
-        .await?;
-    }
+    let datasets: Vec<(Dataset, String, Vec<KeyValue>)> = r
+        .inputs
+        .iter()
+        .map(|i| (i.dataset.clone(), i.dataset_uuid.clone(), i.tags.clone()))
+        .collect();
+    record_inputs(
+        conn,
+        &r.run_uuid,
+        r.experiment_id,
+        &datasets,
+        &r.model_inputs,
+    )
+    .await?;
     for (model_id, step) in &r.model_outputs {
         sqlx::query(
             "INSERT INTO run_outputs (run_uuid, model_id, step) VALUES ($1, $2, $3) \

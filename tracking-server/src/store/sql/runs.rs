@@ -5,7 +5,7 @@ use super::run_info::{fetch_run, require_active_run};
 use super::runs_read::{load_runs, search_page};
 use super::{now_ms, run_not_found, stored_value, Arg, SqlBuf, SqlStore, IN_CHUNK};
 use crate::store::{Batch, NewRun, Page, RunSearch, RunStore, RunUpdate, StoreError, StoreResult};
-use protocol::{DatasetInputRecord, KeyValue, Metric, Run, RunInfo};
+use protocol::{Dataset, DatasetInputRecord, KeyValue, Metric, Run, RunInfo};
 use sqlx::{AnyConnection, Row};
 use std::collections::HashMap;
 
@@ -181,6 +181,77 @@ pub(super) async fn upsert_latest(
     Ok(())
 }
 
+/// Links a run to its datasets (each given with the id to store it under if the experiment does not
+/// hold one of that name and digest yet) with the inputs' tags, and to the logged models it took as
+/// inputs. Both `log-inputs` and `mltrack import` record inputs this way.
+pub(super) async fn record_inputs(
+    conn: &mut AnyConnection,
+    run_id: &str,
+    experiment_id: i64,
+    datasets: &[(Dataset, String, Vec<KeyValue>)],
+    models: &[String],
+) -> StoreResult<()> {
+    for (d, new_uuid, tags) in datasets {
+        let existing = sqlx::query(
+            "SELECT dataset_uuid FROM datasets WHERE experiment_id = $1 AND name = $2 AND digest = $3",
+        )
+        .bind(experiment_id)
+        .bind(d.name.as_str())
+        .bind(d.digest.as_str())
+        .fetch_optional(&mut *conn)
+        .await?;
+        let dataset_uuid = if let Some(row) = existing {
+            row.try_get::<String, _>(0)?
+        } else {
+            sqlx::query(
+                "INSERT INTO datasets (dataset_uuid, experiment_id, name, digest, source_type, \
+                 source, schema, profile) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            )
+            .bind(new_uuid.as_str())
+            .bind(experiment_id)
+            .bind(d.name.as_str())
+            .bind(d.digest.as_str())
+            .bind(d.source_type.as_str())
+            .bind(d.source.as_str())
+            .bind(d.schema.as_deref())
+            .bind(d.profile.as_deref())
+            .execute(&mut *conn)
+            .await?;
+            new_uuid.clone()
+        };
+        sqlx::query(
+            "INSERT INTO run_inputs (run_uuid, dataset_uuid) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+        )
+        .bind(run_id)
+        .bind(dataset_uuid.as_str())
+        .execute(&mut *conn)
+        .await?;
+        for tag in tags {
+            sqlx::query(
+                "INSERT INTO input_tags (run_uuid, dataset_uuid, key, value) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (run_uuid, dataset_uuid, key) DO UPDATE SET value = excluded.value",
+            )
+            .bind(run_id)
+            .bind(dataset_uuid.as_str())
+            .bind(tag.key.as_str())
+            .bind(tag.value.as_str())
+            .execute(&mut *conn)
+            .await?;
+        }
+    }
+    // As MLflow, a model input is recorded as named; the model may live on another server.
+    for model_id in models {
+        sqlx::query(
+            "INSERT INTO run_model_inputs (run_uuid, model_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+        )
+        .bind(run_id)
+        .bind(model_id.as_str())
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
 #[async_trait::async_trait]
 impl RunStore for SqlStore {
     async fn create_run(&self, run: NewRun) -> StoreResult<Run> {
@@ -315,65 +386,11 @@ impl RunStore for SqlStore {
     ) -> StoreResult<()> {
         let mut tx = self.write.begin().await?;
         let info = require_active_run(&mut tx, run_id).await?;
-        let experiment_id = info.experiment_id;
-        for input in inputs {
-            let d = &input.dataset;
-            let existing = sqlx::query(
-                "SELECT dataset_uuid FROM datasets WHERE experiment_id = $1 AND name = $2 AND digest = $3",
-            )
-            .bind(experiment_id)
-            .bind(d.name.as_str())
-            .bind(d.digest.as_str())
-            .fetch_optional(&mut *tx)
-            .await?;
-            let dataset_uuid = if let Some(row) = existing {
-                row.try_get::<String, _>(0)?
-            } else {
-                let id = uuid::Uuid::new_v4().simple().to_string();
-                sqlx::query(
-                    "INSERT INTO datasets (dataset_uuid, experiment_id, name, digest, source_type, \
-                     source, schema, profile) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-                )
-                .bind(id.as_str())
-                .bind(experiment_id)
-                .bind(d.name.as_str())
-                .bind(d.digest.as_str())
-                .bind(d.source_type.as_str())
-                .bind(d.source.as_str())
-                .bind(d.schema.as_deref())
-                .bind(d.profile.as_deref())
-                .execute(&mut *tx)
-                .await?;
-                id
-            };
-            sqlx::query("INSERT INTO run_inputs (run_uuid, dataset_uuid) VALUES ($1, $2) ON CONFLICT DO NOTHING")
-                .bind(run_id)
-                .bind(dataset_uuid.as_str())
-                .execute(&mut *tx)
-                .await?;
-            for tag in &input.tags {
-                sqlx::query(
-                    "INSERT INTO input_tags (run_uuid, dataset_uuid, key, value) VALUES ($1, $2, $3, $4) \
-                     ON CONFLICT (run_uuid, dataset_uuid, key) DO UPDATE SET value = excluded.value",
-                )
-                .bind(run_id)
-                .bind(dataset_uuid.as_str())
-                .bind(tag.key.as_str())
-                .bind(tag.value.as_str())
-                .execute(&mut *tx)
-                .await?;
-            }
-        }
-        // As MLflow, a model input is recorded as named; the model may live on another server.
-        for model_id in models {
-            sqlx::query(
-                "INSERT INTO run_model_inputs (run_uuid, model_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-            )
-            .bind(run_id)
-            .bind(model_id.as_str())
-            .execute(&mut *tx)
-            .await?;
-        }
+        let inputs: Vec<(Dataset, String, Vec<KeyValue>)> = inputs
+            .into_iter()
+            .map(|i| (i.dataset, uuid::Uuid::new_v4().simple().to_string(), i.tags))
+            .collect();
+        record_inputs(&mut tx, run_id, info.experiment_id, &inputs, models).await?;
         tx.commit().await?;
         Ok(())
     }
