@@ -38,8 +38,9 @@ pub struct RunKeys {
 #[async_trait]
 pub trait RunViews: Send + Sync + 'static {
     /// How many runs a search matches, for the web UI's "runs 1–100 of N" (ordering and paging
-    /// ignored).
-    async fn count_runs(&self, search: &RunSearch) -> StoreResult<u64>;
+    /// ignored), counting no further than `at_most`: an exact count reads every matching run, a
+    /// million of them in a large experiment.
+    async fn count_runs(&self, search: &RunSearch, at_most: u64) -> StoreResult<u64>;
 
     /// The keys logged in some experiments' runs of a lifecycle view: the columns a CSV export has.
     async fn run_keys(&self, experiment_ids: &[i64], view: ViewType) -> StoreResult<RunKeys>;

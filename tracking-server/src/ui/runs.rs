@@ -26,6 +26,9 @@ const USER_TAG: &str = "mlflow.user";
 /// Columns shown when none are picked: enough to compare runs, few enough that a page of 100 runs
 /// with hundreds of keys stays small.
 const DEFAULT_METRIC_COLUMNS: usize = 4;
+/// The run count reads this many runs past the page and no more: "runs 1–100 of more than 10,100"
+/// costs milliseconds where an exact count of a million-run experiment costs a read of every run.
+const COUNT_AHEAD: u64 = 10_000;
 const DEFAULT_PARAM_COLUMNS: usize = 4;
 /// Children fetched for one page of parents; more are reachable through the parent's own filter.
 const MAX_CHILDREN: u64 = 1000;
@@ -91,6 +94,8 @@ struct RunsPage {
     base_columns: usize,
     rows: Vec<Row>,
     total: u64,
+    /// "more than N" once the count stops at its bound, else the count.
+    total_text: String,
     first: u64,
     last: u64,
     complete: bool,
@@ -333,7 +338,11 @@ pub(super) async fn runs_page(
     let (runs, extra, total) = if error.is_some() {
         (Vec::new(), Vec::new(), 0)
     } else {
-        let (page, total) = tokio::join!(s.store.search_runs(&search), s.store.count_runs(&search));
+        let at_most = opts.offset + opts.size + COUNT_AHEAD + 1;
+        let (page, total) = tokio::join!(
+            s.store.search_runs(&search),
+            s.store.count_runs(&search, at_most)
+        );
         let (page, total) = (page?, total?);
         let extra = if nested && !page.items.is_empty() {
             let ids = page.items.iter().map(|r| r.info.run_id.clone()).collect();
@@ -395,6 +404,11 @@ pub(super) async fn runs_page(
         headers: headers(&opts, order_by.first(), &columns),
         base_columns: 6,
         total,
+        total_text: if total > opts.offset + opts.size + COUNT_AHEAD {
+            format!("more than {}", total - 1)
+        } else {
+            total.to_string()
+        },
         first: if shown == 0 { 0 } else { opts.offset + 1 },
         last: next_offset,
         complete: opts.offset == 0 && next_offset >= total,

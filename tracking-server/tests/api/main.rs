@@ -22,6 +22,7 @@ mod persistence;
 mod registry;
 mod runs;
 mod search;
+mod search_scale;
 mod ui;
 mod webhook_delivery;
 mod webhook_receiver;

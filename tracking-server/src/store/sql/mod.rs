@@ -23,6 +23,7 @@ mod run_rows;
 mod runs;
 mod runs_read;
 mod search;
+mod search_plan;
 mod users;
 mod webhooks;
 

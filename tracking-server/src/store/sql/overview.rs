@@ -2,6 +2,7 @@
 //! to chart resolution inside the database.
 
 use super::search::compile_run_count;
+use super::search_plan::{self, Plan};
 use super::{require_run, Arg, SqlBuf, SqlStore};
 use crate::store::RunViews;
 use crate::store::{EnvelopePoint, HistoryAxis, MetricEnvelope, RunKeys, RunSearch, StoreResult};
@@ -17,9 +18,18 @@ fn count_from(value: i64) -> u64 {
 
 #[async_trait::async_trait]
 impl RunViews for SqlStore {
-    async fn count_runs(&self, search: &RunSearch) -> StoreResult<u64> {
-        let sql = compile_run_count(self.dialect, search);
+    async fn count_runs(&self, search: &RunSearch, at_most: u64) -> StoreResult<u64> {
         let mut conn = self.read.acquire().await?;
+        let plan = search_plan::choose(&mut conn, self.dialect, search).await?;
+        let sql = compile_run_count(
+            self.dialect,
+            search,
+            Plan {
+                metric_first: false,
+                ..plan
+            },
+            at_most,
+        );
         let rows = sql.fetch_all(&mut conn).await?;
         let n: i64 = rows.first().map(|r| r.try_get(0)).transpose()?.unwrap_or(0);
         Ok(count_from(n))

@@ -8,6 +8,7 @@
 use super::experiments::page_overflow;
 use super::run_rows::{self, Child, Malformed};
 use super::search::{compile_run_search, SearchSql};
+use super::search_plan::{self, Plan};
 use super::{Arg, Dialect, SqlBuf, SqlStore, IN_CHUNK};
 use crate::store::{Page, RunSearch, StoreError, StoreResult};
 use protocol::{
@@ -203,12 +204,27 @@ impl SqlStore {
     }
 }
 
+async fn page_infos(
+    conn: &mut AnyConnection,
+    dialect: Dialect,
+    search: &RunSearch,
+    plan: Plan,
+) -> StoreResult<Vec<RunInfo>> {
+    let SearchSql(sql) = compile_run_search(dialect, search, plan);
+    let text: Option<String> = sql.fetch_one(conn).await?.try_get(0)?;
+    Ok(run_rows::parse_infos(text.as_deref().unwrap_or(""))?)
+}
+
 /// One page of a run search with each run's params, metrics, tags, inputs and outputs.
 pub(super) async fn search_page(store: &SqlStore, search: &RunSearch) -> StoreResult<Page<Run>> {
-    let SearchSql(sql) = compile_run_search(store.dialect, search);
     let mut conn = store.read.acquire().await?;
-    let text: Option<String> = sql.fetch_one(&mut conn).await?.try_get(0)?;
-    let mut infos = run_rows::parse_infos(text.as_deref().unwrap_or(""))?;
+    let plan = search_plan::choose(&mut conn, store.dialect, search).await?;
+    let mut infos = page_infos(&mut conn, store.dialect, search, plan).await?;
+    if plan.metric_first && (infos.len() as u64) <= search.max_results {
+        // The runs with a value of the ordering metric end on this page: the rest of it is runs
+        // without one, which only the plain plan reads.
+        infos = page_infos(&mut conn, store.dialect, search, Plan::default()).await?;
+    }
     let next_offset = page_overflow(&mut infos, search.max_results, search.offset);
     let ids: Vec<String> = infos.iter().map(|i| i.run_id.clone()).collect();
     let children = if ids.len() < PARALLEL_FROM {

@@ -4,6 +4,7 @@
 //! clauses, so a search reads one page of runs and never the metric history (the scale problems in
 //! MLflow issues #2730 and #1571 came from doing otherwise).
 
+use super::search_plan::{candidates, push_scope, Plan};
 use super::{run_rows, Arg, Dialect, SqlBuf};
 use crate::search::{Clause, Comparator, Entity, FilterValue};
 use crate::store::{ExperimentSearch, RunSearch};
@@ -195,19 +196,25 @@ fn push_order(sql: &mut SqlBuf, terms: &[OrderTerm]) {
 ///
 /// The inner query picks and orders the page and exposes its ordering values as `k0, k1, …`; the
 /// outer aggregate orders by them again, since an aggregate over a subquery is not promised to see
-/// the subquery's order.
-pub(super) fn compile_run_search(dialect: Dialect, search: &RunSearch) -> SearchSql {
+/// the subquery's order. With [`Plan::metric_first`] the inner query reads only runs that have a
+/// non-NaN value of the first ordering metric, whose first two ordering terms are then constant and
+/// left out, so the database can read the page in index order (see [`super::search_plan`]).
+pub(super) fn compile_run_search(dialect: Dialect, search: &RunSearch, plan: Plan) -> SearchSql {
     let terms = run_order_terms(search);
     let mut inner = SqlBuf::new("SELECT ");
     inner.push(RUN_COLUMNS);
     for (j, t) in terms.iter().enumerate() {
         inner.push(&format!(", {} AS k{j}", t.expr));
     }
-    inner.push(" FROM runs r");
+    if plan.metric_first {
+        inner.push(" FROM latest_metrics o0 CROSS JOIN runs r");
+    } else {
+        inner.push(" FROM runs r");
+    }
     // One LEFT JOIN per ordering key that lives in a child table.
     for (i, ob) in search.order_by.iter().enumerate() {
         let table = match ob.entity {
-            Entity::Metric => "latest_metrics",
+            Entity::Metric if !(plan.metric_first && i == 0) => "latest_metrics",
             Entity::Param => "params",
             Entity::Tag => "tags",
             _ => continue,
@@ -217,8 +224,14 @@ pub(super) fn compile_run_search(dialect: Dialect, search: &RunSearch) -> Search
         ));
         inner.bind(Arg::Str(ob.key.clone()));
     }
-    push_run_conditions(&mut inner, dialect, search);
-    push_order(&mut inner, &terms);
+    push_run_conditions(&mut inner, dialect, search, plan);
+    if plan.metric_first {
+        inner.push(" AND o0.run_uuid = r.run_uuid AND o0.is_nan = 0 AND o0.key = ");
+        inner.bind(Arg::Str(search.order_by[0].key.clone()));
+        push_order(&mut inner, &terms[2..]);
+    } else {
+        push_order(&mut inner, &terms);
+    }
     push_limit(&mut inner, search.max_results, search.offset);
 
     let outer_order: Vec<String> = terms
@@ -236,24 +249,22 @@ pub(super) fn compile_run_search(dialect: Dialect, search: &RunSearch) -> Search
 
 /// The `WHERE` part of a run search (experiments, lifecycle, filter clauses), shared by the page query
 /// and the count the web UI shows, so that both always agree on which runs match.
-fn push_run_conditions(sql: &mut SqlBuf, dialect: Dialect, search: &RunSearch) {
-    sql.push(" WHERE r.experiment_id IN (");
-    if search.experiment_ids.is_empty() {
-        sql.push("NULL");
-    } else {
-        sql.bind_list(search.experiment_ids.iter().map(|id| Arg::I64(*id)));
-    }
-    sql.push(") AND r.lifecycle_stage IN (");
-    sql.bind_list(
-        search
-            .view
-            .stages()
-            .iter()
-            .map(|s| Arg::Str((*s).to_string())),
-    )
-    .push(")");
-    for clause in &search.filter {
+fn push_run_conditions(sql: &mut SqlBuf, dialect: Dialect, search: &RunSearch, plan: Plan) {
+    sql.push(" WHERE ");
+    push_scope(
+        sql,
+        dialect,
+        search,
+        plan.driver.is_some() || plan.metric_first,
+    );
+    for (i, clause) in search.filter.iter().enumerate() {
         sql.push(" AND ");
+        if plan.driver == Some(i) {
+            sql.push("r.run_uuid IN (");
+            candidates(sql, clause);
+            sql.push(")");
+            continue;
+        }
         match clause.entity {
             Entity::Metric => child_clause(
                 sql,
@@ -274,10 +285,19 @@ fn push_run_conditions(sql: &mut SqlBuf, dialect: Dialect, search: &RunSearch) {
     }
 }
 
-/// `SELECT COUNT(*)` over the runs a search matches, ignoring its ordering and paging.
-pub(super) fn compile_run_count(dialect: Dialect, search: &RunSearch) -> SqlBuf {
-    let mut sql = SqlBuf::new("SELECT COUNT(*) FROM runs r");
-    push_run_conditions(&mut sql, dialect, search);
+/// How many runs a search matches, counting no further than `at_most` (ordering and paging
+/// ignored): the exact count of a million runs costs a read of a million index entries.
+pub(super) fn compile_run_count(
+    dialect: Dialect,
+    search: &RunSearch,
+    plan: Plan,
+    at_most: u64,
+) -> SqlBuf {
+    let mut sql = SqlBuf::new("SELECT COUNT(*) FROM (SELECT 1 FROM runs r");
+    push_run_conditions(&mut sql, dialect, search, plan);
+    sql.push(" LIMIT ")
+        .bind(Arg::I64(i64::try_from(at_most).unwrap_or(i64::MAX)))
+        .push(") x");
     sql
 }
 
