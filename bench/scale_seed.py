@@ -43,7 +43,7 @@ def value_expr(run_i: str, key_k: str, step: str) -> str:
 def statements(dialect: str, n: int) -> list:
     pg = dialect == "postgres"
     if pg:
-        ints = lambda hi: f"generate_series(0, {hi} - 1) AS g(i)"  # noqa: E731
+        ints = lambda hi: f"generate_series(0::bigint, {hi} - 1) AS g(i)"  # noqa: E731
     else:
         ints = lambda hi: f"(WITH RECURSIVE c(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM c WHERE i + 1 < {hi}) SELECT i FROM c) AS g"  # noqa: E731
     hex_id = HEX_PG if pg else HEX_SQLITE

@@ -3,12 +3,12 @@
 --
 -- Text values are indexed by their first 200 characters: PostgreSQL refuses B-tree entries over
 -- ~2.7 kB, and MLflow allows params of 6,000 and tags of 8,000 characters. Queries compare the
--- same prefix, then the whole value.
+-- same prefix, then the whole value when it is longer. (SQLite indexes whole values.)
 
 -- `metrics.x > 0.9` and `ORDER BY metrics.x` read the latest values of one key in value order.
 CREATE INDEX latest_metrics_by_key_value ON latest_metrics (key, is_nan, value);
 
--- `params.x = 'v'` and `params.x IN (…)`.
+-- `params.x = 'v'`.
 CREATE INDEX params_by_key_value ON params (key, substr(value, 1, 200));
 
 -- The child runs of given parents (the web UI's nested runs table): only child runs are indexed.

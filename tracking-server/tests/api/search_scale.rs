@@ -16,7 +16,13 @@ struct Seeded {
     start: i64,
     m: Option<f64>,
     p: String,
+    /// param `long`: 250 x's then "a" when true, "b" when false (one 200-character prefix for both)
+    long: bool,
     parent: Option<String>,
+}
+
+fn long_value(a: bool) -> String {
+    format!("{}{}", "x".repeat(250), if a { "a" } else { "b" })
 }
 
 fn run_id(i: usize) -> String {
@@ -37,6 +43,7 @@ fn seeded() -> Vec<Seeded> {
                 _ => Some(((i * 7919) % 997) as f64 / 997.0),
             },
             p: format!("v{}", i % 500),
+            long: i % 3 == 0,
             parent: (i % 100 == 5).then(|| run_id(i - 5)),
         })
         .collect()
@@ -62,6 +69,7 @@ async fn seed(app: &TestApp, backend: Backend, experiment: &str, runs: &[Seeded]
             values(&|r| vec![
                 format!("('{}', 'p', '{}')", r.id, r.p),
                 format!("('{}', 'all', 'same')", r.id),
+                format!("('{}', 'long', '{}')", r.id, long_value(r.long)),
             ])
         ));
         let metrics = values(&|r| {
@@ -235,6 +243,9 @@ async fn check(app: TestApp, backend: Backend) {
             Box::new(|r: &Seeded| r.m.is_some_and(|m| m <= 0.002)),
         ),
     ];
+    let long_filter = format!("params.long = '{}'", long_value(true));
+    let mut cases = cases;
+    cases.push((&long_filter, Box::new(|r: &Seeded| r.long)));
     for (filter, keep) in &cases {
         let got = all_pages(&app, search(json!({"filter": filter}))).await;
         let want = newest_first(runs.iter().filter(|r| keep(r)));
@@ -284,6 +295,7 @@ fn seeded_one(i: usize) -> Seeded {
         start: 1_000 + i as i64,
         m: Some(((i * 7919) % 997) as f64 / 997.0),
         p: format!("v{}", i % 500),
+        long: true,
         parent: None,
     }
 }

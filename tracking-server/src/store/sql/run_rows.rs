@@ -6,7 +6,11 @@
 //! re-parses every nested value, and nesting cost four times as much as reading the rows. Flat
 //! arrays also beat length-prefixed text built with `||`, which SQLite evaluates one allocation per
 //! operator. Child rows are aggregated with no per-run subquery and no ordering (both cost more than
-//! the rows); [`add_children`] groups them by run and sorts by key.
+//! the rows); [`add_children`] groups them by run and sorts by key. On SQLite a child row names its
+//! run by the run's position in the list asked for (`ids.n`), not by its 32-character id: writing,
+//! parsing and hashing 40,000 run ids was a fifth of a page of runs with 20 params and 20 metrics
+//! each. PostgreSQL joins such a list by hashing the whole table, so there rows keep the run id
+//! and read it with an `IN` list, which it answers from the index (see `runs_read::load_children`).
 
 use super::Dialect;
 use protocol::{KeyValue, Metric, RunData, RunInfo, RunStatus};
@@ -63,19 +67,22 @@ impl Child {
         }
     }
 
-    /// The JSON of one row aliased `c`, starting with its run id. A metric's value travels as text
+    /// The JSON of one row aliased `c`, starting with its run: the run's position `ids.n` on SQLite,
+    /// its id on PostgreSQL and for inputs and outputs (see [`flagged_runs`]). A metric's value travels as text
     /// that reads back bit-exact (SQLite's JSON writes 15 digits; `%!.17g` is exact, and
     /// PostgreSQL's `float8` text is shortest round-trip), beside its NaN flag.
     pub(super) fn row(self, dialect: Dialect) -> String {
         match self {
-            Child::Params | Child::Tags => dialect.json_array(&["c.run_uuid", "c.key", "c.value"]),
+            Child::Params | Child::Tags => {
+                dialect.json_array(&[dialect.run_ref(), "c.key", "c.value"])
+            }
             Child::Metrics => {
                 let value = match dialect {
                     Dialect::Sqlite => "printf('%!.17g', c.value)",
                     Dialect::Postgres => "CAST(c.value AS TEXT)",
                 };
                 dialect.json_array(&[
-                    "c.run_uuid",
+                    dialect.run_ref(),
                     "c.key",
                     value,
                     "c.is_nan",
@@ -139,34 +146,122 @@ pub(super) fn parse_infos(text: &str) -> Result<Vec<RunInfo>, Malformed> {
 }
 
 #[derive(Deserialize)]
-struct KeyValueRow<'a>(#[serde(borrow)] Cow<'a, str>, String, String);
+struct KeyValueRow<'a>(#[serde(borrow)] RunRef<'a>, String, String);
 
 #[derive(Deserialize)]
-struct MetricRow<'a>(#[serde(borrow)] Cow<'a, str>, String, String, i64, i64, i64);
+struct MetricRow<'a>(
+    #[serde(borrow)] RunRef<'a>,
+    String,
+    #[serde(borrow)] Cow<'a, str>,
+    i64,
+    i64,
+    i64,
+);
 
-/// Adds the rows of an aggregate of [`Child::row`]s to their runs' data (rows of runs not in `data`
-/// are skipped), then puts each run's list in key order, as MLflow answers. For inputs and outputs
-/// it returns the runs that have some.
+impl Dialect {
+    /// How a child row names its run, see the module doc.
+    fn run_ref(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => "ids.n",
+            Dialect::Postgres => "c.run_uuid",
+        }
+    }
+}
+
+/// A child row's run: its position in the list asked for, or its id.
+enum RunRef<'a> {
+    At(usize),
+    Id(Cow<'a, str>),
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for RunRef<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RunRef<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a run position or a run id")
+            }
+            fn visit_u64<E: serde::de::Error>(self, n: u64) -> Result<Self::Value, E> {
+                usize::try_from(n)
+                    .map(RunRef::At)
+                    .map_err(|_| E::custom("run position"))
+            }
+            fn visit_borrowed_str<E: serde::de::Error>(
+                self,
+                s: &'de str,
+            ) -> Result<Self::Value, E> {
+                Ok(RunRef::Id(Cow::Borrowed(s)))
+            }
+            fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<Self::Value, E> {
+                Ok(RunRef::Id(Cow::Owned(s.to_string())))
+            }
+        }
+        d.deserialize_any(Visit)
+    }
+}
+
+/// The runs of a chunk by position, and by id for rows that name them so.
+pub(super) struct Positions<'a> {
+    by_id: HashMap<&'a str, usize>,
+}
+
+impl<'a> Positions<'a> {
+    pub(super) fn new(dialect: Dialect, ids: &'a [String]) -> Self {
+        let by_id = match dialect {
+            Dialect::Sqlite => HashMap::new(),
+            Dialect::Postgres => ids
+                .iter()
+                .enumerate()
+                .map(|(n, id)| (id.as_str(), n))
+                .collect(),
+        };
+        Self { by_id }
+    }
+
+    fn of(&self, run: &RunRef<'_>) -> Option<usize> {
+        match run {
+            RunRef::At(n) => Some(*n),
+            RunRef::Id(id) => self.by_id.get(id.as_ref()).copied(),
+        }
+    }
+}
+
+/// Adds the rows of an aggregate of [`Child::row`]s (params, tags or metrics) to their runs' data,
+/// `data[n]` being the run at position `n` of the list asked for, then puts each run's list in key
+/// order, as MLflow answers. A position outside `data` is a malformed answer.
 pub(super) fn add_children(
     child: Child,
     text: &str,
-    data: &mut HashMap<String, RunData>,
-) -> Result<Vec<String>, Malformed> {
+    data: &mut [RunData],
+    runs: &Positions<'_>,
+) -> Result<(), Malformed> {
+    let outside = || Malformed(serde::de::Error::custom("a row of a run not asked for"));
     match child {
         Child::Params | Child::Tags => {
-            for KeyValueRow(run_id, key, value) in parse(text)? {
-                if let Some(run) = data.get_mut(run_id.as_ref()) {
-                    let list = if child == Child::Params {
-                        &mut run.params
-                    } else {
-                        &mut run.tags
-                    };
-                    list.push(KeyValue { key, value });
-                }
+            for KeyValueRow(run, key, value) in parse(text)? {
+                let run = runs
+                    .of(&run)
+                    .and_then(|n| data.get_mut(n))
+                    .ok_or_else(outside)?;
+                let list = if child == Child::Params {
+                    &mut run.params
+                } else {
+                    &mut run.tags
+                };
+                list.push(KeyValue { key, value });
+            }
+            for run in data.iter_mut() {
+                let list = if child == Child::Params {
+                    &mut run.params
+                } else {
+                    &mut run.tags
+                };
+                list.sort_by(|a, b| a.key.cmp(&b.key));
             }
         }
         Child::Metrics => {
-            for MetricRow(run_id, key, value, is_nan, timestamp, step) in parse(text)? {
+            for MetricRow(run, key, value, is_nan, timestamp, step) in parse(text)? {
                 let value = if is_nan == 1 {
                     f64::NAN
                 } else {
@@ -174,8 +269,11 @@ pub(super) fn add_children(
                         Malformed(serde::de::Error::custom(format!("metric value {value:?}")))
                     })?
                 };
-                if let Some(run) = data.get_mut(run_id.as_ref()) {
-                    run.metrics.push(Metric {
+                runs.of(&run)
+                    .and_then(|n| data.get_mut(n))
+                    .ok_or_else(outside)?
+                    .metrics
+                    .push(Metric {
                         key,
                         value,
                         timestamp,
@@ -183,17 +281,20 @@ pub(super) fn add_children(
                         run_id: None,
                         ..Default::default()
                     });
-                }
+            }
+            for run in data.iter_mut() {
+                run.metrics.sort_by(|a, b| a.key.cmp(&b.key));
             }
         }
-        Child::Inputs | Child::Outputs => return parse(text),
+        Child::Inputs | Child::Outputs => {}
     }
-    for run in data.values_mut() {
-        run.params.sort_by(|a, b| a.key.cmp(&b.key));
-        run.tags.sort_by(|a, b| a.key.cmp(&b.key));
-        run.metrics.sort_by(|a, b| a.key.cmp(&b.key));
-    }
-    Ok(Vec::new())
+    Ok(())
+}
+
+/// The run ids of an aggregate of [`Child::Inputs`] or [`Child::Outputs`] rows: the runs whose
+/// inputs or outputs are worth reading.
+pub(super) fn flagged_runs(text: &str) -> Result<Vec<String>, Malformed> {
+    parse(text)
 }
 
 #[cfg(test)]
@@ -201,28 +302,42 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn runs(ids: &[&str]) -> HashMap<String, RunData> {
-        ids.iter()
-            .map(|id| (id.to_string(), RunData::default()))
-            .collect()
+    fn runs(n: usize) -> Vec<RunData> {
+        vec![RunData::default(); n]
+    }
+
+    fn by_position() -> Positions<'static> {
+        Positions::new(Dialect::Sqlite, &[])
     }
 
     #[test]
-    fn groups_rows_by_run_in_key_order_and_skips_other_runs() {
+    fn finds_runs_named_by_id() {
+        let ids = ["r0".to_string(), "r1".to_string()];
+        let runs = Positions::new(Dialect::Postgres, &ids);
+        let mut data = vec![RunData::default(); 2];
+        let text = json!([["r1", "k", "v"], ["r0", "j", "w"]]).to_string();
+        add_children(Child::Tags, &text, &mut data, &runs).unwrap();
+        assert_eq!(
+            (data[0].tags[0].key.as_str(), data[1].tags[0].key.as_str()),
+            ("j", "k")
+        );
+        let unknown = json!([["r2", "k", "v"]]).to_string();
+        assert!(add_children(Child::Tags, &unknown, &mut data, &runs).is_err());
+    }
+
+    #[test]
+    fn groups_rows_by_run_position_in_key_order() {
         let tricky = "a:1;\"\\\n\0é日本";
-        let text = json!([
-            ["run1", "z", tricky],
-            ["other", "k", "v"],
-            ["run1", "a", ""]
-        ]);
-        let mut data = runs(&["run1"]);
-        add_children(Child::Params, &text.to_string(), &mut data).unwrap();
+        let text = json!([[1, "z", tricky], [0, "k", "v"], [1, "a", ""]]);
+        let mut data = runs(2);
+        add_children(Child::Params, &text.to_string(), &mut data, &by_position()).unwrap();
         let kv = |k: &str, v: &str| KeyValue {
             key: k.into(),
             value: v.into(),
         };
-        assert_eq!(data["run1"].params, vec![kv("a", ""), kv("z", tricky)]);
-        assert_eq!(data.len(), 1);
+        assert_eq!(data[1].params, vec![kv("a", ""), kv("z", tricky)]);
+        assert_eq!(data[0].params, vec![kv("k", "v")]);
+        assert!(data[0].tags.is_empty());
     }
 
     #[test]
@@ -234,10 +349,10 @@ mod tests {
             ("4.9406564584124654e-324", 0, |v: f64| v == 5e-324),
             ("0.30000000000000004", 0, |v: f64| v == 0.1 + 0.2),
         ] {
-            let text = json!([["r", "m", spelled, is_nan, 1_700_000_000_000_i64, -3]]);
-            let mut data = runs(&["r"]);
-            add_children(Child::Metrics, &text.to_string(), &mut data).unwrap();
-            let m = &data["r"].metrics[0];
+            let text = json!([[0, "m", spelled, is_nan, 1_700_000_000_000_i64, -3]]);
+            let mut data = runs(1);
+            add_children(Child::Metrics, &text.to_string(), &mut data, &by_position()).unwrap();
+            let m = &data[0].metrics[0];
             assert!(check(m.value), "{spelled}");
             assert_eq!((m.timestamp, m.step), (1_700_000_000_000, -3));
         }
@@ -245,12 +360,8 @@ mod tests {
 
     #[test]
     fn flags_the_runs_with_inputs() {
-        let mut data = runs(&["a", "b"]);
-        let flagged = add_children(Child::Inputs, r#"["a","b"]"#, &mut data).unwrap();
-        assert_eq!(flagged, ["a", "b"]);
-        assert!(add_children(Child::Outputs, "", &mut data)
-            .unwrap()
-            .is_empty());
+        assert_eq!(flagged_runs(r#"["a","b"]"#).unwrap(), ["a", "b"]);
+        assert!(flagged_runs("").unwrap().is_empty());
     }
 
     #[test]
@@ -278,15 +389,17 @@ mod tests {
 
     #[test]
     fn refuses_rows_of_another_shape() {
-        let mut data = runs(&["r"]);
+        let mut data = runs(1);
         for bad in [
-            r#"[["r","k"]]"#,
-            r#"[["r","m","x",0,1,2]]"#,
+            r#"[[0,"k"]]"#,
+            r#"[[0,"m","x",0,1,2]]"#,
+            r#"[[1,"m","1",0,1,2]]"#,
+            r#"[["r","m","1",0,1,2]]"#,
             "[[",
             r#"{"r":1}"#,
         ] {
             assert!(
-                add_children(Child::Metrics, bad, &mut data).is_err(),
+                add_children(Child::Metrics, bad, &mut data, &by_position()).is_err(),
                 "{bad}"
             );
         }

@@ -73,37 +73,53 @@ impl Children {
 }
 
 /// The children of the given runs: one query per chunk of runs, answering one text per table.
+///
+/// On SQLite the chunk's ids are a `VALUES` list numbered by position, which the params, tags and
+/// metrics rows name their run by; on PostgreSQL, and for inputs and outputs (which the database
+/// pushes down into each table of their `UNION ALL`), an `IN` list (see [`run_rows`]).
 async fn load_children(conn: &mut AnyConnection, run_ids: &[String]) -> StoreResult<Children> {
     let dialect = Dialect::of(conn);
-    let mut children = Children {
-        data: run_ids
-            .iter()
-            .map(|id| (id.clone(), RunData::default()))
-            .collect(),
-        ..Children::default()
-    };
+    let mut children = Children::default();
     for chunk in run_ids.chunks(IN_CHUNK) {
-        let mut sql = SqlBuf::new("SELECT ");
+        let by_position = dialect == Dialect::Sqlite;
+        let mut sql = SqlBuf::new("");
+        if by_position {
+            sql.push("WITH ids (n, id) AS (VALUES ");
+            for (n, id) in chunk.iter().enumerate() {
+                sql.push(&format!("{}({n}, ", if n == 0 { "" } else { ", " }))
+                    .bind(Arg::Str(id.clone()))
+                    .push(")");
+            }
+            sql.push(") ");
+        }
+        sql.push("SELECT ");
         for (i, child) in Child::ALL.into_iter().enumerate() {
             sql.push(if i == 0 { "(SELECT " } else { ", (SELECT " })
                 .push(&dialect.json_array_agg(&child.row(dialect), None))
-                .push(" FROM ")
-                .push(child.table())
-                .push(" c WHERE c.run_uuid IN (");
-            sql.bind_list(chunk.iter().map(|id| Arg::Str(id.clone())))
-                .push("))");
+                .push(" FROM ");
+            if by_position && matches!(child, Child::Params | Child::Tags | Child::Metrics) {
+                sql.push("ids JOIN ")
+                    .push(child.table())
+                    .push(" c ON c.run_uuid = ids.id)");
+            } else {
+                sql.push(child.table()).push(" c WHERE c.run_uuid IN (");
+                sql.bind_list(chunk.iter().map(|id| Arg::Str(id.clone())))
+                    .push("))");
+            }
         }
         let row = sql.fetch_one(&mut *conn).await?;
+        let positions = run_rows::Positions::new(dialect, chunk);
+        let mut data = vec![RunData::default(); chunk.len()];
         for (i, child) in Child::ALL.into_iter().enumerate() {
             let text: Option<String> = row.try_get(i)?;
             let text = text.as_deref().unwrap_or("");
-            let flagged = run_rows::add_children(child, text, &mut children.data)?;
             match child {
-                Child::Inputs => children.with_inputs = flagged,
-                Child::Outputs => children.with_outputs = flagged,
-                _ => {}
+                Child::Inputs => children.with_inputs.extend(run_rows::flagged_runs(text)?),
+                Child::Outputs => children.with_outputs.extend(run_rows::flagged_runs(text)?),
+                _ => run_rows::add_children(child, text, &mut data, &positions)?,
             }
         }
+        children.data.extend(chunk.iter().cloned().zip(data));
     }
     Ok(children)
 }

@@ -261,7 +261,7 @@ fn push_run_conditions(sql: &mut SqlBuf, dialect: Dialect, search: &RunSearch, p
         sql.push(" AND ");
         if plan.driver == Some(i) {
             sql.push("r.run_uuid IN (");
-            candidates(sql, clause);
+            candidates(sql, dialect, clause);
             sql.push(")");
             continue;
         }

@@ -32,8 +32,9 @@ use sqlx::AnyConnection;
 const LARGE_SCOPE: i64 = 10_000;
 /// A driving clause must match fewer runs than this.
 const DRIVER_MAX: i64 = 20_000;
-/// Text values are indexed by this prefix (PostgreSQL's B-tree entries are limited to ~2.7 kB).
+/// PostgreSQL indexes text values by this prefix (its B-tree entries are limited to ~2.7 kB).
 const PREFIX: &str = "200";
+const PREFIX_CHARS: usize = 200;
 
 /// The plan of one run search; the default is the plain walk.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -64,7 +65,7 @@ fn indexed(clause: &Clause) -> bool {
 /// `SELECT c.run_uuid FROM … WHERE …`: the runs an [`indexed`] clause matches, written so that the
 /// index of migration 0007 applies (the same expressions, and the parent key as a literal, which a
 /// partial index needs).
-pub(super) fn candidates(sql: &mut SqlBuf, clause: &Clause) {
+pub(super) fn candidates(sql: &mut SqlBuf, dialect: Dialect, clause: &Clause) {
     match clause.entity {
         Entity::Metric => {
             sql.push("SELECT c.run_uuid FROM latest_metrics c WHERE c.key = ")
@@ -87,33 +88,49 @@ pub(super) fn candidates(sql: &mut SqlBuf, clause: &Clause) {
             sql.push("SELECT c.run_uuid FROM params c WHERE c.key = ")
                 .bind(Arg::Str(clause.key.clone()))
                 .push(" AND ");
-            text_in(sql, &clause.value);
+            text_in(sql, dialect, &clause.value);
         }
         _ => {
             sql.push(&format!(
                 "SELECT c.run_uuid FROM tags c WHERE c.key = '{PARENT_RUN_ID}' AND "
             ));
-            text_in(sql, &clause.value);
+            text_in(sql, dialect, &clause.value);
         }
     }
 }
 
-/// `substr(c.value, 1, 200) IN (substr(?, 1, 200), …) AND c.value IN (?, …)`.
-fn text_in(sql: &mut SqlBuf, value: &FilterValue) {
+/// `c.value IN (?, …)` as the dialect's index of migration 0007 answers it.
+///
+/// SQLite indexes whole values. PostgreSQL indexes 200-character prefixes:
+/// `substr(c.value, 1, 200) IN (substr(?, 1, 200), …)`, then `AND c.value IN (?, …)` when a value
+/// is 200 characters or longer. A shorter value equals its own prefix, and only a value shorter
+/// than 200 characters has a prefix that short, so for those the index answers alone.
+fn text_in(sql: &mut SqlBuf, dialect: Dialect, value: &FilterValue) {
     let values: Vec<&String> = match value {
         FilterValue::Str(s) => vec![s],
         FilterValue::List(items) => items.iter().collect(),
         _ => Vec::new(),
     };
+    let whole = |sql: &mut SqlBuf| {
+        sql.push("c.value IN (")
+            .bind_list(values.iter().map(|v| Arg::Str((*v).clone())))
+            .push(")");
+    };
+    if dialect == Dialect::Sqlite {
+        whole(sql);
+        return;
+    }
     sql.push(&format!("substr(c.value, 1, {PREFIX}) IN ("));
     for (i, v) in values.iter().enumerate() {
         sql.push(if i == 0 { "substr(" } else { ", substr(" })
             .bind(Arg::Str((*v).clone()))
             .push(&format!(", 1, {PREFIX})"));
     }
-    sql.push(") AND c.value IN (")
-        .bind_list(values.iter().map(|v| Arg::Str((*v).clone())))
-        .push(")");
+    sql.push(")");
+    if values.iter().any(|v| v.chars().count() >= PREFIX_CHARS) {
+        sql.push(" AND ");
+        whole(sql);
+    }
 }
 
 /// `r.experiment_id IN (…) AND r.lifecycle_stage IN (…)`; with `demoted`, written so that SQLite
@@ -155,9 +172,13 @@ async fn large_scope(
 }
 
 /// How many runs an [`indexed`] clause matches, counting no further than [`DRIVER_MAX`].
-async fn candidate_count(conn: &mut AnyConnection, clause: &Clause) -> StoreResult<i64> {
+async fn candidate_count(
+    conn: &mut AnyConnection,
+    dialect: Dialect,
+    clause: &Clause,
+) -> StoreResult<i64> {
     let mut sql = SqlBuf::new("SELECT COUNT(*) FROM (");
-    candidates(&mut sql, clause);
+    candidates(&mut sql, dialect, clause);
     sql.push(" LIMIT ").bind(Arg::I64(DRIVER_MAX)).push(") x");
     let row = sql.fetch_one(conn).await?;
     Ok(sqlx::Row::try_get(&row, 0)?)
@@ -181,7 +202,7 @@ pub(super) async fn choose(
     }
     let mut best: Option<(i64, usize)> = None;
     for i in probes {
-        let n = candidate_count(conn, &search.filter[i]).await?;
+        let n = candidate_count(conn, dialect, &search.filter[i]).await?;
         if n < DRIVER_MAX && best.is_none_or(|(fewest, _)| n < fewest) {
             best = Some((n, i));
         }
