@@ -5,6 +5,9 @@
 #   bench/scale.sh                                  # every size on both backends, then the chart
 #   SIZES="10000 100000" BACKENDS=sqlite bench/scale.sh
 #
+# PostgreSQL stops at PG_SIZES (default 10k and 100k): its million-run store takes ~13 GB of disk
+# (127 bytes per metric point; SQLite's takes 8 GB).
+#
 # For each store: seed it once (bench/scale_seed.py, in SQL inside the database; cached under
 # $SCALE_DIR and reused), start `mltrack server` on it with ../shared/tools/server_ctl.py (time to
 # first answer, idle memory), time the answers with bench/scale_measure.py, and record the
@@ -23,6 +26,7 @@ PYTHON="${MLTRACK_PYTHON:-$REPO/.venv/bin/python}"
 SCALE_DIR="${SCALE_DIR:-$HOME/.cache/mltrack/bench-scale}"
 PG_URL="${MLTRACK_TEST_PG_URL:-postgresql://mltrack:mltrack@127.0.0.1:5432/postgres}"
 SIZES="${SIZES:-10000 100000 1000000}"
+PG_SIZES="${PG_SIZES:-10000 100000}"
 BACKENDS="${BACKENDS:-sqlite postgres}"
 REPEAT="${REPEAT:-20}"
 OUT="$REPO/bench-results"
@@ -102,7 +106,9 @@ EOF
 }
 
 for backend in $BACKENDS; do
-    for runs in $SIZES; do
+    sizes="$SIZES"
+    [[ "$backend" == postgres ]] && sizes="$PG_SIZES"
+    for runs in $sizes; do
         seed "$backend" "$runs"
         echo "== $backend, $runs runs"
         start_server "$backend" "$runs" "$OUT/scale-$backend-$runs-server.json"

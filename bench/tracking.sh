@@ -19,7 +19,7 @@ OUT="$REPO/bench-results"
 DURATION="${DURATION:-20}"
 CASES="${CASES:-create_run,log_metric_batch10,log_metric_batch500,log_param_batch10,log_param_batch100,search_experiments,get_metric_history,search_runs}"
 SEED_RUNS="${SEED_RUNS:-20000}"
-PORT=5099
+PORT="${PORT:-5099}"
 mkdir -p "$OUT"
 
 bench_one() { # name, then the server command
