@@ -1,11 +1,14 @@
 //! The scale bench's curves as an SVG: the median time of each answer against the store's size, one
 //! panel per backend, both axes logarithmic, the 50 ms goal dashed.
 //!
-//!   cargo run --release -p mltrack --example scale_chart -- bench-results bench-results/scale.svg
+//! `cargo run --release -p mltrack --example scale_chart -- bench-results bench-results/scale.svg`
 //!
 //! Reads the `scale-<backend>-<runs>.json` files `bench/scale.sh` writes. plotters draws the marks;
 //! the labels are written into the SVG directly (this build's plotters has no font backend, as in
 //! `mltrack train`'s loss plot).
+
+// Pixel coordinates and the six cases' indices are small: the casts between them cannot truncate.
+#![allow(clippy::cast_possible_truncation, clippy::cast_possible_wrap)]
 
 use plotters::prelude::*;
 use serde_json::Value;
@@ -48,9 +51,8 @@ fn px(panel: i32, runs: f64, ms: f64) -> (i32, i32) {
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
-    let (dir, out) = match args.as_slice() {
-        [_, dir, out] => (dir, out),
-        _ => return Err("usage: scale_chart RESULTS_DIR OUT.svg".into()),
+    let [_, dir, out] = args.as_slice() else {
+        return Err("usage: scale_chart RESULTS_DIR OUT.svg".into());
     };
     let mut results: Vec<Value> = Vec::new();
     for entry in std::fs::read_dir(dir)? {

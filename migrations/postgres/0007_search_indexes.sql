@@ -13,3 +13,6 @@ CREATE INDEX params_by_key_value ON params (key, substr(value, 1, 200));
 
 -- The child runs of given parents (the web UI's nested runs table): only child runs are indexed.
 CREATE INDEX tags_by_parent ON tags (substr(value, 1, 200)) WHERE key = 'mlflow.parentRunId';
+
+-- (SQLite also gets `runs_by_id`, a covering index of a run's scope by its id; PostgreSQL's planner
+-- sorts driving candidates from the table's own rows.)

@@ -12,3 +12,7 @@ CREATE INDEX params_by_key_value ON params (key, value);
 
 -- The child runs of given parents (the web UI's nested runs table): only child runs are indexed.
 CREATE INDEX tags_by_parent ON tags (value) WHERE key = 'mlflow.parentRunId';
+
+-- A run's scope and start time by its id: a driving clause's candidates are checked and sorted
+-- from this index without reading each run's row.
+CREATE INDEX runs_by_id ON runs (run_uuid, experiment_id, lifecycle_stage, start_time);

@@ -8,6 +8,7 @@ use super::search_plan::{candidates, push_scope, Plan};
 use super::{run_rows, Arg, Dialect, SqlBuf};
 use crate::search::{Clause, Comparator, Entity, FilterValue};
 use crate::store::{ExperimentSearch, RunSearch};
+use std::fmt::Write as _;
 
 pub(super) struct SearchSql(pub SqlBuf);
 
@@ -196,44 +197,29 @@ fn push_order(sql: &mut SqlBuf, terms: &[OrderTerm]) {
 ///
 /// The inner query picks and orders the page and exposes its ordering values as `k0, k1, …`; the
 /// outer aggregate orders by them again, since an aggregate over a subquery is not promised to see
-/// the subquery's order. With [`Plan::metric_first`] the inner query reads only runs that have a
+/// the subquery's order. With [`Plan::metric_first`] the page is picked among runs that have a
 /// non-NaN value of the first ordering metric, whose first two ordering terms are then constant and
 /// left out, so the database can read the page in index order (see [`super::search_plan`]).
+///
+/// On SQLite, a plan other than the plain walk picks the page by row id first and reads the page's
+/// columns after: its candidates (up to 20,000) are then sorted as row ids and ordering values,
+/// not as whole rows, which the `runs_by_id` index answers without reading the table.
 pub(super) fn compile_run_search(dialect: Dialect, search: &RunSearch, plan: Plan) -> SearchSql {
     let terms = run_order_terms(search);
-    let mut inner = SqlBuf::new("SELECT ");
-    inner.push(RUN_COLUMNS);
+    let mut columns = RUN_COLUMNS.to_string();
     for (j, t) in terms.iter().enumerate() {
-        inner.push(&format!(", {} AS k{j}", t.expr));
+        let _ = write!(columns, ", {} AS k{j}", t.expr);
     }
-    if plan.metric_first {
-        inner.push(" FROM latest_metrics o0 CROSS JOIN runs r");
+    let inner = if dialect == Dialect::Sqlite && plan != Plan::default() {
+        let mut inner = SqlBuf::new(&format!("SELECT {columns} FROM runs r"));
+        push_order_joins(&mut inner, search, Plan::default());
+        inner.push(" WHERE r.rowid IN (");
+        inner.append(pick_page(dialect, search, plan, &terms, "r.rowid"));
+        inner.push(")");
+        inner
     } else {
-        inner.push(" FROM runs r");
-    }
-    // One LEFT JOIN per ordering key that lives in a child table.
-    for (i, ob) in search.order_by.iter().enumerate() {
-        let table = match ob.entity {
-            Entity::Metric if !(plan.metric_first && i == 0) => "latest_metrics",
-            Entity::Param => "params",
-            Entity::Tag => "tags",
-            _ => continue,
-        };
-        inner.push(&format!(
-            " LEFT JOIN {table} o{i} ON o{i}.run_uuid = r.run_uuid AND o{i}.key = "
-        ));
-        inner.bind(Arg::Str(ob.key.clone()));
-    }
-    push_run_conditions(&mut inner, dialect, search, plan);
-    if plan.metric_first {
-        inner.push(" AND o0.run_uuid = r.run_uuid AND o0.is_nan = 0 AND o0.key = ");
-        inner.bind(Arg::Str(search.order_by[0].key.clone()));
-        push_order(&mut inner, &terms[2..]);
-    } else {
-        push_order(&mut inner, &terms);
-    }
-    push_limit(&mut inner, search.max_results, search.offset);
-
+        pick_page(dialect, search, plan, &terms, &columns)
+    };
     let outer_order: Vec<String> = terms
         .iter()
         .enumerate()
@@ -245,6 +231,55 @@ pub(super) fn compile_run_search(dialect: Dialect, search: &RunSearch, plan: Pla
     sql.append(inner);
     sql.push(") p");
     SearchSql(sql)
+}
+
+/// `SELECT <columns>` of the runs of one page, in order, with one extra run when a next page exists.
+fn pick_page(
+    dialect: Dialect,
+    search: &RunSearch,
+    plan: Plan,
+    terms: &[OrderTerm],
+    columns: &str,
+) -> SqlBuf {
+    let mut sql = SqlBuf::new(&format!("SELECT {columns}"));
+    if plan.metric_first {
+        sql.push(" FROM latest_metrics o0 CROSS JOIN runs r");
+    } else {
+        sql.push(" FROM runs r");
+    }
+    if dialect == Dialect::Sqlite && plan != Plan::default() {
+        // Both plans look runs up by id; without statistics SQLite would take the unique index on
+        // `run_uuid` and then read each row, where `runs_by_id` holds all the lookup needs.
+        sql.push(" INDEXED BY runs_by_id");
+    }
+    push_order_joins(&mut sql, search, plan);
+    push_run_conditions(&mut sql, dialect, search, plan);
+    if plan.metric_first {
+        sql.push(" AND o0.run_uuid = r.run_uuid AND o0.is_nan = 0 AND o0.key = ");
+        sql.bind(Arg::Str(search.order_by[0].key.clone()));
+        push_order(&mut sql, &terms[2..]);
+    } else {
+        push_order(&mut sql, terms);
+    }
+    push_limit(&mut sql, search.max_results, search.offset);
+    sql
+}
+
+/// One LEFT JOIN per ordering key that lives in a child table (the first, a metric, is the driving
+/// table itself with [`Plan::metric_first`]).
+fn push_order_joins(sql: &mut SqlBuf, search: &RunSearch, plan: Plan) {
+    for (i, ob) in search.order_by.iter().enumerate() {
+        let table = match ob.entity {
+            Entity::Metric if !(plan.metric_first && i == 0) => "latest_metrics",
+            Entity::Param => "params",
+            Entity::Tag => "tags",
+            _ => continue,
+        };
+        sql.push(&format!(
+            " LEFT JOIN {table} o{i} ON o{i}.run_uuid = r.run_uuid AND o{i}.key = "
+        ));
+        sql.bind(Arg::Str(ob.key.clone()));
+    }
 }
 
 /// The `WHERE` part of a run search (experiments, lifecycle, filter clauses), shared by the page query
