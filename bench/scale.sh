@@ -134,6 +134,7 @@ print(f"  database {int(total) / 1e6:.0f} MB; metric_points {result['bytes_per_p
 EOF
     done
 done
+python3 bench/scale_table.py "$OUT" | tee "$OUT/scale.md"
 if [[ "${CHART:-1}" == 1 ]]; then
     cargo run --quiet --release -p mltrack --example scale_chart -- "$OUT" "$OUT/scale.svg"
     echo "chart: $OUT/scale.svg"
