@@ -14,6 +14,7 @@ mod experiments;
 pub(crate) mod gc;
 mod import;
 mod logged_models;
+mod metric_writes;
 mod metrics;
 mod model_versions;
 mod overview;
