@@ -1,68 +1,18 @@
 //! Writes of metric history points and of each metric's latest value (log-batch and the import).
 //!
 //! On PostgreSQL each table gets one statement whose values arrive as a handful of arrays
-//! (`unnest($2::text[], $3::int8[], …)`), not one placeholder per value: a 500-metric batch as
-//! 2,500 placeholders cost the database ~3 ms of parsing, binding and planning per request, and
-//! sqlx a conversion per value on our side. sqlx's `Any` driver binds no arrays, so each array
-//! travels as the text of a PostgreSQL array literal, which the server parses in one pass. SQLite
-//! keeps plain placeholders: it has no array type, and its statements are not a round trip.
+//! (`unnest($2::text[], $3::int8[], …)`, see [`super::pg_array`]), not one placeholder per value,
+//! so each statement's text is the same whatever the batch size and sqlx converts five values, not
+//! 2,500. SQLite keeps plain placeholders: it has no array type, and its statements are not a
+//! round trip.
 
+use super::pg_array::{float_array, int_array, text_array};
 use super::{stored_value, Arg, Dialect, SqlBuf, IN_CHUNK};
 use crate::store::{StoreError, StoreResult};
 use protocol::Metric;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 use std::collections::{HashMap, HashSet};
-use std::fmt::Write as _;
-
-/// A PostgreSQL array literal of text values: each element quoted, `"` and `\` escaped.
-fn text_array<'a>(items: impl IntoIterator<Item = &'a str>) -> String {
-    let mut out = String::from("{");
-    for (i, item) in items.into_iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        out.push('"');
-        for c in item.chars() {
-            if c == '"' || c == '\\' {
-                out.push('\\');
-            }
-            out.push(c);
-        }
-        out.push('"');
-    }
-    out.push('}');
-    out
-}
-
-fn int_array(items: impl IntoIterator<Item = i64>) -> String {
-    let mut out = String::from("{");
-    for (i, v) in items.into_iter().enumerate() {
-        let _ = write!(out, "{}{v}", if i > 0 { "," } else { "" });
-    }
-    out.push('}');
-    out
-}
-
-/// Finite values in Rust's shortest round-trip form, which `float8` input reads back bit-exact;
-/// infinities in PostgreSQL's spelling (NaN never gets here: it is stored as 0 with `is_nan`).
-fn float_array(items: impl IntoIterator<Item = f64>) -> String {
-    let mut out = String::from("{");
-    for (i, v) in items.into_iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        if v == f64::INFINITY {
-            out.push_str("Infinity");
-        } else if v == f64::NEG_INFINITY {
-            out.push_str("-Infinity");
-        } else {
-            let _ = write!(out, "{v:?}");
-        }
-    }
-    out.push('}');
-    out
-}
 
 /// How a batch's points meet points already stored with the same (series, timestamp, step, value):
 /// MLflow keeps one of each, so a repeat is never an error to the client.
@@ -91,6 +41,9 @@ pub(super) async fn insert_metrics(
     metrics: &[Metric],
     repeats: Repeats,
 ) -> StoreResult<()> {
+    if metrics.is_empty() {
+        return Ok(());
+    }
     let mut keys: Vec<&str> = metrics.iter().map(|m| m.key.as_str()).collect();
     keys.sort_unstable();
     keys.dedup();
@@ -120,11 +73,13 @@ pub(super) async fn insert_metrics(
     }
 }
 
-/// Statements that join a batch's keys to a run's rows are not kept prepared
+/// Statements that join a large batch's keys to a run's rows are not kept prepared
 /// (`persistent(false)`): after five executions PostgreSQL would switch a prepared statement to
 /// its generic plan, which cannot see the array's length and probes the `(run_uuid, key)` index
 /// once per key in a nested loop (10 ms for 500 keys); planned with the array at hand it reads
-/// the run's rows once and hash-joins them (3 ms), for ~0.2 ms of planning.
+/// the run's rows once and hash-joins them (3 ms), for ~0.2 ms of planning. A small batch keeps
+/// them prepared: for a few keys the probes are the right plan, and planning would be most of
+/// the work.
 ///
 /// The series id of each of a run's keys, creating the missing series. Only missing keys are
 /// inserted, so PostgreSQL's sequence does not advance for keys that exist.
@@ -138,6 +93,7 @@ async fn series_ids_pg(
     run_id: &str,
     keys: &[&str],
 ) -> StoreResult<HashMap<String, i64>> {
+    let small = keys.len() <= SMALL_BATCH;
     // Answered as one JSON object: 500 rows cost sqlx a row conversion each.
     let find = "SELECT COALESCE(json_object_agg(s.key, s.series_id), '{}')::text \
                 FROM unnest($2::text[]) AS v (key) \
@@ -151,7 +107,7 @@ async fn series_ids_pg(
     };
     let mut ids: HashMap<String, i64> = HashMap::with_capacity(keys.len());
     let row = sqlx::query(find)
-        .persistent(false)
+        .persistent(small)
         .bind(run_id)
         .bind(text_array(keys.iter().copied()))
         .fetch_one(&mut *conn)
@@ -185,7 +141,7 @@ async fn series_ids_pg(
         .collect();
     if !missing.is_empty() {
         let row = sqlx::query(find)
-            .persistent(false)
+            .persistent(small)
             .bind(run_id)
             .bind(text_array(missing.iter().copied()))
             .fetch_one(&mut *conn)
@@ -238,6 +194,7 @@ async fn move_latest_pg(
     if latest.is_empty() {
         return Ok(());
     }
+    let small = latest.len() <= SMALL_BATCH;
     let moved = sqlx::query(
         "WITH moved AS (UPDATE latest_metrics l SET value = v.value, is_nan = v.is_nan, \
          timestamp = v.timestamp, step = v.step \
@@ -247,7 +204,7 @@ async fn move_latest_pg(
          AND (v.step, v.timestamp, v.value) >= (l.step, l.timestamp, l.value) RETURNING l.key) \
          SELECT COUNT(*), CASE WHEN COUNT(*) < $7 THEN json_agg(key)::text END FROM moved",
     )
-    .persistent(false)
+    .persistent(small)
     .bind(run_id)
     .bind(text_array(latest.iter().map(|m| m.key.as_str())))
     .bind(float_array(latest.iter().map(|m| stored_value(m).0)))
@@ -319,6 +276,9 @@ async fn insert_points_sqlite(
     Ok(())
 }
 
+/// Up to this many keys a batch's lookups stay prepared statements (see [`series_ids_pg`]).
+const SMALL_BATCH: usize = 50;
+
 /// The update half of the latest-value upsert, shared by both backends.
 const LATEST_UPDATE: &str = " ON CONFLICT (run_uuid, key) DO UPDATE SET value = excluded.value, \
      is_nan = excluded.is_nan, timestamp = excluded.timestamp, step = excluded.step \
@@ -371,23 +331,4 @@ pub(super) async fn upsert_latest(
         sql.execute(&mut *conn).await?;
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn array_literals_quote_text_and_keep_floats_exact() {
-        assert_eq!(text_array(["a", "b\"c", "d\\e"]), r#"{"a","b\"c","d\\e"}"#);
-        assert_eq!(int_array([1, -2]), "{1,-2}");
-        assert_eq!(int_array([]), "{}");
-        let values = [0.1, -0.0, 1e300, 5e-324, f64::INFINITY, f64::NEG_INFINITY];
-        let text = float_array(values);
-        assert_eq!(text, "{0.1,-0.0,1e300,5e-324,Infinity,-Infinity}");
-        for (v, t) in values.iter().zip(text[1..text.len() - 1].split(',')) {
-            let back: f64 = t.replace("Infinity", "inf").parse().unwrap();
-            assert_eq!(v.to_bits(), back.to_bits());
-        }
-    }
 }

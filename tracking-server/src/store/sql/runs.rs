@@ -162,7 +162,13 @@ impl SqlStore {
         repeats: Repeats,
     ) -> StoreResult<()> {
         let mut tx = self.write.begin().await?;
-        let info = lock_active_run(&mut tx, run_id).await?;
+        // The lock guards metric points (see `lock_active_run`); params and tags keep their
+        // foreign keys.
+        let info = if batch.metrics.is_empty() {
+            require_active_run(&mut tx, run_id).await?
+        } else {
+            lock_active_run(&mut tx, run_id).await?
+        };
         insert_params(&mut tx, run_id, &batch.params).await?;
         insert_metrics(&mut tx, run_id, &batch.metrics, repeats).await?;
         if batch.metrics.iter().any(|m| m.model_id.is_some()) {
