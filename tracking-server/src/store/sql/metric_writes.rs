@@ -22,8 +22,8 @@ pub(super) enum Repeats {
     Skip,
     /// A plain insert that fails on the first repeat ([`is_repeated_point`]), for the caller to
     /// write the batch again with [`Repeats::Skip`]. PostgreSQL checks an `ON CONFLICT` insert's
-    /// key twice (a probe, then the insert) and a plain insert's once; the probe was a fifth of
-    /// the database's work on a 500-metric batch, and repeats are rare (a client retrying).
+    /// key twice (a probe, then the insert) and a plain insert's once (2.9 → 2.1 ms of the
+    /// database's CPU for 500 points, measured alone), and repeats are rare (a client retrying).
     Fail,
 }
 
@@ -202,7 +202,7 @@ async fn move_latest_pg(
          AS v (key, value, is_nan, timestamp, step) \
          WHERE l.run_uuid = $1 AND l.key = v.key \
          AND (v.step, v.timestamp, v.value) >= (l.step, l.timestamp, l.value) RETURNING l.key) \
-         SELECT COUNT(*), CASE WHEN COUNT(*) < $7 THEN json_agg(key)::text END FROM moved",
+         SELECT CASE WHEN COUNT(*) < $7 THEN COALESCE(json_agg(key), '[]')::text END FROM moved",
     )
     .persistent(small)
     .bind(run_id)
@@ -215,7 +215,7 @@ async fn move_latest_pg(
     .fetch_one(&mut *conn)
     .await?;
     // Usually every key moved, and the keys need not travel back.
-    let Some(text) = moved.try_get::<Option<String>, _>(1)? else {
+    let Some(text) = moved.try_get::<Option<String>, _>(0)? else {
         return Ok(());
     };
     let moved: HashSet<String> = serde_json::from_str(&text)
