@@ -3,7 +3,8 @@
 //! statements of thousands of rows rather than three statements per run.
 
 use super::logged_models::insert_model_metric;
-use super::runs::{record_inputs, upsert_latest};
+use super::metric_writes::upsert_latest;
+use super::runs::record_inputs;
 use super::{stored_value, Arg, Dialect, SqlBuf, SqlStore, IN_CHUNK};
 use crate::store::import::{
     ImportExperiment, ImportLoggedModel, ImportRegisteredModel, ImportRun, ImportStore,

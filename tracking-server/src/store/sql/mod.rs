@@ -14,9 +14,11 @@ mod experiments;
 pub(crate) mod gc;
 mod import;
 mod logged_models;
+mod metric_writes;
 mod metrics;
 mod model_versions;
 mod overview;
+mod pg_array;
 mod registry;
 mod run_info;
 mod run_rows;
@@ -326,6 +328,7 @@ impl SqlStore {
         let pool = AnyPoolOptions::new()
             .max_connections(16)
             .acquire_timeout(Duration::from_secs(10))
+            .after_connect(postgres_session_setup)
             .connect(uri)
             .await?;
         sqlx::migrate!("../migrations/postgres").run(&pool).await?;
@@ -389,6 +392,23 @@ fn sqlite_session_setup(
              PRAGMA wal_autocheckpoint = 0;",
         )
         .await?;
+        Ok(())
+    })
+}
+
+/// Per-connection PostgreSQL settings, for mltrack's own sessions only (the server's defaults are
+/// the operator's).
+///
+/// JIT off: our queries are short, but a search page's child lookups are estimated expensive
+/// when a table's statistics are skewed (a few runs with thousands of params), which crosses
+/// `jit_above_cost`; compiling them then took ~250 ms of the database's CPU per page, to save
+/// nothing.
+fn postgres_session_setup(
+    conn: &mut AnyConnection,
+    _meta: sqlx::pool::PoolConnectionMetadata,
+) -> futures_util::future::BoxFuture<'_, Result<(), sqlx::Error>> {
+    Box::pin(async move {
+        conn.execute("SET jit = off").await?;
         Ok(())
     })
 }

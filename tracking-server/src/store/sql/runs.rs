@@ -1,11 +1,12 @@
 //! Runs: lifecycle, params/tags/metrics writes (all-or-nothing per request), inputs, search.
 
 use super::experiments::require_active_experiment;
-use super::run_info::{fetch_run, require_active_run};
+use super::metric_writes::{insert_metrics, is_repeated_point, Repeats};
+use super::run_info::{fetch_run, lock_active_run, require_active_run};
 use super::runs_read::{load_runs, search_page};
-use super::{now_ms, run_not_found, stored_value, Arg, SqlBuf, SqlStore, IN_CHUNK};
+use super::{now_ms, run_not_found, Arg, Dialect, SqlBuf, SqlStore};
 use crate::store::{Batch, NewRun, Page, RunSearch, RunStore, RunUpdate, StoreError, StoreResult};
-use protocol::{Dataset, DatasetInputRecord, KeyValue, Metric, Run, RunInfo};
+use protocol::{Dataset, DatasetInputRecord, KeyValue, Run, RunInfo};
 use sqlx::{AnyConnection, Row};
 use std::collections::HashMap;
 
@@ -81,106 +82,6 @@ async fn insert_params(
     Ok(())
 }
 
-/// Appends history rows (exact repeats are dropped by the primary key) and moves each key's latest
-/// value forward when the new point has a larger (step, timestamp, value).
-async fn insert_metrics(
-    conn: &mut AnyConnection,
-    run_id: &str,
-    metrics: &[Metric],
-) -> StoreResult<()> {
-    // The batch's series first (each key once; only the missing ones, so PostgreSQL's sequence is
-    // not advanced for keys that exist), then its points joined to their series ids.
-    let mut keys: Vec<&str> = metrics.iter().map(|m| m.key.as_str()).collect();
-    keys.sort_unstable();
-    keys.dedup();
-    for chunk in keys.chunks(IN_CHUNK) {
-        let mut sql = SqlBuf::new("WITH v (key) AS (VALUES ");
-        for (i, key) in chunk.iter().enumerate() {
-            sql.push(if i == 0 { "(" } else { ", (" })
-                .bind(Arg::Str((*key).to_string()))
-                .push(")");
-        }
-        sql.push(") INSERT INTO metric_series (run_uuid, key) SELECT ")
-            .bind(Arg::Str(run_id.to_string()))
-            .push(", v.key FROM v WHERE NOT EXISTS (SELECT 1 FROM metric_series s WHERE s.run_uuid = ")
-            .bind(Arg::Str(run_id.to_string()))
-            .push(" AND s.key = v.key) ON CONFLICT DO NOTHING");
-        sql.execute(&mut *conn).await?;
-    }
-    for chunk in metrics.chunks(IN_CHUNK) {
-        let mut sql = SqlBuf::new("WITH v (key, timestamp, step, value, is_nan) AS (VALUES ");
-        for (i, m) in chunk.iter().enumerate() {
-            let (value, is_nan) = stored_value(m);
-            sql.push(if i == 0 { "(" } else { ", (" });
-            sql.bind(Arg::Str(m.key.clone())).push(", ");
-            sql.bind(Arg::I64(m.timestamp))
-                .push(", ")
-                .bind(Arg::I64(m.step))
-                .push(", ");
-            sql.bind(Arg::F64(value))
-                .push(", ")
-                .bind(Arg::I64(is_nan))
-                .push(")");
-        }
-        // `WHERE true`: SQLite needs a WHERE before an upsert clause on INSERT … SELECT.
-        sql.push(
-            ") INSERT INTO metric_points (series_id, timestamp, step, value, is_nan) \
-             SELECT s.series_id, v.timestamp, v.step, v.value, v.is_nan FROM v \
-             JOIN metric_series s ON s.key = v.key AND s.run_uuid = ",
-        )
-        .bind(Arg::Str(run_id.to_string()))
-        .push(" WHERE true ON CONFLICT DO NOTHING");
-        sql.execute(&mut *conn).await?;
-    }
-    // The latest point per key within this batch, by MLflow's (step, timestamp, value) order.
-    let mut latest: HashMap<&str, &Metric> = HashMap::new();
-    for m in metrics {
-        let key = |x: &Metric| (x.step, x.timestamp, stored_value(x).0);
-        match latest.get(m.key.as_str()) {
-            Some(cur) if key(cur) >= key(m) => {}
-            _ => {
-                latest.insert(m.key.as_str(), m);
-            }
-        }
-    }
-    let latest: Vec<(&str, &Metric)> = latest.into_values().map(|m| (run_id, m)).collect();
-    upsert_latest(conn, &latest).await
-}
-
-/// Moves each (run, key)'s latest value forward when the new point has a larger (step,
-/// timestamp, value), MLflow's order.
-pub(super) async fn upsert_latest(
-    conn: &mut AnyConnection,
-    latest: &[(&str, &Metric)],
-) -> StoreResult<()> {
-    for chunk in latest.chunks(IN_CHUNK) {
-        let mut sql = SqlBuf::new(
-            "INSERT INTO latest_metrics (run_uuid, key, value, is_nan, timestamp, step) VALUES ",
-        );
-        for (i, (run_id, m)) in chunk.iter().enumerate() {
-            let (value, is_nan) = stored_value(m);
-            sql.push(if i == 0 { "(" } else { ", (" });
-            sql.bind_list([
-                Arg::Str((*run_id).to_string()),
-                Arg::Str(m.key.clone()),
-                Arg::F64(value),
-                Arg::I64(is_nan),
-                Arg::I64(m.timestamp),
-                Arg::I64(m.step),
-            ])
-            .push(")");
-        }
-        sql.push(
-            " ON CONFLICT (run_uuid, key) DO UPDATE SET value = excluded.value, is_nan = excluded.is_nan, \
-             timestamp = excluded.timestamp, step = excluded.step \
-             WHERE (excluded.step, excluded.timestamp, excluded.value) >= \
-             (latest_metrics.step, latest_metrics.timestamp, latest_metrics.value)",
-        );
-        sql.execute(&mut *conn).await?;
-    }
-    Ok(())
-}
-
 /// Links a run to its datasets (each given with the id to store it under if the experiment does not
 /// hold one of that name and digest yet) with the inputs' tags, and to the logged models it took as
 /// inputs. Both `log-inputs` and `mltrack import` record inputs this way.
@@ -250,6 +151,41 @@ pub(super) async fn record_inputs(
         .await?;
     }
     Ok(())
+}
+
+impl SqlStore {
+    /// One attempt at a log-batch, all or nothing.
+    async fn log_batch_with(
+        &self,
+        run_id: &str,
+        batch: &Batch,
+        repeats: Repeats,
+    ) -> StoreResult<()> {
+        let mut tx = self.write.begin().await?;
+        // The lock guards metric points (see `lock_active_run`); params and tags keep their
+        // foreign keys.
+        let info = if batch.metrics.is_empty() {
+            require_active_run(&mut tx, run_id).await?
+        } else {
+            lock_active_run(&mut tx, run_id).await?
+        };
+        insert_params(&mut tx, run_id, &batch.params).await?;
+        insert_metrics(&mut tx, run_id, &batch.metrics, repeats).await?;
+        if batch.metrics.iter().any(|m| m.model_id.is_some()) {
+            super::logged_models::insert_model_metrics(
+                &mut tx,
+                run_id,
+                info.experiment_id,
+                &batch.metrics,
+            )
+            .await?;
+        }
+        for tag in &batch.tags {
+            upsert_tag(&mut tx, run_id, tag).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
 }
 
 #[async_trait::async_trait]
@@ -341,24 +277,18 @@ impl RunStore for SqlStore {
     }
 
     async fn log_batch(&self, run_id: &str, batch: Batch) -> StoreResult<()> {
-        let mut tx = self.write.begin().await?;
-        let info = require_active_run(&mut tx, run_id).await?;
-        insert_params(&mut tx, run_id, &batch.params).await?;
-        insert_metrics(&mut tx, run_id, &batch.metrics).await?;
-        if batch.metrics.iter().any(|m| m.model_id.is_some()) {
-            super::logged_models::insert_model_metrics(
-                &mut tx,
-                run_id,
-                info.experiment_id,
-                &batch.metrics,
-            )
-            .await?;
+        // PostgreSQL inserts points without an `ON CONFLICT` probe (see `Repeats`); a batch that
+        // repeats a stored point is written again, whole, skipping repeats: the same outcome.
+        let first = match self.dialect {
+            Dialect::Postgres => Repeats::Fail,
+            Dialect::Sqlite => Repeats::Skip,
+        };
+        match self.log_batch_with(run_id, &batch, first).await {
+            Err(e) if first == Repeats::Fail && is_repeated_point(&e) => {
+                self.log_batch_with(run_id, &batch, Repeats::Skip).await
+            }
+            done => done,
         }
-        for tag in &batch.tags {
-            upsert_tag(&mut tx, run_id, tag).await?;
-        }
-        tx.commit().await?;
-        Ok(())
     }
 
     async fn delete_tag(&self, run_id: &str, key: &str) -> StoreResult<()> {
