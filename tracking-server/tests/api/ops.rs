@@ -90,9 +90,10 @@ async fn every_answer_carries_a_request_id() {
 /// foreign key).
 async fn stored_points(backend_store_uri: &str) -> i64 {
     sqlx::any::install_default_drivers();
-    let url = backend_store_uri
-        .strip_prefix("sqlite:///")
-        .map_or_else(|| backend_store_uri.to_string(), |p| format!("sqlite://{p}"));
+    let url = backend_store_uri.strip_prefix("sqlite:///").map_or_else(
+        || backend_store_uri.to_string(),
+        |p| format!("sqlite://{p}"),
+    );
     let mut conn = sqlx::AnyConnection::connect(&url).await.unwrap();
     sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM metric_points")
         .fetch_one(&mut conn)

@@ -5,8 +5,10 @@
 //! arrays (`[[run, key, value], …]`) and not a JSON object per run with its children nested: SQLite
 //! re-parses every nested value, and nesting cost four times as much as reading the rows. Flat
 //! arrays also beat length-prefixed text built with `||`, which SQLite evaluates one allocation per
-//! operator. Child rows are aggregated with no per-run subquery and no ordering (both cost more than
-//! the rows); [`add_children`] groups them by run and sorts by key.
+//! operator. Child rows are aggregated with no ordering and, on SQLite, no per-run subquery (both
+//! cost more than the rows; PostgreSQL looks each run's rows up on their own, for a plan that does
+//! not hang on statistics: `runs_read::children_query_pg`); [`add_children`] groups them by run and
+//! sorts by key.
 
 use super::Dialect;
 use protocol::{KeyValue, Metric, RunData, RunInfo, RunStatus};

@@ -18,6 +18,10 @@ use protocol::{
 use sqlx::{AnyConnection, Row};
 use std::collections::HashMap;
 
+/// From this many runs PostgreSQL reads children with [`children_query_pg`]; for a few runs (a
+/// run page, a created run) an `IN` list is an index lookup whatever the statistics, and cheaper.
+const PER_RUN_FROM: usize = 20;
+
 /// Pages from this size on read their children as two halves at once.
 const PARALLEL_FROM: usize = 200;
 
@@ -122,13 +126,13 @@ async fn load_children(conn: &mut AnyConnection, run_ids: &[String]) -> StoreRes
     };
     for chunk in run_ids.chunks(IN_CHUNK) {
         let row = match dialect {
-            Dialect::Postgres => {
+            Dialect::Postgres if chunk.len() >= PER_RUN_FROM => {
                 sqlx::query(&children_query_pg())
                     .bind(text_array(chunk.iter().map(String::as_str)))
                     .fetch_one(&mut *conn)
                     .await?
             }
-            Dialect::Sqlite => children_query(dialect, chunk).fetch_one(&mut *conn).await?,
+            _ => children_query(dialect, chunk).fetch_one(&mut *conn).await?,
         };
         for (i, child) in Child::ALL.into_iter().enumerate() {
             let text: Option<String> = row.try_get(i)?;
