@@ -73,8 +73,8 @@ if [[ "$BACKEND" == postgres ]]; then
         case "$server" in
         mltrack) bench_one pg-mltrack "$MLTRACK" server --port "$PORT" --backend-store-uri "$url" ;;
         # MLflow's SQLAlchemy picks psycopg 3 for a bare postgresql:// URI; the ref venv has psycopg2
-        mlflow) bench_one pg-mlflow "$REF_VENV/bin/mlflow" server --port "$PORT" --backend-store-uri "${url/postgresql:/postgresql+psycopg2:}" \
-            --artifacts-destination ./mlartifacts ;;
+        mlflow) bench_one pg-mlflow "$REF_VENV/bin/mlflow" server --port "$PORT" \
+            --backend-store-uri "${url/postgresql:/postgresql+psycopg2:}" --artifacts-destination ./mlartifacts ;;
         mlflow-pool20) bench_one pg-mlflow-pool20 env MLFLOW_SQLALCHEMYSTORE_POOL_SIZE=20 \
             MLFLOW_SQLALCHEMYSTORE_MAX_OVERFLOW=0 "$REF_VENV/bin/mlflow" server --port "$PORT" \
             --backend-store-uri "${url/postgresql:/postgresql+psycopg2:}" --artifacts-destination ./mlartifacts ;;

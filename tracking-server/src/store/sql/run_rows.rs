@@ -5,12 +5,13 @@
 //! arrays (`[[run, key, value], …]`) and not a JSON object per run with its children nested: SQLite
 //! re-parses every nested value, and nesting cost four times as much as reading the rows. Flat
 //! arrays also beat length-prefixed text built with `||`, which SQLite evaluates one allocation per
-//! operator. Child rows are aggregated with no per-run subquery and no ordering (both cost more than
-//! the rows); [`add_children`] groups them by run and sorts by key. On SQLite a child row names its
-//! run by the run's position in the list asked for (`ids.n`), not by its 32-character id: writing,
-//! parsing and hashing 40,000 run ids was a fifth of a page of runs with 20 params and 20 metrics
-//! each. PostgreSQL joins such a list by hashing the whole table, so there rows keep the run id
-//! and read it with an `IN` list, which it answers from the index (see `runs_read::load_children`).
+//! operator. Child rows are aggregated with no ordering and, on SQLite, no per-run subquery (both
+//! cost more than the rows; PostgreSQL looks each run's rows up on their own, for a plan that does
+//! not hang on statistics: `runs_read::children_query_pg`); [`add_children`] groups them by run and
+//! sorts by key. On SQLite a child row names its run by the run's position in the list asked for
+//! (`ids.n`), not by its 32-character id: writing, parsing and hashing 40,000 run ids was a fifth of
+//! a page of runs with 20 params and 20 metrics each. PostgreSQL would join such a list by hashing
+//! the whole table, so there rows keep the run id.
 
 use super::Dialect;
 use protocol::{KeyValue, Metric, RunData, RunInfo, RunStatus};

@@ -19,6 +19,10 @@ use protocol::{
 use sqlx::{AnyConnection, Row};
 use std::collections::HashMap;
 
+/// From this many runs PostgreSQL reads children with [`children_query_pg`], below it with
+/// [`children_query_pg_in`].
+const PER_RUN_FROM: usize = 20;
+
 /// Pages from this size on read their children as two halves at once.
 const PARALLEL_FROM: usize = 200;
 
@@ -104,6 +108,23 @@ fn children_query_sqlite(run_ids: &[String]) -> SqlBuf {
     sql
 }
 
+/// One column per child table: the rows of a few runs (a run page, a created run) as one flat JSON
+/// array each, on PostgreSQL; an `IN` list of a few ids is an index lookup whatever the statistics.
+fn children_query_pg_in(run_ids: &[String]) -> SqlBuf {
+    let dialect = Dialect::Postgres;
+    let mut sql = SqlBuf::new("SELECT ");
+    for (i, child) in Child::ALL.into_iter().enumerate() {
+        sql.push(if i == 0 { "(SELECT " } else { ", (SELECT " })
+            .push(&dialect.json_array_agg(&child.row(dialect), None))
+            .push(" FROM ")
+            .push(child.table())
+            .push(" c WHERE c.run_uuid IN (");
+        sql.bind_list(run_ids.iter().map(|id| Arg::Str(id.clone())))
+            .push("))");
+    }
+    sql
+}
+
 /// [`children_query_sqlite`] for PostgreSQL, with the run ids as one array (`$1`) and each run's rows
 /// looked up on their own, then joined as text into the same flat JSON arrays.
 ///
@@ -133,12 +154,13 @@ async fn load_children(conn: &mut AnyConnection, run_ids: &[String]) -> StoreRes
     let mut children = Children::default();
     for chunk in run_ids.chunks(IN_CHUNK) {
         let row = match dialect {
-            Dialect::Postgres => {
+            Dialect::Postgres if chunk.len() >= PER_RUN_FROM => {
                 sqlx::query(&children_query_pg())
                     .bind(text_array(chunk.iter().map(String::as_str)))
                     .fetch_one(&mut *conn)
                     .await?
             }
+            Dialect::Postgres => children_query_pg_in(chunk).fetch_one(&mut *conn).await?,
             Dialect::Sqlite => children_query_sqlite(chunk).fetch_one(&mut *conn).await?,
         };
         let positions = run_rows::Positions::new(dialect, chunk);
