@@ -201,6 +201,18 @@ impl TestApp {
         Self::answer(r).await
     }
 
+    /// The body of a GET of `path` (a web UI page, an artifact), as text.
+    pub(crate) async fn text(&self, path: &str) -> String {
+        self.http
+            .get(format!("{}{path}", self.url))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+
     pub(crate) async fn raw(
         &self,
         method: reqwest::Method,

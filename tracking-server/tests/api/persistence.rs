@@ -24,17 +24,10 @@ backend_tests!(data_survives_a_restart, |app: TestApp| async move {
     let app = app.restart().await;
     assert_eq!(app.run(&run).await, before);
     let body = app
-        .http
-        .get(format!(
-            "{}/api/2.0/mlflow-artifacts/artifacts/{exp}/{run}/artifacts/a.txt",
-            app.url
+        .text(&format!(
+            "/api/2.0/mlflow-artifacts/artifacts/{exp}/{run}/artifacts/a.txt"
         ))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+        .await;
     assert_eq!(body, "hello");
     let next = app.create_experiment("after-restart").await;
     assert_ne!(next, exp);

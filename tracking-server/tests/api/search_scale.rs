@@ -261,30 +261,14 @@ async fn check(app: TestApp, backend: Backend) {
     assert_eq!(got, vec![run_id(105)]);
 
     // The web UI counts at most 10,000 runs past its page: 12,000 - 120 children are top-level.
-    let page = app
-        .http
-        .get(format!("{}/experiments/{exp}", app.url))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = app.text(&format!("/experiments/{exp}")).await;
     assert!(
         page.contains("Runs 1–100 of more than 10100 top-level"),
         "{}",
         &page[page.find("id=\"count\"").unwrap_or(0)..][..120]
     );
     // Children of the page's runs come with it: run 5 is run 0's child, and run 0 is on the last page.
-    let last = app
-        .http
-        .get(format!("{}/experiments/{exp}?offset=11800", app.url))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let last = app.text(&format!("/experiments/{exp}?offset=11800")).await;
     assert!(last.contains(&run_id(5)), "child run 5 under run 0");
     assert!(last.contains("Runs 11801–11880 of 11880 top-level"));
 }

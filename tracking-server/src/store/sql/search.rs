@@ -4,7 +4,7 @@
 //! clauses, so a search reads one page of runs and never the metric history (the scale problems in
 //! MLflow issues #2730 and #1571 came from doing otherwise).
 
-use super::search_plan::{candidates, push_scope, Plan};
+use super::search_plan::{bind_stages, candidates, push_scope, Plan};
 use super::{run_rows, Arg, Dialect, SqlBuf};
 use crate::search::{Clause, Comparator, Entity, FilterValue};
 use crate::store::{ExperimentSearch, RunSearch};
@@ -363,14 +363,8 @@ pub(super) fn compile_experiment_search(
     let prefixed: Vec<String> = columns.split(", ").map(|c| format!("e.{c}")).collect();
     sql.push(&prefixed.join(", "))
         .push(" FROM experiments e WHERE e.lifecycle_stage IN (");
-    sql.bind_list(
-        search
-            .view
-            .stages()
-            .iter()
-            .map(|s| Arg::Str((*s).to_string())),
-    )
-    .push(")");
+    bind_stages(&mut sql, search.view);
+    sql.push(")");
     for clause in &search.filter {
         sql.push(" AND ");
         match clause.entity {

@@ -149,14 +149,13 @@ pub(super) fn push_scope(sql: &mut SqlBuf, dialect: Dialect, search: &RunSearch,
         sql.bind_list(search.experiment_ids.iter().map(|id| Arg::I64(*id)));
     }
     sql.push(&format!(") AND {hide}r.lifecycle_stage IN ("));
-    sql.bind_list(
-        search
-            .view
-            .stages()
-            .iter()
-            .map(|s| Arg::Str((*s).to_string())),
-    )
-    .push(")");
+    bind_stages(sql, search.view);
+    sql.push(")");
+}
+
+/// The lifecycle stages of a view as an `IN` list's placeholders.
+pub(super) fn bind_stages(sql: &mut SqlBuf, view: protocol::ViewType) {
+    sql.bind_list(view.stages().iter().map(|s| Arg::Str((*s).to_string())));
 }
 
 /// Whether the searched experiments and view hold at least [`LARGE_SCOPE`] runs.
