@@ -10,6 +10,9 @@ use sqlx::Connection;
 
 const RUNS: usize = 12_000;
 
+/// Which seeded runs a filter keeps, as the test computes it.
+type Keep = Box<dyn Fn(&Seeded) -> bool>;
+
 /// One seeded run: its id, start time, metric `m` (None: not logged; NaN for some), params and parent.
 struct Seeded {
     id: String,
@@ -222,7 +225,7 @@ async fn check(app: TestApp, backend: Backend) {
         "params.p = 'v7' by metrics.m ASC",
     );
 
-    let cases: Vec<(&str, Box<dyn Fn(&Seeded) -> bool>)> = vec![
+    let cases: Vec<(&str, Keep)> = vec![
         ("params.p = 'v7'", Box::new(|r: &Seeded| r.p == "v7")),
         (
             "params.p = 'v7' AND metrics.m > 0.5",
