@@ -50,6 +50,14 @@ def statements(dialect: str, n: int) -> list:
     # a run's index back from its start time
     run_i = f"((r.start_time - {T0}) / 1000)"
     fmt_key = (lambda p, k: f"'{p}' || lpad(({k})::text, 2, '0')") if pg else (lambda p, k: f"printf('{p}%02d', {k})")
+    # SQLite stores a point's timestamp as an offset from its series' first (migration 0009): the API
+    # bases a series at its first point, here the run's start time.
+    if pg:
+        series_base_column, series_base = "", ""
+        point_time, point_time_value, latest_time = "timestamp", "r.start_time + st.i * 100", "p.timestamp"
+    else:
+        series_base_column, series_base = ", base_timestamp", ", r.start_time"
+        point_time, point_time_value, latest_time = "ts_offset", "st.i * 100", "s.base_timestamp + p.ts_offset"
     return [
         (
             "experiment",
@@ -77,23 +85,23 @@ def statements(dialect: str, n: int) -> list:
         ),
         (
             "metric_series",
-            "INSERT INTO metric_series (run_uuid, key) "
-            f"SELECT r.run_uuid, {fmt_key('m', 'k.i')} FROM runs r CROSS JOIN {ints(KEYS).replace('AS g', 'AS k')} "
-            "ORDER BY r.run_uuid, 2",
+            f"INSERT INTO metric_series (run_uuid, key{series_base_column}) "
+            f"SELECT r.run_uuid, {fmt_key('m', 'k.i')}{series_base} FROM runs r "
+            f"CROSS JOIN {ints(KEYS).replace('AS g', 'AS k')} ORDER BY r.run_uuid, 2",
         ),
         (
             "metric_points",
-            "INSERT INTO metric_points (series_id, timestamp, step, value, is_nan) "
-            f"SELECT s.series_id, r.start_time + st.i * 100, st.i, "
+            f"INSERT INTO metric_points (series_id, {point_time}, step, value, is_nan) "
+            f"SELECT s.series_id, {point_time_value}, st.i, "
             f"{value_expr(run_i, 'CAST(substr(s.key, 2) AS INTEGER)' if not pg else 'substr(s.key, 2)::int', 'st.i')}, 0 "
             f"FROM metric_series s JOIN runs r ON r.run_uuid = s.run_uuid "
             f"JOIN {ints(HISTORY_POINTS).replace('AS g', 'AS st')} "
-            f"ON st.i = 0 OR {run_i} % {HISTORY_EVERY} = 0 ORDER BY s.series_id, r.start_time + st.i * 100, st.i",
+            f"ON st.i = 0 OR {run_i} % {HISTORY_EVERY} = 0 ORDER BY s.series_id, st.i",
         ),
         (
             "latest_metrics",
             "INSERT INTO latest_metrics (run_uuid, key, value, is_nan, timestamp, step) "
-            "SELECT s.run_uuid, s.key, p.value, p.is_nan, p.timestamp, p.step FROM metric_series s "
+            f"SELECT s.run_uuid, s.key, p.value, p.is_nan, {latest_time}, p.step FROM metric_series s "
             "JOIN metric_points p ON p.series_id = s.series_id "
             "WHERE p.step = (SELECT MAX(q.step) FROM metric_points q WHERE q.series_id = s.series_id) "
             "ORDER BY s.run_uuid, s.key",

@@ -16,6 +16,7 @@ mod errors;
 mod experiments;
 mod faults;
 mod fuzz;
+mod metric_writes;
 mod ops;
 mod paths;
 mod persistence;

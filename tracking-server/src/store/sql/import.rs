@@ -102,66 +102,83 @@ async fn write_runs(conn: &mut AnyConnection, runs: &[ImportRun]) -> StoreResult
 /// Series (missing ones only, so PostgreSQL's sequence is not advanced by a re-import), then the
 /// points by series id, then each series' latest point by MLflow's (step, timestamp, value) order.
 async fn write_metrics(conn: &mut AnyConnection, runs: &[ImportRun]) -> StoreResult<()> {
-    let mut series: Vec<(&str, &str)> = runs
-        .iter()
-        .flat_map(|r| {
-            r.metrics
-                .iter()
-                .map(move |m| (r.run_uuid.as_str(), m.key.as_str()))
-        })
-        .collect();
+    // Each series with its first timestamp, which SQLite's points count from (migration 0009).
+    let mut series: HashMap<(&str, &str), i64> = HashMap::new();
+    for r in runs {
+        for m in &r.metrics {
+            series
+                .entry((r.run_uuid.as_str(), m.key.as_str()))
+                .and_modify(|t| *t = (*t).min(m.timestamp))
+                .or_insert(m.timestamp);
+        }
+    }
+    let mut series: Vec<((&str, &str), i64)> = series.into_iter().collect();
     series.sort_unstable();
-    series.dedup();
     if series.is_empty() {
         return Ok(());
     }
+    let sqlite = Dialect::of(conn) == Dialect::Sqlite;
     for chunk in series.chunks(IN_CHUNK) {
-        let mut sql = SqlBuf::new("WITH v (run_uuid, key) AS (VALUES ");
-        for (i, (run, key)) in chunk.iter().enumerate() {
+        let mut sql = SqlBuf::new("WITH v (run_uuid, key, base) AS (VALUES ");
+        for (i, ((run, key), base)) in chunk.iter().enumerate() {
             sql.push(if i == 0 { "(" } else { ", (" })
                 .bind(Arg::Str((*run).to_string()))
                 .push(", ")
                 .bind(Arg::Str((*key).to_string()))
+                .push(", ")
+                .bind(Arg::I64(*base))
                 .push(")");
         }
-        sql.push(
-            ") INSERT INTO metric_series (run_uuid, key) SELECT v.run_uuid, v.key FROM v \
-             WHERE NOT EXISTS (SELECT 1 FROM metric_series s WHERE s.run_uuid = v.run_uuid \
+        sql.push(if sqlite {
+            ") INSERT INTO metric_series (run_uuid, key, base_timestamp) \
+             SELECT v.run_uuid, v.key, v.base FROM v"
+        } else {
+            ") INSERT INTO metric_series (run_uuid, key) SELECT v.run_uuid, v.key FROM v"
+        })
+        .push(
+            " WHERE NOT EXISTS (SELECT 1 FROM metric_series s WHERE s.run_uuid = v.run_uuid \
              AND s.key = v.key) ON CONFLICT DO NOTHING",
         );
         sql.execute(&mut *conn).await?;
     }
-    let mut ids: HashMap<(String, String), i64> = HashMap::with_capacity(series.len());
+    // Series id and base timestamp (0 on PostgreSQL, whose points keep absolute timestamps).
+    let mut ids: HashMap<(String, String), (i64, i64)> = HashMap::with_capacity(series.len());
     for chunk in runs.chunks(IN_CHUNK) {
-        let mut sql =
-            SqlBuf::new("SELECT run_uuid, key, series_id FROM metric_series WHERE run_uuid IN (");
+        let mut sql = SqlBuf::new(if sqlite {
+            "SELECT run_uuid, key, series_id, base_timestamp FROM metric_series WHERE run_uuid IN ("
+        } else {
+            "SELECT run_uuid, key, series_id, 0 FROM metric_series WHERE run_uuid IN ("
+        });
         sql.bind_list(chunk.iter().map(|r| Arg::Str(r.run_uuid.clone())))
             .push(")");
         for row in sql.fetch_all(&mut *conn).await? {
-            ids.insert((row.try_get(0)?, row.try_get(1)?), row.try_get(2)?);
+            let key = (row.try_get(0)?, row.try_get(1)?);
+            ids.insert(key, (row.try_get(2)?, row.try_get(3)?));
         }
     }
-    let id_of = |run: &ImportRun, m: &Metric| -> StoreResult<i64> {
+    let id_of = |run: &ImportRun, m: &Metric| -> StoreResult<(i64, i64)> {
         ids.get(&(run.run_uuid.clone(), m.key.clone()))
             .copied()
             .ok_or_else(|| StoreError::Corrupt(format!("no series for {} {}", run.run_uuid, m.key)))
     };
     // 5 values a point; 5,000 points stay under SQLite's 32,766 parameters.
-    let points: Vec<(i64, &Metric)> = runs
+    let points: Vec<((i64, i64), &Metric)> = runs
         .iter()
         .flat_map(|r| r.metrics.iter().map(move |m| (r, m)))
         .map(|(r, m)| Ok((id_of(r, m)?, m)))
         .collect::<StoreResult<_>>()?;
     for chunk in points.chunks(5 * IN_CHUNK) {
-        let mut sql = SqlBuf::new(
-            "INSERT INTO metric_points (series_id, timestamp, step, value, is_nan) VALUES ",
-        );
-        for (i, (id, m)) in chunk.iter().enumerate() {
+        let mut sql = SqlBuf::new(if sqlite {
+            "INSERT INTO metric_points (series_id, ts_offset, step, value, is_nan) VALUES "
+        } else {
+            "INSERT INTO metric_points (series_id, timestamp, step, value, is_nan) VALUES "
+        });
+        for (i, ((id, base), m)) in chunk.iter().enumerate() {
             let (value, is_nan) = stored_value(m);
             sql.push(if i == 0 { "(" } else { ", (" });
             sql.bind_list([
                 Arg::I64(*id),
-                Arg::I64(m.timestamp),
+                Arg::I64(m.timestamp - base),
                 Arg::I64(m.step),
                 Arg::F64(value),
                 Arg::I64(is_nan),

@@ -3,10 +3,11 @@
 //! On PostgreSQL each table gets one statement whose values arrive as a handful of arrays
 //! (`unnest($2::text[], $3::int8[], …)`, see [`super::pg_array`]), not one placeholder per value,
 //! so each statement's text is the same whatever the batch size and sqlx converts five values, not
-//! 2,500. SQLite keeps plain placeholders: it has no array type, and its statements are not a
-//! round trip.
+//! 2,500. SQLite keeps plain placeholders (it has no array type) and sends a batch's statements as
+//! one call ([`super::sqlite_metrics`]).
 
 use super::pg_array::{float_array, int_array, text_array};
+use super::sqlite_metrics::{write_metrics, SeenSeries, SeriesCache};
 use super::{stored_value, Arg, Dialect, SqlBuf, IN_CHUNK};
 use crate::store::{StoreError, StoreResult};
 use protocol::Metric;
@@ -35,42 +36,31 @@ pub(super) fn is_repeated_point(e: &StoreError) -> bool {
 
 /// Appends history rows (exact repeats dropped or failed, see [`Repeats`]) and moves each key's
 /// latest value forward when the new point has a larger (step, timestamp, value).
+///
+/// On SQLite the series a batch met are returned, for the caller to cache once it commits (see
+/// [`super::sqlite_metrics`]).
 pub(super) async fn insert_metrics(
     conn: &mut AnyConnection,
+    cache: &SeriesCache,
     run_id: &str,
     metrics: &[Metric],
     repeats: Repeats,
-) -> StoreResult<()> {
+) -> StoreResult<SeenSeries> {
+    if Dialect::of(conn) == Dialect::Sqlite {
+        return write_metrics(conn, cache, run_id, metrics).await;
+    }
+    let seen = SeenSeries::none(run_id);
     if metrics.is_empty() {
-        return Ok(());
+        return Ok(seen);
     }
     let mut keys: Vec<&str> = metrics.iter().map(|m| m.key.as_str()).collect();
     keys.sort_unstable();
     keys.dedup();
-    // The latest point per key within this batch, by MLflow's (step, timestamp, value) order.
-    let mut latest: HashMap<&str, &Metric> = HashMap::new();
-    for m in metrics {
-        let key = |x: &Metric| (x.step, x.timestamp, stored_value(x).0);
-        match latest.get(m.key.as_str()) {
-            Some(cur) if key(cur) >= key(m) => {}
-            _ => {
-                latest.insert(m.key.as_str(), m);
-            }
-        }
-    }
-    let latest: Vec<&Metric> = latest.into_values().collect();
-    match Dialect::of(conn) {
-        Dialect::Postgres => {
-            let ids = series_ids_pg(conn, run_id, &keys).await?;
-            insert_points_pg(conn, &ids, metrics, repeats).await?;
-            move_latest_pg(conn, run_id, &latest).await
-        }
-        Dialect::Sqlite => {
-            insert_points_sqlite(conn, run_id, &keys, metrics).await?;
-            let latest: Vec<(&str, &Metric)> = latest.into_iter().map(|m| (run_id, m)).collect();
-            upsert_latest(conn, &latest).await
-        }
-    }
+    let latest = latest_points(metrics);
+    let ids = series_ids_pg(conn, run_id, &keys).await?;
+    insert_points_pg(conn, &ids, metrics, repeats).await?;
+    move_latest_pg(conn, run_id, &latest).await?;
+    Ok(seen)
 }
 
 /// Statements that join a large batch's keys to a run's rows are not kept prepared
@@ -228,59 +218,27 @@ async fn move_latest_pg(
     upsert_latest(conn, &rest).await
 }
 
-async fn insert_points_sqlite(
-    conn: &mut AnyConnection,
-    run_id: &str,
-    keys: &[&str],
-    metrics: &[Metric],
-) -> StoreResult<()> {
-    for chunk in keys.chunks(IN_CHUNK) {
-        let mut sql = SqlBuf::new("WITH v (key) AS (VALUES ");
-        for (i, key) in chunk.iter().enumerate() {
-            sql.push(if i == 0 { "(" } else { ", (" })
-                .bind(Arg::Str((*key).to_string()))
-                .push(")");
+/// The latest point per key within a batch, by MLflow's (step, timestamp, value) order.
+pub(super) fn latest_points(metrics: &[Metric]) -> Vec<&Metric> {
+    let mut latest: HashMap<&str, &Metric> = HashMap::new();
+    for m in metrics {
+        let order = |x: &Metric| (x.step, x.timestamp, stored_value(x).0);
+        match latest.get(m.key.as_str()) {
+            Some(cur) if order(cur) >= order(m) => {}
+            _ => {
+                latest.insert(m.key.as_str(), m);
+            }
         }
-        sql.push(") INSERT INTO metric_series (run_uuid, key) SELECT ")
-            .bind(Arg::Str(run_id.to_string()))
-            .push(", v.key FROM v WHERE NOT EXISTS (SELECT 1 FROM metric_series s WHERE s.run_uuid = ")
-            .bind(Arg::Str(run_id.to_string()))
-            .push(" AND s.key = v.key) ON CONFLICT DO NOTHING");
-        sql.execute(&mut *conn).await?;
     }
-    for chunk in metrics.chunks(IN_CHUNK) {
-        let mut sql = SqlBuf::new("WITH v (key, timestamp, step, value, is_nan) AS (VALUES ");
-        for (i, m) in chunk.iter().enumerate() {
-            let (value, is_nan) = stored_value(m);
-            sql.push(if i == 0 { "(" } else { ", (" });
-            sql.bind(Arg::Str(m.key.clone())).push(", ");
-            sql.bind(Arg::I64(m.timestamp))
-                .push(", ")
-                .bind(Arg::I64(m.step))
-                .push(", ");
-            sql.bind(Arg::F64(value))
-                .push(", ")
-                .bind(Arg::I64(is_nan))
-                .push(")");
-        }
-        // `WHERE true`: SQLite needs a WHERE before an upsert clause on INSERT … SELECT.
-        sql.push(
-            ") INSERT INTO metric_points (series_id, timestamp, step, value, is_nan) \
-             SELECT s.series_id, v.timestamp, v.step, v.value, v.is_nan FROM v \
-             JOIN metric_series s ON s.key = v.key AND s.run_uuid = ",
-        )
-        .bind(Arg::Str(run_id.to_string()))
-        .push(" WHERE true ON CONFLICT DO NOTHING");
-        sql.execute(&mut *conn).await?;
-    }
-    Ok(())
+    latest.into_values().collect()
 }
 
 /// Up to this many keys a batch's lookups stay prepared statements (see [`series_ids_pg`]).
 const SMALL_BATCH: usize = 50;
 
 /// The update half of the latest-value upsert, shared by both backends.
-const LATEST_UPDATE: &str = " ON CONFLICT (run_uuid, key) DO UPDATE SET value = excluded.value, \
+pub(super) const LATEST_UPDATE: &str =
+    " ON CONFLICT (run_uuid, key) DO UPDATE SET value = excluded.value, \
      is_nan = excluded.is_nan, timestamp = excluded.timestamp, step = excluded.step \
      WHERE (excluded.step, excluded.timestamp, excluded.value) >= \
      (latest_metrics.step, latest_metrics.timestamp, latest_metrics.value)";

@@ -14,6 +14,7 @@ mod experiments;
 pub(crate) mod gc;
 mod import;
 mod logged_models;
+mod metric_writer;
 mod metric_writes;
 mod metrics;
 mod model_versions;
@@ -26,6 +27,7 @@ mod runs;
 mod runs_read;
 mod search;
 mod search_plan;
+mod sqlite_metrics;
 mod users;
 mod webhooks;
 
@@ -35,6 +37,7 @@ use sqlx::query::Query;
 use sqlx::{Any, AnyConnection, AnyPool, Executor};
 use std::fmt::Write as _;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -265,6 +268,10 @@ pub struct SqlStore {
     read: AnyPool,
     write: AnyPool,
     dialect: Dialect,
+    /// SQLite only: see [`sqlite_metrics`].
+    series: Arc<sqlite_metrics::SeriesCache>,
+    /// SQLite only: see [`metric_writer`].
+    metric_writer: Option<metric_writer::MetricWriter>,
     /// SQLite only: see [`checkpoint`].
     _checkpoints: Option<checkpoint::CheckpointTask>,
 }
@@ -316,10 +323,14 @@ impl SqlStore {
             .connect_with(options)
             .await?;
         let checkpoints = checkpoint::spawn(read.clone(), write.clone());
+        let series = Arc::new(sqlite_metrics::SeriesCache::default());
+        let metric_writer = metric_writer::MetricWriter::spawn(write.clone(), series.clone());
         Ok(Self {
             read,
             write,
             dialect: Dialect::Sqlite,
+            series,
+            metric_writer: Some(metric_writer),
             _checkpoints: Some(checkpoints),
         })
     }
@@ -336,6 +347,8 @@ impl SqlStore {
             read: pool.clone(),
             write: pool,
             dialect: Dialect::Postgres,
+            series: Arc::default(),
+            metric_writer: None,
             _checkpoints: None,
         })
     }

@@ -78,25 +78,36 @@ pub(super) async fn require_active_run(
     active(fetch_run(conn, run_id).await?, run_id)
 }
 
-/// [`require_active_run`], and on PostgreSQL a key-share lock on the run row until the transaction
-/// ends. Metric points have no foreign key to their series there (migration 0008): this one lock
+/// [`require_active_run`], and on PostgreSQL a lock on the run row until the transaction ends,
+/// taken by the writes of metric points.
+///
+/// Why: metric points have no foreign key to their series there (migration 0008); this one lock
 /// per request, instead of one per point, keeps a concurrent purge of the run from deleting the
-/// series under points not yet committed (the purge waits). It does not block status, name or
-/// lifecycle updates. SQLite has a single writer, so nothing can interleave.
+/// series under points not yet committed (the purge waits). And it is exclusive between batches of
+/// one run (`FOR NO KEY UPDATE`): two batches of the same run (a client retrying one, or logging
+/// from several threads) update the same latest-value rows and insert the same point keys, each in
+/// its own order, and PostgreSQL answered the second with "deadlock detected". Batches of one run
+/// now take turns; other runs' batches, and reads, do not wait. SQLite has a single writer, so
+/// nothing can interleave.
 pub(super) async fn lock_active_run(conn: &mut AnyConnection, run_id: &str) -> StoreResult<RunRow> {
     let lock = match Dialect::of(conn) {
-        Dialect::Postgres => " FOR KEY SHARE",
+        Dialect::Postgres => " FOR NO KEY UPDATE",
         Dialect::Sqlite => "",
     };
     active(fetch_run_with(conn, run_id, lock).await?, run_id)
 }
 
 fn active(run: RunRow, run_id: &str) -> StoreResult<RunRow> {
-    if run.lifecycle_stage != "active" {
+    check_active(run_id, &run.lifecycle_stage)?;
+    Ok(run)
+}
+
+/// MLflow's error for a write to a run in another lifecycle stage than `active`.
+pub(super) fn check_active(run_id: &str, lifecycle_stage: &str) -> StoreResult<()> {
+    if lifecycle_stage != "active" {
         return Err(StoreError::InvalidState(format!(
-            "The run {run_id} must be in the 'active' state. Current state is {}.",
-            run.lifecycle_stage
+            "The run {run_id} must be in the 'active' state. Current state is {lifecycle_stage}."
         )));
     }
-    Ok(run)
+    Ok(())
 }

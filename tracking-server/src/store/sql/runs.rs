@@ -161,6 +161,7 @@ impl SqlStore {
         batch: &Batch,
         repeats: Repeats,
     ) -> StoreResult<()> {
+        let model_metrics = batch.metrics.iter().any(|m| m.model_id.is_some());
         let mut tx = self.write.begin().await?;
         // The lock guards metric points (see `lock_active_run`); params and tags keep their
         // foreign keys.
@@ -170,8 +171,8 @@ impl SqlStore {
             lock_active_run(&mut tx, run_id).await?
         };
         insert_params(&mut tx, run_id, &batch.params).await?;
-        insert_metrics(&mut tx, run_id, &batch.metrics, repeats).await?;
-        if batch.metrics.iter().any(|m| m.model_id.is_some()) {
+        let seen = insert_metrics(&mut tx, &self.series, run_id, &batch.metrics, repeats).await?;
+        if model_metrics {
             super::logged_models::insert_model_metrics(
                 &mut tx,
                 run_id,
@@ -184,6 +185,7 @@ impl SqlStore {
             upsert_tag(&mut tx, run_id, tag).await?;
         }
         tx.commit().await?;
+        self.series.remember(seen);
         Ok(())
     }
 }
@@ -277,6 +279,15 @@ impl RunStore for SqlStore {
     }
 
     async fn log_batch(&self, run_id: &str, batch: Batch) -> StoreResult<()> {
+        if let Some(writer) = &self.metric_writer {
+            // A training loop's batch, committed with the other batches waiting for the writer.
+            if batch.params.is_empty()
+                && batch.tags.is_empty()
+                && batch.metrics.iter().all(|m| m.model_id.is_none())
+            {
+                return writer.log(run_id, batch.metrics).await;
+            }
+        }
         // PostgreSQL inserts points without an `ON CONFLICT` probe (see `Repeats`); a batch that
         // repeats a stored point is written again, whole, skipping repeats: the same outcome.
         let first = match self.dialect {
