@@ -1,4 +1,4 @@
-//! Metric batches written concurrently (on SQLite they are committed in groups, see
+//! Metric batches written concurrently (on SQLite each as one call to the single writer, see
 //! `store/sql/metric_writer.rs`) keep each request's own outcome, and histories read back exactly
 //! what was logged, whatever the timestamps (SQLite stores them as offsets from a series' first).
 

@@ -37,7 +37,6 @@ use sqlx::query::Query;
 use sqlx::{Any, AnyConnection, AnyPool, Executor};
 use std::fmt::Write as _;
 use std::str::FromStr;
-use std::sync::Arc;
 use std::time::Duration;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -204,7 +203,7 @@ impl SqlBuf {
         self
     }
 
-    fn render(&self, backend: &str) -> String {
+    pub(crate) fn render(&self, backend: &str) -> String {
         let sqlite = backend.eq_ignore_ascii_case("sqlite");
         let mut out = String::with_capacity(self.sql.len() + self.args.len() * 3);
         let mut n = 0;
@@ -223,7 +222,7 @@ impl SqlBuf {
         out
     }
 
-    fn query<'q>(&'q self, text: &'q str) -> Query<'q, Any, AnyArguments<'q>> {
+    pub(crate) fn query<'q>(&'q self, text: &'q str) -> Query<'q, Any, AnyArguments<'q>> {
         let mut q = sqlx::query::<Any>(text);
         for arg in &self.args {
             q = match arg {
@@ -269,9 +268,7 @@ pub struct SqlStore {
     write: AnyPool,
     dialect: Dialect,
     /// SQLite only: see [`sqlite_metrics`].
-    series: Arc<sqlite_metrics::SeriesCache>,
-    /// SQLite only: see [`metric_writer`].
-    metric_writer: Option<metric_writer::MetricWriter>,
+    series: sqlite_metrics::SeriesCache,
     /// SQLite only: see [`checkpoint`].
     _checkpoints: Option<checkpoint::CheckpointTask>,
 }
@@ -323,14 +320,11 @@ impl SqlStore {
             .connect_with(options)
             .await?;
         let checkpoints = checkpoint::spawn(read.clone(), write.clone());
-        let series = Arc::new(sqlite_metrics::SeriesCache::default());
-        let metric_writer = metric_writer::MetricWriter::spawn(write.clone(), series.clone());
         Ok(Self {
             read,
             write,
             dialect: Dialect::Sqlite,
-            series,
-            metric_writer: Some(metric_writer),
+            series: sqlite_metrics::SeriesCache::default(),
             _checkpoints: Some(checkpoints),
         })
     }
@@ -347,8 +341,7 @@ impl SqlStore {
             read: pool.clone(),
             write: pool,
             dialect: Dialect::Postgres,
-            series: Arc::default(),
-            metric_writer: None,
+            series: sqlite_metrics::SeriesCache::default(),
             _checkpoints: None,
         })
     }

@@ -1,6 +1,7 @@
 //! Runs: lifecycle, params/tags/metrics writes (all-or-nothing per request), inputs, search.
 
 use super::experiments::require_active_experiment;
+use super::metric_writer::log_metrics;
 use super::metric_writes::{insert_metrics, is_repeated_point, Repeats};
 use super::run_info::{fetch_run, lock_active_run, require_active_run};
 use super::runs_read::{load_runs, search_page};
@@ -279,14 +280,13 @@ impl RunStore for SqlStore {
     }
 
     async fn log_batch(&self, run_id: &str, batch: Batch) -> StoreResult<()> {
-        if let Some(writer) = &self.metric_writer {
-            // A training loop's batch, committed with the other batches waiting for the writer.
-            if batch.params.is_empty()
-                && batch.tags.is_empty()
-                && batch.metrics.iter().all(|m| m.model_id.is_none())
-            {
-                return writer.log(run_id, batch.metrics).await;
-            }
+        if self.dialect == Dialect::Sqlite
+            && batch.params.is_empty()
+            && batch.tags.is_empty()
+            && batch.metrics.iter().all(|m| m.model_id.is_none())
+        {
+            // A training loop's batch: one call, its transaction and run check included.
+            return log_metrics(&self.write, &self.series, run_id, &batch.metrics).await;
         }
         // PostgreSQL inserts points without an `ON CONFLICT` probe (see `Repeats`); a batch that
         // repeats a stored point is written again, whole, skipping repeats: the same outcome.

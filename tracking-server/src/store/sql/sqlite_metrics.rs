@@ -4,8 +4,7 @@
 //! Why one text: sqlx runs it on the connection's own thread, statement after statement, binding
 //! `?` placeholders in order across them, and answers the rows of all of them; sent one by one,
 //! each statement waited for a tokio worker to poll the request before the next one left, while
-//! the single writer connection sat idle. [`super::metric_writer`] goes further and sends several
-//! requests' batches as one text.
+//! the single writer connection sat idle. [`super::metric_writer`] adds the transaction to the text.
 //!
 //! Why a cache: a run's series are created once and deleted only with the run, so their ids and
 //! base timestamps never change. Known, a batch's points are inserted by series id, without the
@@ -77,7 +76,7 @@ impl SeriesCache {
     }
 }
 
-/// What a call reads back, tagged by its first column, then the index of the batch in the call.
+/// What a call reads back, tagged by its first column.
 const RUN_ROW: &str = "run";
 const SERIES_ROW: &str = "series";
 
@@ -117,18 +116,16 @@ pub(super) async fn write_metrics(
     if metrics.is_empty() {
         return Ok(SeenSeries::none(run_id));
     }
-    let rows = statements(cache, 0, run_id, metrics, false)
+    let rows = statements(cache, run_id, metrics, false)
         .fetch_all(&mut *conn)
         .await?;
-    let mut read = read_rows(&rows, &[run_id])?;
-    Ok(read.swap_remove(0).1)
+    Ok(read_rows(&rows, run_id)?.1)
 }
 
-/// Batch number `job`'s statements. With `check`, the first reads the run's lifecycle stage and
-/// every write is guarded by the run being active (see [`read_rows`]).
+/// A batch's statements. With `check`, the first reads the run's lifecycle stage and every write
+/// is guarded by the run being active (see [`read_rows`]).
 pub(super) fn statements(
     cache: &SeriesCache,
-    job: usize,
     run_id: &str,
     metrics: &[Metric],
     check: bool,
@@ -139,7 +136,7 @@ pub(super) fn statements(
     let mut sql = SqlBuf::new("");
     let guard = if check {
         sql.push(&format!(
-            "SELECT '{RUN_ROW}', {job}, lifecycle_stage FROM runs WHERE run_uuid = "
+            "SELECT '{RUN_ROW}', lifecycle_stage FROM runs WHERE run_uuid = "
         ))
         .bind(Arg::Str(run_id.to_string()))
         .push(";\n");
@@ -150,38 +147,33 @@ pub(super) fn statements(
     if !metrics.is_empty() {
         match cache.get(run_id, &keys) {
             Some(series) => push_points_by_id(&mut sql, &series, metrics, guard),
-            None => push_series_and_points(&mut sql, job, run_id, &keys, metrics, guard),
+            None => push_series_and_points(&mut sql, run_id, &keys, metrics, guard),
         }
         push_latest(&mut sql, run_id, &latest_points(metrics), guard);
     }
     sql
 }
 
-/// For each batch of a call (`runs` in call order): the run's stage if the call checked it (else
-/// `None`), and the series read back.
+/// The run's stage if the call checked it (else `None`), and the series read back.
 pub(super) fn read_rows(
     rows: &[AnyRow],
-    runs: &[&str],
-) -> StoreResult<Vec<(Option<String>, SeenSeries)>> {
-    let mut read: Vec<(Option<String>, SeenSeries)> =
-        runs.iter().map(|r| (None, SeenSeries::none(r))).collect();
+    run_id: &str,
+) -> StoreResult<(Option<String>, SeenSeries)> {
+    let mut stage = None;
+    let mut seen = SeenSeries::none(run_id);
     for row in rows {
         let tag: String = row.try_get(0)?;
-        let job = usize::try_from(row.try_get::<i64, _>(1)?).unwrap_or(usize::MAX);
-        let Some((stage, seen)) = read.get_mut(job) else {
-            continue;
-        };
         if tag == RUN_ROW {
-            *stage = Some(row.try_get(2)?);
+            stage = Some(row.try_get(1)?);
         } else if tag == SERIES_ROW {
             let series = Series {
-                id: row.try_get(3)?,
-                base: row.try_get(4)?,
+                id: row.try_get(2)?,
+                base: row.try_get(3)?,
             };
-            seen.series.push((row.try_get(2)?, series));
+            seen.series.push((row.try_get(1)?, series));
         }
     }
-    Ok(read)
+    Ok((stage, seen))
 }
 
 /// MLflow's error for a write to a run whose stage a call read (`None`: no such run).
@@ -238,7 +230,6 @@ fn push_points_by_id(
 /// joined to their series by key, and then the batch's series rows read back for the cache.
 fn push_series_and_points(
     sql: &mut SqlBuf,
-    job: usize,
     run_id: &str,
     keys: &[&str],
     metrics: &[Metric],
@@ -290,7 +281,7 @@ fn push_series_and_points(
     }
     for chunk in keys.chunks(IN_CHUNK) {
         sql.push(&format!(
-            "SELECT '{SERIES_ROW}', {job}, key, series_id, base_timestamp FROM metric_series \
+            "SELECT '{SERIES_ROW}', key, series_id, base_timestamp FROM metric_series \
              WHERE run_uuid = "
         ))
         .bind(Arg::Str(run_id.to_string()))
