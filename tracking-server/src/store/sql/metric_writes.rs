@@ -8,7 +8,7 @@
 
 use super::pg_array::{float_array, int_array, text_array};
 use super::sqlite_metrics::{write_metrics, SeenSeries, SeriesCache};
-use super::{stored_value, Arg, Dialect, SqlBuf, IN_CHUNK};
+use super::{latest_points, stored_value, Arg, Dialect, SqlBuf, IN_CHUNK, LATEST_UPDATE};
 use crate::store::{StoreError, StoreResult};
 use protocol::Metric;
 use sqlx::any::AnyRow;
@@ -218,30 +218,8 @@ async fn move_latest_pg(
     upsert_latest(conn, &rest).await
 }
 
-/// The latest point per key within a batch, by MLflow's (step, timestamp, value) order.
-pub(super) fn latest_points(metrics: &[Metric]) -> Vec<&Metric> {
-    let mut latest: HashMap<&str, &Metric> = HashMap::new();
-    for m in metrics {
-        let order = |x: &Metric| (x.step, x.timestamp, stored_value(x).0);
-        match latest.get(m.key.as_str()) {
-            Some(cur) if order(cur) >= order(m) => {}
-            _ => {
-                latest.insert(m.key.as_str(), m);
-            }
-        }
-    }
-    latest.into_values().collect()
-}
-
 /// Up to this many keys a batch's lookups stay prepared statements (see [`series_ids_pg`]).
 const SMALL_BATCH: usize = 50;
-
-/// The update half of the latest-value upsert, shared by both backends.
-pub(super) const LATEST_UPDATE: &str =
-    " ON CONFLICT (run_uuid, key) DO UPDATE SET value = excluded.value, \
-     is_nan = excluded.is_nan, timestamp = excluded.timestamp, step = excluded.step \
-     WHERE (excluded.step, excluded.timestamp, excluded.value) >= \
-     (latest_metrics.step, latest_metrics.timestamp, latest_metrics.value)";
 
 /// Moves each (run, key)'s latest value forward when the new point has a larger (step,
 /// timestamp, value), MLflow's order. Each (run, key) must appear once.

@@ -32,9 +32,11 @@ mod users;
 mod webhooks;
 
 use super::{PoolStats, Store, StoreError, StoreResult};
+use protocol::Metric;
 use sqlx::any::{AnyArguments, AnyConnectOptions, AnyPoolOptions};
 use sqlx::query::Query;
 use sqlx::{Any, AnyConnection, AnyPool, Executor};
+use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::str::FromStr;
 use std::time::Duration;
@@ -429,6 +431,28 @@ pub(crate) fn stored_value(m: &protocol::Metric) -> (f64, i64) {
     } else {
         (m.value, 0)
     }
+}
+
+/// The update half of the latest-value upsert, shared by both backends.
+pub(crate) const LATEST_UPDATE: &str =
+    " ON CONFLICT (run_uuid, key) DO UPDATE SET value = excluded.value, \
+     is_nan = excluded.is_nan, timestamp = excluded.timestamp, step = excluded.step \
+     WHERE (excluded.step, excluded.timestamp, excluded.value) >= \
+     (latest_metrics.step, latest_metrics.timestamp, latest_metrics.value)";
+
+/// The latest point per key within a batch, by MLflow's (step, timestamp, value) order.
+pub(crate) fn latest_points(metrics: &[Metric]) -> Vec<&Metric> {
+    let mut latest: HashMap<&str, &Metric> = HashMap::new();
+    for m in metrics {
+        let order = |x: &Metric| (x.step, x.timestamp, stored_value(x).0);
+        match latest.get(m.key.as_str()) {
+            Some(cur) if order(cur) >= order(m) => {}
+            _ => {
+                latest.insert(m.key.as_str(), m);
+            }
+        }
+    }
+    latest.into_values().collect()
 }
 
 /// Reads of a run's metrics answer `RESOURCE_DOES_NOT_EXIST` for an unknown run, not an empty list.

@@ -12,9 +12,8 @@
 //! filled only from committed rows; an entry of a purged run is never read, because every write
 //! checks first that its run exists and is active.
 
-use super::metric_writes::{latest_points, LATEST_UPDATE};
 use super::run_info::check_active;
-use super::{run_not_found, stored_value, Arg, SqlBuf, IN_CHUNK};
+use super::{latest_points, run_not_found, stored_value, Arg, SqlBuf, IN_CHUNK, LATEST_UPDATE};
 use crate::store::StoreResult;
 use protocol::Metric;
 use sqlx::any::AnyRow;
