@@ -21,6 +21,7 @@ mod overview;
 mod pg_array;
 mod registry;
 mod run_info;
+mod run_json;
 mod run_rows;
 mod runs;
 mod runs_read;
