@@ -13,6 +13,7 @@ mod checkpoint;
 mod experiments;
 pub(crate) mod gc;
 mod import;
+mod json_rows;
 mod logged_models;
 mod metric_writes;
 mod metrics;

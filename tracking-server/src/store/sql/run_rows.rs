@@ -13,6 +13,7 @@
 //! a page of runs with 20 params and 20 metrics each. PostgreSQL would join such a list by hashing
 //! the whole table, so there rows keep the run id.
 
+use super::json_rows::Rows;
 use super::Dialect;
 use protocol::{KeyValue, Metric, RunData, RunInfo, RunStatus};
 use serde::Deserialize;
@@ -101,6 +102,12 @@ impl Child {
 #[derive(Debug)]
 pub(super) struct Malformed(serde_json::Error);
 
+impl From<serde_json::Error> for Malformed {
+    fn from(e: serde_json::Error) -> Self {
+        Malformed(e)
+    }
+}
+
 impl std::fmt::Display for Malformed {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "malformed run rows from the database: {}", self.0)
@@ -146,23 +153,6 @@ pub(super) fn parse_infos(text: &str) -> Result<Vec<RunInfo>, Malformed> {
         .collect())
 }
 
-#[derive(Deserialize)]
-struct KeyValueRow<'a>(
-    #[serde(borrow)] RunRef<'a>,
-    #[serde(borrow)] Cow<'a, str>,
-    #[serde(borrow)] Cow<'a, str>,
-);
-
-#[derive(Deserialize)]
-struct MetricRow<'a>(
-    #[serde(borrow)] RunRef<'a>,
-    #[serde(borrow)] Cow<'a, str>,
-    #[serde(borrow)] Cow<'a, str>,
-    i64,
-    i64,
-    i64,
-);
-
 impl Dialect {
     /// How a child row names its run, see the module doc.
     fn run_ref(self) -> &'static str {
@@ -179,30 +169,15 @@ enum RunRef<'a> {
     Id(Cow<'a, str>),
 }
 
-impl<'de: 'a, 'a> Deserialize<'de> for RunRef<'a> {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct Visit;
-        impl<'de> serde::de::Visitor<'de> for Visit {
-            type Value = RunRef<'de>;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a run position or a run id")
-            }
-            fn visit_u64<E: serde::de::Error>(self, n: u64) -> Result<Self::Value, E> {
-                usize::try_from(n)
-                    .map(RunRef::At)
-                    .map_err(|_| E::custom("run position"))
-            }
-            fn visit_borrowed_str<E: serde::de::Error>(
-                self,
-                s: &'de str,
-            ) -> Result<Self::Value, E> {
-                Ok(RunRef::Id(Cow::Borrowed(s)))
-            }
-            fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<Self::Value, E> {
-                Ok(RunRef::Id(Cow::Owned(s.to_string())))
-            }
+impl<'a> RunRef<'a> {
+    /// A row's first element.
+    fn read(rows: &mut Rows<'a>) -> Result<Self, Malformed> {
+        match rows.string_or_int()? {
+            Ok(id) => Ok(RunRef::Id(id)),
+            Err(n) => usize::try_from(n)
+                .map(RunRef::At)
+                .map_err(|_| Malformed(serde::de::Error::custom("run position"))),
         }
-        d.deserialize_any(Visit)
     }
 }
 
@@ -306,33 +281,39 @@ impl<'a> ChunkData<'a> {
     /// Reads a chunk's texts, borrowing from them.
     pub(super) fn parse(texts: &'a ChunkTexts, runs: &Positions<'_>) -> Result<Self, Malformed> {
         let pairs = |text: &'a str| -> Result<ByRun<KeyValueRef<'a>>, Malformed> {
-            let rows = parse::<KeyValueRow>(text)?
-                .into_iter()
-                .map(|KeyValueRow(run, key, value)| {
-                    Ok((runs.of(&run)?, KeyValueRef { key, value }))
-                })
-                .collect::<Result<_, Malformed>>()?;
-            Ok(ByRun::new(rows, runs.runs, |kv| &kv.key))
+            let mut rows = Rows::new(text)?;
+            let mut pairs = Vec::new();
+            while rows.next_row()? {
+                let run = runs.of(&RunRef::read(&mut rows)?)?;
+                let key = rows.string()?;
+                let value = rows.string()?;
+                rows.end_row()?;
+                pairs.push((run, KeyValueRef { key, value }));
+            }
+            Ok(ByRun::new(pairs, runs.runs, |kv| &kv.key))
         };
-        let metrics = parse::<MetricRow>(&texts.metrics)?
-            .into_iter()
-            .map(|MetricRow(run, key, value, is_nan, timestamp, step)| {
-                let value = if is_nan == 1 {
+        let mut rows = Rows::new(&texts.metrics)?;
+        let mut metrics = Vec::new();
+        while rows.next_row()? {
+            let run = runs.of(&RunRef::read(&mut rows)?)?;
+            let key = rows.string()?;
+            let value = rows.string()?;
+            let is_nan = rows.int()?;
+            let metric = MetricRef {
+                key,
+                value: if is_nan == 1 {
                     f64::NAN
                 } else {
                     value.parse().map_err(|_| {
                         Malformed(serde::de::Error::custom(format!("metric value {value:?}")))
                     })?
-                };
-                let metric = MetricRef {
-                    key,
-                    value,
-                    timestamp,
-                    step,
-                };
-                Ok((runs.of(&run)?, metric))
-            })
-            .collect::<Result<_, Malformed>>()?;
+                },
+                timestamp: rows.int()?,
+                step: rows.int()?,
+            };
+            rows.end_row()?;
+            metrics.push((run, metric));
+        }
         Ok(Self {
             params: pairs(&texts.params)?,
             tags: pairs(&texts.tags)?,
