@@ -1,5 +1,5 @@
-//! A reader for the flat JSON arrays of child rows that the children queries answer
-//! (`[[run, key, value], …]`, see [`run_rows`](super::run_rows)).
+//! A reader for the flat JSON arrays of rows that a search page's queries answer (`[[run, key,
+//! value], …]`, and the runs' info rows; see [`run_rows`](super::run_rows)).
 //!
 //! Why not serde: those arrays are the bulk of a search page (half a megabyte for 1000 runs), and
 //! serde's generic visitors (a tuple struct per row, `deserialize_any` for the run) were a tenth of
@@ -84,6 +84,17 @@ impl<'a> Rows<'a> {
     pub(super) fn int(&mut self) -> Result<i64, Malformed> {
         self.element()?;
         self.int_here()
+    }
+
+    /// The row's next element, an integer or `null`.
+    pub(super) fn opt_int(&mut self) -> Result<Option<i64>, Malformed> {
+        self.element()?;
+        if self.text.as_bytes()[self.at..].starts_with(b"null") {
+            self.at += 4;
+            Ok(None)
+        } else {
+            self.int_here().map(Some)
+        }
     }
 
     /// The row's next element, a string or an integer.
@@ -268,6 +279,7 @@ mod tests {
             "[[0,\"k\",\"v\\\"]]",
             "[[0,\"k\",\"\\x\"]]",
             "[[0,\"k\",null]]",
+            "[[0,\"k\",nul]]",
             "{\"r\":1}",
             "[[",
         ] {

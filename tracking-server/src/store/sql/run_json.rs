@@ -11,8 +11,8 @@
 //!
 //! [`Run`]: protocol::Run
 
-use super::run_rows::{ChunkData, KeyValueRef, MetricRef};
-use protocol::{RunInfo, RunInputs, RunOutputs};
+use super::run_rows::{ChunkData, InfoRef, KeyValueRef, MetricRef};
+use protocol::{RunInputs, RunOutputs};
 use serde::Serialize;
 use std::borrow::Cow;
 
@@ -20,14 +20,14 @@ use std::borrow::Cow;
 /// position `n` of a chunk.
 pub(super) fn write_run(
     out: &mut Vec<u8>,
-    info: &RunInfo,
+    info: &InfoRef<'_>,
     data: &ChunkData<'_>,
     n: usize,
     inputs: &RunInputs,
     outputs: &RunOutputs,
 ) {
     out.extend_from_slice(b"{\"info\":");
-    serde(out, info);
+    write_info(out, info);
     out.extend_from_slice(b",\"data\":{");
     // `RunData`'s fields in its order, each left out when empty.
     let mut fields = 0;
@@ -53,6 +53,33 @@ pub(super) fn write_run(
     serde(out, inputs);
     out.extend_from_slice(b",\"outputs\":");
     serde(out, outputs);
+    out.push(b'}');
+}
+
+/// `RunInfo`'s fields in its order, `end_time` left out when there is none.
+fn write_info(out: &mut Vec<u8>, info: &InfoRef<'_>) {
+    out.extend_from_slice(b"{\"run_id\":");
+    string(out, &info.run_id);
+    out.extend_from_slice(b",\"run_uuid\":");
+    string(out, &info.run_id);
+    out.extend_from_slice(b",\"run_name\":");
+    string(out, &info.name);
+    out.extend_from_slice(b",\"experiment_id\":\"");
+    serde(out, &info.experiment_id);
+    out.extend_from_slice(b"\",\"user_id\":");
+    string(out, &info.user_id);
+    out.extend_from_slice(b",\"status\":\"");
+    out.extend_from_slice(info.status.as_str().as_bytes());
+    out.extend_from_slice(b"\",\"start_time\":");
+    serde(out, &info.start_time);
+    if let Some(end_time) = info.end_time {
+        out.extend_from_slice(b",\"end_time\":");
+        serde(out, &end_time);
+    }
+    out.extend_from_slice(b",\"artifact_uri\":");
+    string(out, &info.artifact_uri);
+    out.extend_from_slice(b",\"lifecycle_stage\":");
+    string(out, &info.lifecycle_stage);
     out.push(b'}');
 }
 
@@ -123,27 +150,26 @@ fn serde<T: Serialize + ?Sized>(out: &mut Vec<u8>, value: &T) {
 
 #[cfg(test)]
 mod tests {
-    use super::super::run_rows::{ChunkTexts, Positions};
+    use super::super::run_rows::{read_infos, ChunkTexts, Positions};
     use super::super::Dialect;
     use super::*;
-    use protocol::{
-        Dataset, DatasetInput, KeyValue, ModelInput, ModelOutput, Run, RunData, RunStatus,
-    };
+    use protocol::{Dataset, DatasetInput, KeyValue, ModelInput, ModelOutput, Run, RunData};
     use serde_json::json;
 
-    fn info(n: usize, end_time: Option<i64>) -> RunInfo {
-        RunInfo {
-            run_id: format!("r{n}"),
-            run_uuid: format!("r{n}"),
-            run_name: format!("run \"{n}\"\n"),
-            experiment_id: "7".into(),
-            user_id: String::new(),
-            status: RunStatus::Finished,
-            start_time: 5,
+    /// An info row as the page query writes it.
+    fn info_row(n: usize, end_time: Option<i64>) -> serde_json::Value {
+        let status = ["FINISHED", "RUNNING", "KILLED", "odd"][n % 4];
+        json!([
+            format!("r{n}"),
+            7,
+            format!("run \"{n}\"\n"),
+            "",
+            status,
+            5,
             end_time,
-            artifact_uri: "mlflow-artifacts:/7/r/artifacts".into(),
-            lifecycle_stage: "active".into(),
-        }
+            "mlflow-artifacts:/7/r/artifacts",
+            "active"
+        ])
     }
 
     #[test]
@@ -203,17 +229,23 @@ mod tests {
             }],
         };
         let none = (RunInputs::default(), RunOutputs::default());
-        for n in 0..4 {
-            let end_time = (n % 2 == 0).then_some(9);
+        let info_text = serde_json::Value::from(
+            (0..4)
+                .map(|n| info_row(n, (n % 2 == 0).then_some(9)))
+                .collect::<Vec<_>>(),
+        )
+        .to_string();
+        let infos = read_infos(&info_text).unwrap();
+        for (n, info) in infos.iter().enumerate() {
             let (inputs, outputs) = if n == 1 {
                 (&inputs, &outputs)
             } else {
                 (&none.0, &none.1)
             };
             let mut written = Vec::new();
-            write_run(&mut written, &info(n, end_time), &data, n, inputs, outputs);
+            write_run(&mut written, info, &data, n, inputs, outputs);
             let run = Run {
-                info: info(n, end_time),
+                info: info.to_info(),
                 data: data.run_data(n),
                 inputs: inputs.clone(),
                 outputs: outputs.clone(),

@@ -20,7 +20,7 @@ use serde::Deserialize;
 use std::borrow::Cow;
 use std::collections::HashMap;
 
-/// The info row of a runs row aliased `p` (the columns of `RUN_COLUMNS`), read by [`parse_infos`].
+/// The info row of a runs row aliased `p` (the columns of `RUN_COLUMNS`), read by [`read_infos`].
 pub(super) fn info_row(dialect: Dialect) -> String {
     dialect.json_array(&[
         "p.run_uuid",
@@ -121,36 +121,61 @@ fn parse<'a, T: Deserialize<'a>>(text: &'a str) -> Result<Vec<T>, Malformed> {
     serde_json::from_str(text).map_err(Malformed)
 }
 
-#[derive(Deserialize)]
-struct InfoRow(
-    String,
-    i64,
-    String,
-    String,
-    String,
-    i64,
-    Option<i64>,
-    String,
-    String,
-);
+/// A run's info row as read, its strings borrowed like [`KeyValueRef`]'s.
+pub(super) struct InfoRef<'a> {
+    pub(super) run_id: Cow<'a, str>,
+    pub(super) experiment_id: i64,
+    pub(super) name: Cow<'a, str>,
+    pub(super) user_id: Cow<'a, str>,
+    /// An unknown status reads as running, as MLflow's entities do.
+    pub(super) status: RunStatus,
+    pub(super) start_time: i64,
+    pub(super) end_time: Option<i64>,
+    pub(super) artifact_uri: Cow<'a, str>,
+    pub(super) lifecycle_stage: Cow<'a, str>,
+}
+
+impl InfoRef<'_> {
+    pub(super) fn to_info(&self) -> RunInfo {
+        RunInfo {
+            run_id: self.run_id.to_string(),
+            run_uuid: self.run_id.to_string(),
+            run_name: self.name.to_string(),
+            experiment_id: self.experiment_id.to_string(),
+            user_id: self.user_id.to_string(),
+            status: self.status,
+            start_time: self.start_time,
+            end_time: self.end_time,
+            artifact_uri: self.artifact_uri.to_string(),
+            lifecycle_stage: self.lifecycle_stage.to_string(),
+        }
+    }
+}
+
+/// The runs of an aggregate of [`info_row`]s, in its order, borrowing from it.
+pub(super) fn read_infos(text: &str) -> Result<Vec<InfoRef<'_>>, Malformed> {
+    let mut rows = Rows::new(text)?;
+    let mut infos = Vec::new();
+    while rows.next_row()? {
+        infos.push(InfoRef {
+            run_id: rows.string()?,
+            experiment_id: rows.int()?,
+            name: rows.string()?,
+            user_id: rows.string()?,
+            status: RunStatus::parse(&rows.string()?).unwrap_or(RunStatus::Running),
+            start_time: rows.int()?,
+            end_time: rows.opt_int()?,
+            artifact_uri: rows.string()?,
+            lifecycle_stage: rows.string()?,
+        });
+        rows.end_row()?;
+    }
+    Ok(infos)
+}
 
 /// The runs of an aggregate of [`info_row`]s, in its order.
 pub(super) fn parse_infos(text: &str) -> Result<Vec<RunInfo>, Malformed> {
-    Ok(parse::<InfoRow>(text)?
-        .into_iter()
-        .map(|r| RunInfo {
-            run_uuid: r.0.clone(),
-            run_id: r.0,
-            experiment_id: r.1.to_string(),
-            run_name: r.2,
-            user_id: r.3,
-            status: RunStatus::parse(&r.4).unwrap_or(RunStatus::Running),
-            start_time: r.5,
-            end_time: r.6,
-            artifact_uri: r.7,
-            lifecycle_stage: r.8,
-        })
-        .collect())
+    Ok(read_infos(text)?.iter().map(InfoRef::to_info).collect())
 }
 
 impl Dialect {

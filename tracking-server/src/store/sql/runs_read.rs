@@ -9,7 +9,7 @@
 use super::experiments::page_overflow;
 use super::pg_array::text_array;
 use super::run_json;
-use super::run_rows::{self, Child, ChunkData, ChunkTexts, Malformed, Positions};
+use super::run_rows::{self, Child, ChunkData, ChunkTexts, InfoRef, Malformed, Positions};
 use super::search::{compile_run_search, SearchSql};
 use super::search_plan::{self, Plan};
 use super::{Arg, Dialect, SqlBuf, SqlStore, IN_CHUNK};
@@ -17,7 +17,8 @@ use crate::store::{Page, RunSearch, StoreError, StoreResult, WrittenPage};
 use protocol::{
     Dataset, DatasetInput, KeyValue, ModelInput, ModelOutput, Run, RunInfo, RunInputs, RunOutputs,
 };
-use sqlx::{AnyConnection, Row};
+use sqlx::pool::PoolConnection;
+use sqlx::{Any, AnyConnection, Row};
 use std::collections::HashMap;
 
 /// From this many runs PostgreSQL reads children with [`children_query_pg`], below it with
@@ -40,8 +41,8 @@ pub(super) async fn load_runs(
 ) -> StoreResult<Vec<Run>> {
     let ids: Vec<String> = infos.iter().map(|i| i.run_id.clone()).collect();
     let children = load_children(conn, &ids).await?;
-    let parts = children.with_inputs_and_outputs(conn, infos, ids).await?;
-    parts.into_runs()
+    let parts = children.with_inputs_and_outputs(conn, ids).await?;
+    parts.into_runs(infos)
 }
 
 /// Params, tags and latest metrics of some runs as read, and which of them have inputs or outputs.
@@ -64,7 +65,6 @@ impl Children {
     async fn with_inputs_and_outputs(
         self,
         conn: &mut AnyConnection,
-        infos: Vec<RunInfo>,
         ids: Vec<String>,
     ) -> StoreResult<RunParts> {
         Ok(RunParts {
@@ -72,17 +72,15 @@ impl Children {
             inputs: load_inputs(conn, &self.with_inputs).await?,
             outputs: load_outputs(conn, &self.with_outputs).await?,
             chunks: self.chunks,
-            infos,
             ids,
         })
     }
 }
 
-/// Runs read but not yet assembled: their info rows and ids, their children's texts by chunk (in
-/// the runs' order), and the inputs and outputs of those that have any.
+/// Runs read but not yet assembled with their info rows: their ids, their children's texts by
+/// chunk (in the runs' order), and the inputs and outputs of those that have any.
 struct RunParts {
     dialect: Dialect,
-    infos: Vec<RunInfo>,
     ids: Vec<String>,
     chunks: Vec<(usize, ChunkTexts)>,
     inputs: HashMap<String, RunInputs>,
@@ -104,11 +102,11 @@ impl RunParts {
         Ok(())
     }
 
-    /// The runs, in the order of their infos.
-    fn into_runs(mut self) -> StoreResult<Vec<Run>> {
-        let mut data = Vec::with_capacity(self.infos.len());
+    /// The runs, `infos` being theirs in the order of the ids.
+    fn into_runs(mut self, infos: Vec<RunInfo>) -> StoreResult<Vec<Run>> {
+        let mut data = Vec::with_capacity(infos.len());
         self.each_run(|_, chunk, n| data.push(chunk.run_data(n)))?;
-        Ok(std::mem::take(&mut self.infos)
+        Ok(infos
             .into_iter()
             .zip(data)
             .map(|(info, data)| Run {
@@ -121,24 +119,24 @@ impl RunParts {
     }
 
     /// Appends the runs to `out` as a JSON array, byte for byte what serialising [`Self::into_runs`]
-    /// writes.
-    fn write_json(&self, out: &mut Vec<u8>) -> StoreResult<()> {
+    /// writes, `infos` being theirs in the order of the ids.
+    fn write_json(&self, infos: &[InfoRef<'_>], out: &mut Vec<u8>) -> StoreResult<()> {
         let texts: usize = self
             .chunks
             .iter()
             .map(|(_, t)| t.params.len() + t.tags.len() + t.metrics.len())
             .sum();
         // About the answer's size, so that its megabyte is not copied as the buffer grows.
-        out.reserve(texts * 3 / 2 + self.infos.len() * 400 + 2);
+        out.reserve(texts * 3 / 2 + infos.len() * 400 + 2);
         out.push(b'[');
         let none = (RunInputs::default(), RunOutputs::default());
         self.each_run(|i, chunk, n| {
-            let info = &self.infos[i];
+            let info = &infos[i];
             if i > 0 {
                 out.push(b',');
             }
-            let inputs = self.inputs.get(&info.run_id).unwrap_or(&none.0);
-            let outputs = self.outputs.get(&info.run_id).unwrap_or(&none.1);
+            let inputs = self.inputs.get(info.run_id.as_ref()).unwrap_or(&none.0);
+            let outputs = self.outputs.get(info.run_id.as_ref()).unwrap_or(&none.1);
             run_json::write_run(out, info, chunk, n, inputs, outputs);
         })?;
         out.push(b']');
@@ -369,52 +367,74 @@ impl SqlStore {
     }
 }
 
-async fn page_infos(
+/// The info rows of one page of a run search as the database wrote them (see
+/// [`run_rows::read_infos`]): up to `max_results` runs and one more if there is a next page.
+async fn page_text(
+    conn: &mut AnyConnection,
+    dialect: Dialect,
+    search: &RunSearch,
+) -> StoreResult<String> {
+    let plan = search_plan::choose(conn, dialect, search).await?;
+    let text = page_text_of(conn, dialect, search, plan).await?;
+    if plan.metric_first && (run_rows::read_infos(&text)?.len() as u64) <= search.max_results {
+        // The runs with a value of the ordering metric end on this page: the rest of it is runs
+        // without one, which only the plain plan reads.
+        return page_text_of(conn, dialect, search, Plan::default()).await;
+    }
+    Ok(text)
+}
+
+async fn page_text_of(
     conn: &mut AnyConnection,
     dialect: Dialect,
     search: &RunSearch,
     plan: Plan,
-) -> StoreResult<Vec<RunInfo>> {
+) -> StoreResult<String> {
     let SearchSql(sql) = compile_run_search(dialect, search, plan);
     let text: Option<String> = sql.fetch_one(conn).await?.try_get(0)?;
-    Ok(run_rows::parse_infos(text.as_deref().unwrap_or(""))?)
+    Ok(text.unwrap_or_default())
 }
 
 /// One page of a run search with each run's params, metrics, tags, inputs and outputs.
 pub(super) async fn search_page(store: &SqlStore, search: &RunSearch) -> StoreResult<Page<Run>> {
-    let (parts, next_offset) = read_page(store, search).await?;
+    let mut conn = store.read.acquire().await?;
+    let text = page_text(&mut conn, store.dialect, search).await?;
+    let mut infos = run_rows::parse_infos(&text)?;
+    let next_offset = page_overflow(&mut infos, search.max_results, search.offset);
+    let ids = infos.iter().map(|i| i.run_id.clone()).collect();
+    let parts = page_parts(store, conn, ids).await?;
     Ok(Page {
-        items: parts.into_runs()?,
+        items: parts.into_runs(infos)?,
         next_offset,
     })
 }
 
-/// [`search_page`] written as JSON: appends the page's runs to `out` as a JSON array.
+/// [`search_page`] written as JSON: appends the page's runs to `out` as a JSON array. The info
+/// rows are borrowed from the database's text, like the children (see [`run_json`]).
 pub(super) async fn search_page_json(
     store: &SqlStore,
     search: &RunSearch,
     out: &mut Vec<u8>,
 ) -> StoreResult<WrittenPage> {
-    let (parts, next_offset) = read_page(store, search).await?;
-    parts.write_json(out)?;
+    let mut conn = store.read.acquire().await?;
+    let text = page_text(&mut conn, store.dialect, search).await?;
+    let mut infos = run_rows::read_infos(&text)?;
+    let next_offset = page_overflow(&mut infos, search.max_results, search.offset);
+    let ids = infos.iter().map(|i| i.run_id.to_string()).collect();
+    let parts = page_parts(store, conn, ids).await?;
+    parts.write_json(&infos, out)?;
     Ok(WrittenPage {
-        items: parts.infos.len(),
+        items: infos.len(),
         next_offset,
     })
 }
 
-/// The parts of one page of a run search, and the offset of the next page if there is one.
-async fn read_page(store: &SqlStore, search: &RunSearch) -> StoreResult<(RunParts, Option<u64>)> {
-    let mut conn = store.read.acquire().await?;
-    let plan = search_plan::choose(&mut conn, store.dialect, search).await?;
-    let mut infos = page_infos(&mut conn, store.dialect, search, plan).await?;
-    if plan.metric_first && (infos.len() as u64) <= search.max_results {
-        // The runs with a value of the ordering metric end on this page: the rest of it is runs
-        // without one, which only the plain plan reads.
-        infos = page_infos(&mut conn, store.dialect, search, Plan::default()).await?;
-    }
-    let next_offset = page_overflow(&mut infos, search.max_results, search.offset);
-    let ids: Vec<String> = infos.iter().map(|i| i.run_id.clone()).collect();
+/// The children, inputs and outputs of a page's runs.
+async fn page_parts(
+    store: &SqlStore,
+    mut conn: PoolConnection<Any>,
+    ids: Vec<String>,
+) -> StoreResult<RunParts> {
     let children = if ids.len() < PARALLEL_FROM {
         load_children(&mut conn, &ids).await?
     } else {
@@ -433,8 +453,5 @@ async fn read_page(store: &SqlStore, search: &RunSearch) -> StoreResult<(RunPart
         children.extend(second?);
         children
     };
-    let parts = children
-        .with_inputs_and_outputs(&mut conn, infos, ids)
-        .await?;
-    Ok((parts, next_offset))
+    children.with_inputs_and_outputs(&mut conn, ids).await
 }
