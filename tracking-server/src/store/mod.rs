@@ -29,7 +29,7 @@ pub use experiments::{ExperimentSearch, ExperimentStore};
 pub use logged_models::{LoggedModelSearch, LoggedModelStore, NewLoggedModel};
 pub use metrics::MetricStore;
 pub use model_versions::{ModelVersionStore, NewModelVersion};
-pub use page::Page;
+pub use page::{Page, WrittenPage};
 pub use registry::{RegistrySearch, RegistryStore};
 pub use runs::{Batch, NewRun, RunSearch, RunStore, RunUpdate};
 pub use sql::gc::{DeletedExperiment, DeletedRun};

@@ -1,7 +1,7 @@
 //! Runs and what they log: params (immutable), tags (last write wins), metrics (appended, with a
 //! latest-value table so searches never read history), dataset inputs.
 
-use super::{Page, StoreResult};
+use super::{Page, StoreResult, WrittenPage};
 use crate::search::{Clause, OrderBy};
 use async_trait::async_trait;
 use protocol::{DatasetInputRecord, KeyValue, Metric, Run, RunInfo, RunStatus, ViewType};
@@ -61,4 +61,13 @@ pub trait RunStore: Send + Sync + 'static {
     ) -> StoreResult<()>;
 
     async fn search_runs(&self, search: &RunSearch) -> StoreResult<Page<Run>>;
+
+    /// [`Self::search_runs`] for `runs/search`: appends the page's runs to `out` as a JSON array,
+    /// byte for byte what serialising its [`Run`]s writes, without building them (a 1000-run page
+    /// is a megabyte of JSON, and its typed runs cost more than reading it).
+    async fn search_runs_json(
+        &self,
+        search: &RunSearch,
+        out: &mut Vec<u8>,
+    ) -> StoreResult<WrittenPage>;
 }

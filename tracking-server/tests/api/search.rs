@@ -262,6 +262,24 @@ backend_tests!(
                 let inputs = json!({"run_id": run, "datasets": [{"tags": [], "dataset": dataset}]});
                 app.ok("runs/log-inputs", inputs).await;
             }
+            // Logged models as outputs and as inputs, on other runs than the datasets.
+            if i % 70 == 3 || i % 90 == 4 {
+                let model = app
+                    .ok(
+                        "logged-models",
+                        json!({"experiment_id": exp, "name": format!("m{i}")}),
+                    )
+                    .await["model"]["info"]["model_id"]
+                    .clone();
+                let models = json!([{"model_id": model, "step": i}]);
+                if i % 70 == 3 {
+                    app.ok("runs/outputs", json!({"run_id": run, "models": models}))
+                        .await;
+                } else {
+                    app.ok("runs/log-inputs", json!({"run_id": run, "models": models}))
+                        .await;
+                }
+            }
         }
         // Rank of a run under `metrics.special` ascending: -Infinity, 5e-324, Infinity, NaN, missing.
         let special_rank = |i: usize| {
@@ -284,8 +302,18 @@ backend_tests!(
                 .await;
             let runs = v["runs"].as_array().unwrap();
             assert_eq!(runs.len(), 230);
-            // Every run is exactly what runs/get answers for it.
-            for r in runs.iter().step_by(7) {
+            let with = |what: &str| runs.iter().filter(|r| r.pointer(what).is_some()).count();
+            assert_eq!(
+                (
+                    with("/inputs/dataset_inputs"),
+                    with("/inputs/model_inputs"),
+                    with("/outputs/model_outputs")
+                ),
+                (5, 3, 4)
+            );
+            // Every run is exactly what runs/get answers for it (all of them in the first order).
+            let step = if order_by == json!([]) { 1 } else { 7 };
+            for r in runs.iter().step_by(step) {
                 let one = app.run(r["info"]["run_id"].as_str().unwrap()).await;
                 assert_eq!(r, &one);
             }

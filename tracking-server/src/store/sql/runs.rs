@@ -4,9 +4,11 @@ use super::experiments::require_active_experiment;
 use super::metric_writer::log_metrics;
 use super::metric_writes::{insert_metrics, is_repeated_point, Repeats};
 use super::run_info::{fetch_run, lock_active_run, require_active_run};
-use super::runs_read::{load_runs, search_page};
+use super::runs_read::{load_runs, search_page, search_page_json};
 use super::{now_ms, run_not_found, Arg, Dialect, SqlBuf, SqlStore};
-use crate::store::{Batch, NewRun, Page, RunSearch, RunStore, RunUpdate, StoreError, StoreResult};
+use crate::store::{
+    Batch, NewRun, Page, RunSearch, RunStore, RunUpdate, StoreError, StoreResult, WrittenPage,
+};
 use protocol::{Dataset, DatasetInputRecord, KeyValue, Run, RunInfo};
 use sqlx::{AnyConnection, Row};
 use std::collections::HashMap;
@@ -338,5 +340,13 @@ impl RunStore for SqlStore {
 
     async fn search_runs(&self, search: &RunSearch) -> StoreResult<Page<Run>> {
         search_page(self, search).await
+    }
+
+    async fn search_runs_json(
+        &self,
+        search: &RunSearch,
+        out: &mut Vec<u8>,
+    ) -> StoreResult<WrittenPage> {
+        search_page_json(self, search, out).await
     }
 }

@@ -3,20 +3,22 @@
 //! A page is three queries whatever its size: the ordered run info rows, then the children of each
 //! half of the page on its own connection (on SQLite each connection has its own thread, so a large
 //! page uses both cores), each answered as one row of flat JSON arrays (see [`run_rows`]).
-//! Dataset inputs and model outputs are read only for the runs that have them.
+//! Dataset inputs and model outputs are read only for the runs that have them. The page is then
+//! either assembled as typed [`Run`]s or, for `runs/search`, written as its JSON (see [`run_json`]).
 
 use super::experiments::page_overflow;
 use super::pg_array::text_array;
-use super::run_rows::{self, Child, Malformed};
+use super::run_json;
+use super::run_rows::{self, Child, ChunkData, ChunkTexts, InfoRef, Malformed, Positions};
 use super::search::{compile_run_search, SearchSql};
 use super::search_plan::{self, Plan};
 use super::{Arg, Dialect, SqlBuf, SqlStore, IN_CHUNK};
-use crate::store::{Page, RunSearch, StoreError, StoreResult};
+use crate::store::{Page, RunSearch, StoreError, StoreResult, WrittenPage};
 use protocol::{
-    Dataset, DatasetInput, KeyValue, ModelInput, ModelOutput, Run, RunData, RunInfo, RunInputs,
-    RunOutputs,
+    Dataset, DatasetInput, KeyValue, ModelInput, ModelOutput, Run, RunInfo, RunInputs, RunOutputs,
 };
-use sqlx::{AnyConnection, Row};
+use sqlx::pool::PoolConnection;
+use sqlx::{Any, AnyConnection, Row};
 use std::collections::HashMap;
 
 /// From this many runs PostgreSQL reads children with [`children_query_pg`], below it with
@@ -39,49 +41,115 @@ pub(super) async fn load_runs(
 ) -> StoreResult<Vec<Run>> {
     let ids: Vec<String> = infos.iter().map(|i| i.run_id.clone()).collect();
     let children = load_children(conn, &ids).await?;
-    children.into_runs(conn, infos).await
+    let parts = children.with_inputs_and_outputs(conn, ids).await?;
+    parts.into_runs(infos)
 }
 
-/// Params, tags and latest metrics of some runs, and which of them have inputs or outputs.
+/// Params, tags and latest metrics of some runs as read, and which of them have inputs or outputs.
 #[derive(Default)]
 struct Children {
-    data: HashMap<String, RunData>,
+    /// One per chunk of the runs asked for, in their order: how many runs it has, and its texts.
+    chunks: Vec<(usize, ChunkTexts)>,
     with_inputs: Vec<String>,
     with_outputs: Vec<String>,
 }
 
 impl Children {
     fn extend(&mut self, other: Children) {
-        self.data.extend(other.data);
+        self.chunks.extend(other.chunks);
         self.with_inputs.extend(other.with_inputs);
         self.with_outputs.extend(other.with_outputs);
     }
 
-    /// The runs, in the order of `infos`, with their inputs and outputs read for those that have any.
-    async fn into_runs(
-        mut self,
+    /// The runs' parts, with their inputs and outputs read for those that have any.
+    async fn with_inputs_and_outputs(
+        self,
         conn: &mut AnyConnection,
-        infos: Vec<RunInfo>,
-    ) -> StoreResult<Vec<Run>> {
-        let mut inputs = load_inputs(conn, &self.with_inputs).await?;
-        let mut outputs = load_outputs(conn, &self.with_outputs).await?;
+        ids: Vec<String>,
+    ) -> StoreResult<RunParts> {
+        Ok(RunParts {
+            dialect: Dialect::of(conn),
+            inputs: load_inputs(conn, &self.with_inputs).await?,
+            outputs: load_outputs(conn, &self.with_outputs).await?,
+            chunks: self.chunks,
+            ids,
+        })
+    }
+}
+
+/// Runs read but not yet assembled with their info rows: their ids, their children's texts by
+/// chunk (in the runs' order), and the inputs and outputs of those that have any.
+struct RunParts {
+    dialect: Dialect,
+    ids: Vec<String>,
+    chunks: Vec<(usize, ChunkTexts)>,
+    inputs: HashMap<String, RunInputs>,
+    outputs: HashMap<String, RunOutputs>,
+}
+
+impl RunParts {
+    /// Calls `f` with each run's index and its chunk's data and position there, in the runs' order.
+    fn each_run(&self, mut f: impl FnMut(usize, &ChunkData<'_>, usize)) -> StoreResult<()> {
+        let mut first = 0;
+        for (runs, texts) in &self.chunks {
+            let positions = Positions::new(self.dialect, &self.ids[first..first + runs]);
+            let data = ChunkData::parse(texts, &positions)?;
+            for n in 0..*runs {
+                f(first + n, &data, n);
+            }
+            first += runs;
+        }
+        Ok(())
+    }
+
+    /// The runs, `infos` being theirs in the order of the ids.
+    fn into_runs(mut self, infos: Vec<RunInfo>) -> StoreResult<Vec<Run>> {
+        let mut data = Vec::with_capacity(infos.len());
+        self.each_run(|_, chunk, n| data.push(chunk.run_data(n)))?;
         Ok(infos
             .into_iter()
-            .map(|info| Run {
-                data: self.data.remove(&info.run_id).unwrap_or_default(),
-                inputs: inputs.remove(&info.run_id).unwrap_or_default(),
-                outputs: outputs.remove(&info.run_id).unwrap_or_default(),
+            .zip(data)
+            .map(|(info, data)| Run {
+                data,
+                inputs: self.inputs.remove(&info.run_id).unwrap_or_default(),
+                outputs: self.outputs.remove(&info.run_id).unwrap_or_default(),
                 info,
             })
             .collect())
+    }
+
+    /// Appends the runs to `out` as a JSON array, byte for byte what serialising [`Self::into_runs`]
+    /// writes, `infos` being theirs in the order of the ids.
+    fn write_json(&self, infos: &[InfoRef<'_>], out: &mut Vec<u8>) -> StoreResult<()> {
+        let texts: usize = self
+            .chunks
+            .iter()
+            .map(|(_, t)| t.params.len() + t.tags.len() + t.metrics.len())
+            .sum();
+        // About the answer's size, so that its megabyte is not copied as the buffer grows.
+        out.reserve(texts * 3 / 2 + infos.len() * 400 + 2);
+        out.push(b'[');
+        let none = (RunInputs::default(), RunOutputs::default());
+        self.each_run(|i, chunk, n| {
+            let info = &infos[i];
+            if i > 0 {
+                out.push(b',');
+            }
+            let inputs = self.inputs.get(info.run_id.as_ref()).unwrap_or(&none.0);
+            let outputs = self.outputs.get(info.run_id.as_ref()).unwrap_or(&none.1);
+            run_json::write_run(out, info, chunk, n, inputs, outputs);
+        })?;
+        out.push(b']');
+        Ok(())
     }
 }
 
 /// One column per child table: its rows of the given runs as one flat JSON array (SQLite).
 ///
 /// The ids are a `VALUES` list numbered by position, which the params, tags and metrics rows name
-/// their run by (see [`run_rows`]); inputs and outputs keep an `IN` list, which SQLite pushes down
-/// into each table of their `UNION ALL`.
+/// their run by (see [`run_rows`]). Inputs and outputs answer the ids of the runs that have any,
+/// each tested with `EXISTS` on the table's primary key: an `IN` list of the ids costs SQLite a
+/// temporary index of them per table first (a tenth of the query at 500 runs).
 fn children_query_sqlite(run_ids: &[String]) -> SqlBuf {
     let dialect = Dialect::Sqlite;
     let mut sql = SqlBuf::new("WITH ids (n, id) AS (VALUES ");
@@ -91,18 +159,32 @@ fn children_query_sqlite(run_ids: &[String]) -> SqlBuf {
             .push(")");
     }
     sql.push(") SELECT ");
+    let exists =
+        |table: &str| format!("EXISTS (SELECT 1 FROM {table} c WHERE c.run_uuid = ids.id)");
     for (i, child) in Child::ALL.into_iter().enumerate() {
-        sql.push(if i == 0 { "(SELECT " } else { ", (SELECT " })
-            .push(&dialect.json_array_agg(&child.row(dialect), None))
-            .push(" FROM ");
-        if matches!(child, Child::Params | Child::Tags | Child::Metrics) {
-            sql.push("ids JOIN ")
-                .push(child.table())
-                .push(" c ON c.run_uuid = ids.id)");
-        } else {
-            sql.push(child.table()).push(" c WHERE c.run_uuid IN (");
-            sql.bind_list(run_ids.iter().map(|id| Arg::Str(id.clone())))
-                .push("))");
+        sql.push(if i == 0 { "(SELECT " } else { ", (SELECT " });
+        match child {
+            Child::Params | Child::Tags | Child::Metrics => {
+                sql.push(&dialect.json_array_agg(&child.row(dialect), None))
+                    .push(" FROM ids JOIN ")
+                    .push(child.table())
+                    .push(" c ON c.run_uuid = ids.id)");
+            }
+            // The tables `Child::table` unites for inputs.
+            Child::Inputs => {
+                sql.push(&dialect.json_array_agg("ids.id", None))
+                    .push(" FROM ids WHERE ")
+                    .push(&exists("run_inputs"))
+                    .push(" OR ")
+                    .push(&exists("run_model_inputs"))
+                    .push(")");
+            }
+            Child::Outputs => {
+                sql.push(&dialect.json_array_agg("ids.id", None))
+                    .push(" FROM ids WHERE ")
+                    .push(&exists(child.table()))
+                    .push(")");
+            }
         }
     }
     sql
@@ -163,18 +245,28 @@ async fn load_children(conn: &mut AnyConnection, run_ids: &[String]) -> StoreRes
             Dialect::Postgres => children_query_pg_in(chunk).fetch_one(&mut *conn).await?,
             Dialect::Sqlite => children_query_sqlite(chunk).fetch_one(&mut *conn).await?,
         };
-        let positions = run_rows::Positions::new(dialect, chunk);
-        let mut data = vec![RunData::default(); chunk.len()];
+        let text = |i: usize| -> StoreResult<String> {
+            Ok(row.try_get::<Option<String>, _>(i)?.unwrap_or_default())
+        };
+        let mut texts = ChunkTexts {
+            params: String::new(),
+            tags: String::new(),
+            metrics: String::new(),
+        };
         for (i, child) in Child::ALL.into_iter().enumerate() {
-            let text: Option<String> = row.try_get(i)?;
-            let text = text.as_deref().unwrap_or("");
             match child {
-                Child::Inputs => children.with_inputs.extend(run_rows::flagged_runs(text)?),
-                Child::Outputs => children.with_outputs.extend(run_rows::flagged_runs(text)?),
-                _ => run_rows::add_children(child, text, &mut data, &positions)?,
+                Child::Params => texts.params = text(i)?,
+                Child::Tags => texts.tags = text(i)?,
+                Child::Metrics => texts.metrics = text(i)?,
+                Child::Inputs => children
+                    .with_inputs
+                    .extend(run_rows::flagged_runs(&text(i)?)?),
+                Child::Outputs => children
+                    .with_outputs
+                    .extend(run_rows::flagged_runs(&text(i)?)?),
             }
         }
-        children.data.extend(chunk.iter().cloned().zip(data));
+        children.chunks.push((chunk.len(), texts));
     }
     Ok(children)
 }
@@ -275,29 +367,74 @@ impl SqlStore {
     }
 }
 
-async fn page_infos(
+/// The info rows of one page of a run search as the database wrote them (see
+/// [`run_rows::read_infos`]): up to `max_results` runs and one more if there is a next page.
+async fn page_text(
+    conn: &mut AnyConnection,
+    dialect: Dialect,
+    search: &RunSearch,
+) -> StoreResult<String> {
+    let plan = search_plan::choose(conn, dialect, search).await?;
+    let text = page_text_of(conn, dialect, search, plan).await?;
+    if plan.metric_first && (run_rows::read_infos(&text)?.len() as u64) <= search.max_results {
+        // The runs with a value of the ordering metric end on this page: the rest of it is runs
+        // without one, which only the plain plan reads.
+        return page_text_of(conn, dialect, search, Plan::default()).await;
+    }
+    Ok(text)
+}
+
+async fn page_text_of(
     conn: &mut AnyConnection,
     dialect: Dialect,
     search: &RunSearch,
     plan: Plan,
-) -> StoreResult<Vec<RunInfo>> {
+) -> StoreResult<String> {
     let SearchSql(sql) = compile_run_search(dialect, search, plan);
     let text: Option<String> = sql.fetch_one(conn).await?.try_get(0)?;
-    Ok(run_rows::parse_infos(text.as_deref().unwrap_or(""))?)
+    Ok(text.unwrap_or_default())
 }
 
 /// One page of a run search with each run's params, metrics, tags, inputs and outputs.
 pub(super) async fn search_page(store: &SqlStore, search: &RunSearch) -> StoreResult<Page<Run>> {
     let mut conn = store.read.acquire().await?;
-    let plan = search_plan::choose(&mut conn, store.dialect, search).await?;
-    let mut infos = page_infos(&mut conn, store.dialect, search, plan).await?;
-    if plan.metric_first && (infos.len() as u64) <= search.max_results {
-        // The runs with a value of the ordering metric end on this page: the rest of it is runs
-        // without one, which only the plain plan reads.
-        infos = page_infos(&mut conn, store.dialect, search, Plan::default()).await?;
-    }
+    let text = page_text(&mut conn, store.dialect, search).await?;
+    let mut infos = run_rows::parse_infos(&text)?;
     let next_offset = page_overflow(&mut infos, search.max_results, search.offset);
-    let ids: Vec<String> = infos.iter().map(|i| i.run_id.clone()).collect();
+    let ids = infos.iter().map(|i| i.run_id.clone()).collect();
+    let parts = page_parts(store, conn, ids).await?;
+    Ok(Page {
+        items: parts.into_runs(infos)?,
+        next_offset,
+    })
+}
+
+/// [`search_page`] written as JSON: appends the page's runs to `out` as a JSON array. The info
+/// rows are borrowed from the database's text, like the children (see [`run_json`]).
+pub(super) async fn search_page_json(
+    store: &SqlStore,
+    search: &RunSearch,
+    out: &mut Vec<u8>,
+) -> StoreResult<WrittenPage> {
+    let mut conn = store.read.acquire().await?;
+    let text = page_text(&mut conn, store.dialect, search).await?;
+    let mut infos = run_rows::read_infos(&text)?;
+    let next_offset = page_overflow(&mut infos, search.max_results, search.offset);
+    let ids = infos.iter().map(|i| i.run_id.to_string()).collect();
+    let parts = page_parts(store, conn, ids).await?;
+    parts.write_json(&infos, out)?;
+    Ok(WrittenPage {
+        items: infos.len(),
+        next_offset,
+    })
+}
+
+/// The children, inputs and outputs of a page's runs.
+async fn page_parts(
+    store: &SqlStore,
+    mut conn: PoolConnection<Any>,
+    ids: Vec<String>,
+) -> StoreResult<RunParts> {
     let children = if ids.len() < PARALLEL_FROM {
         load_children(&mut conn, &ids).await?
     } else {
@@ -311,10 +448,10 @@ pub(super) async fn search_page(store: &SqlStore, search: &RunSearch) -> StoreRe
             store.load_children_on_own_connection(second)
         );
         conn = store.read.acquire().await?;
+        // The first half's chunks, then the second's: the runs' order.
         let mut children = first?;
         children.extend(second?);
         children
     };
-    let items = children.into_runs(&mut conn, infos).await?;
-    Ok(Page { items, next_offset })
+    children.with_inputs_and_outputs(&mut conn, ids).await
 }
