@@ -8,8 +8,24 @@
 //! `serde_json`, so every string reads as serde would read it. A string without one is borrowed
 //! from the text; one with a control character is refused, as serde refuses it.
 
-use super::run_rows::Malformed;
 use std::borrow::Cow;
+
+/// Text from the database that does not have the shape its query gives: the SQL and this module
+/// disagree, which is a bug, never a client mistake.
+#[derive(Debug)]
+pub(super) struct Malformed(pub(super) serde_json::Error);
+
+impl From<serde_json::Error> for Malformed {
+    fn from(e: serde_json::Error) -> Self {
+        Malformed(e)
+    }
+}
+
+impl std::fmt::Display for Malformed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "malformed run rows from the database: {}", self.0)
+    }
+}
 
 /// The rows of one array, read element by element: `next_row`, then the row's elements in order,
 /// then `end_row`.

@@ -13,6 +13,7 @@
 //! a page of runs with 20 params and 20 metrics each. PostgreSQL would join such a list by hashing
 //! the whole table, so there rows keep the run id.
 
+pub(super) use super::json_rows::Malformed;
 use super::json_rows::Rows;
 use super::Dialect;
 use protocol::{KeyValue, Metric, RunData, RunInfo, RunStatus};
@@ -94,23 +95,6 @@ impl Child {
             }
             Child::Inputs | Child::Outputs => "c.run_uuid".to_string(),
         }
-    }
-}
-
-/// Text from the database that does not have the shape its query gives: the SQL and this module
-/// disagree, which is a bug, never a client mistake.
-#[derive(Debug)]
-pub(super) struct Malformed(serde_json::Error);
-
-impl From<serde_json::Error> for Malformed {
-    fn from(e: serde_json::Error) -> Self {
-        Malformed(e)
-    }
-}
-
-impl std::fmt::Display for Malformed {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "malformed run rows from the database: {}", self.0)
     }
 }
 
