@@ -8,7 +8,9 @@
 
 use super::pg_array::{float_array, int_array, text_array};
 use super::sqlite_metrics::{write_metrics, SeenSeries, SeriesCache};
-use super::{latest_points, stored_value, Arg, Dialect, SqlBuf, IN_CHUNK, LATEST_UPDATE};
+use super::{
+    latest_points, push_latest_row, stored_value, Dialect, SqlBuf, IN_CHUNK, LATEST_UPDATE,
+};
 use crate::store::{StoreError, StoreResult};
 use protocol::Metric;
 use sqlx::any::AnyRow;
@@ -251,17 +253,10 @@ pub(super) async fn upsert_latest(
             "INSERT INTO latest_metrics (run_uuid, key, value, is_nan, timestamp, step) VALUES ",
         );
         for (i, (run_id, m)) in chunk.iter().enumerate() {
-            let (value, is_nan) = stored_value(m);
-            sql.push(if i == 0 { "(" } else { ", (" });
-            sql.bind_list([
-                Arg::Str((*run_id).to_string()),
-                Arg::Str(m.key.clone()),
-                Arg::F64(value),
-                Arg::I64(is_nan),
-                Arg::I64(m.timestamp),
-                Arg::I64(m.step),
-            ])
-            .push(")");
+            if i > 0 {
+                sql.push(", ");
+            }
+            push_latest_row(&mut sql, run_id, m);
         }
         sql.push(LATEST_UPDATE);
         sql.execute(&mut *conn).await?;

@@ -442,6 +442,21 @@ pub(crate) const LATEST_UPDATE: &str =
      WHERE (excluded.step, excluded.timestamp, excluded.value) >= \
      (latest_metrics.step, latest_metrics.timestamp, latest_metrics.value)";
 
+/// One `(run_uuid, key, value, is_nan, timestamp, step)` row of a `latest_metrics` insert.
+pub(crate) fn push_latest_row(sql: &mut SqlBuf, run_id: &str, m: &Metric) {
+    let (value, is_nan) = stored_value(m);
+    sql.push("(")
+        .bind_list([
+            Arg::Str(run_id.to_string()),
+            Arg::Str(m.key.clone()),
+            Arg::F64(value),
+            Arg::I64(is_nan),
+            Arg::I64(m.timestamp),
+            Arg::I64(m.step),
+        ])
+        .push(")");
+}
+
 /// The latest point per key within a batch, by MLflow's (step, timestamp, value) order.
 pub(crate) fn latest_points(metrics: &[Metric]) -> Vec<&Metric> {
     let mut latest: HashMap<&str, &Metric> = HashMap::new();

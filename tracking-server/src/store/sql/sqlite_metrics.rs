@@ -13,7 +13,10 @@
 //! checks first that its run exists and is active.
 
 use super::run_info::check_active;
-use super::{latest_points, run_not_found, stored_value, Arg, SqlBuf, IN_CHUNK, LATEST_UPDATE};
+use super::{
+    latest_points, push_latest_row, run_not_found, stored_value, Arg, SqlBuf, IN_CHUNK,
+    LATEST_UPDATE,
+};
 use crate::store::StoreResult;
 use protocol::Metric;
 use sqlx::any::AnyRow;
@@ -298,17 +301,10 @@ fn push_latest(sql: &mut SqlBuf, run_id: &str, latest: &[&Metric], guard: Option
              SELECT * FROM (VALUES ",
         );
         for (i, m) in chunk.iter().enumerate() {
-            let (value, is_nan) = stored_value(m);
-            sql.push(if i == 0 { "(" } else { ", (" });
-            sql.bind_list([
-                Arg::Str(run_id.to_string()),
-                Arg::Str(m.key.clone()),
-                Arg::F64(value),
-                Arg::I64(is_nan),
-                Arg::I64(m.timestamp),
-                Arg::I64(m.step),
-            ])
-            .push(")");
+            if i > 0 {
+                sql.push(", ");
+            }
+            push_latest_row(sql, run_id, m);
         }
         sql.push(")");
         push_guard(sql, guard);
