@@ -15,6 +15,7 @@ pub(crate) fn run(s: &ImportSettings) -> anyhow::Result<()> {
     runtime.block_on(async move {
         let started = Instant::now();
         let mut source = mlflow_import::source::open(&s.from).await?;
+        let artifacts = s.open_artifacts()?;
         let store = SqlStore::connect(&s.backend_store_uri)
             .await
             .with_context(|| {
@@ -33,8 +34,7 @@ pub(crate) fn run(s: &ImportSettings) -> anyhow::Result<()> {
             bar.set_length(total as u64);
             bar.set_position(done as u64);
         };
-        let summary =
-            mlflow_import::import(source.as_mut(), &store, &s.artifacts, &progress).await?;
+        let summary = mlflow_import::import(source.as_mut(), &store, &artifacts, &progress).await?;
         bar.finish_and_clear();
         eprintln!(
             "imported {} into {} in {:.1} s",

@@ -11,7 +11,17 @@ use tracking_server::config::ServerConfig;
 pub struct ImportSettings {
     pub from: String,
     pub backend_store_uri: String,
-    pub artifacts: Artifacts,
+    mode: ArtifactMode,
+    source_destination: PathBuf,
+    root: String,
+    target: Destination,
+}
+
+/// Where copied artifacts go, opened only by [`ImportSettings::open_artifacts`]: opening the
+/// proxy's destination creates its directory, which a refused import must not leave behind.
+enum Destination {
+    Proxy(PathBuf),
+    Directory(PathBuf),
 }
 
 impl ImportSettings {
@@ -30,38 +40,46 @@ impl ImportSettings {
         };
         let target = if root.starts_with("mlflow-artifacts:") {
             if mode == ArtifactMode::Copy {
-                Target::Proxy(
-                    ArtifactStore::open_destination(&args.artifacts_destination).with_context(
-                        || {
-                            format!(
-                                "cannot open --artifacts-destination `{}`",
-                                args.artifacts_destination.display()
-                            )
-                        },
-                    )?,
-                )
+                Destination::Proxy(args.artifacts_destination)
             } else {
-                Target::Directory(args.artifacts_destination)
+                Destination::Directory(args.artifacts_destination)
             }
         } else if let Some(path) = root.strip_prefix("file://") {
-            Target::Directory(PathBuf::from(path))
+            Destination::Directory(PathBuf::from(path))
         } else {
             anyhow::ensure!(
                 mode == ArtifactMode::Link,
                 "--artifacts copy needs mltrack to serve artifacts or a local \
                  --default-artifact-root (not `{root}`); use --artifacts link"
             );
-            Target::Directory(PathBuf::new())
+            Destination::Directory(PathBuf::new())
         };
         Ok(Self {
             from: args.from,
             backend_store_uri: args.backend_store_uri,
-            artifacts: Artifacts {
-                mode,
-                source_destination: args.from_artifacts_destination,
-                root,
-                target,
-            },
+            mode,
+            source_destination: args.from_artifacts_destination,
+            root,
+            target,
+        })
+    }
+
+    /// The artifact settings, the proxy's destination opened (and created if missing). Called once
+    /// the source has been opened, so that a missing source leaves nothing behind.
+    pub fn open_artifacts(&self) -> anyhow::Result<Artifacts> {
+        let target = match &self.target {
+            Destination::Proxy(path) => {
+                Target::Proxy(ArtifactStore::open_destination(path).with_context(|| {
+                    format!("cannot open --artifacts-destination `{}`", path.display())
+                })?)
+            }
+            Destination::Directory(path) => Target::Directory(path.clone()),
+        };
+        Ok(Artifacts {
+            mode: self.mode,
+            source_destination: self.source_destination.clone(),
+            root: self.root.clone(),
+            target,
         })
     }
 }

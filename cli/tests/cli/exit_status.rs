@@ -248,3 +248,20 @@ fn the_default_gold_data_is_found_at_run_time_not_at_build_time() {
     );
     assert!(err.contains("MLTRACK_GOLD_DATA"), "{err}");
 }
+
+/// An import whose source is missing fails before it writes anything: no store, and no artifact
+/// directory either (opening the proxy's destination creates it).
+#[test]
+fn a_refused_import_leaves_nothing_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = mltrack(&["import", "--from", "./missing-mlruns"], dir.path());
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(err.contains("missing-mlruns"), "{err}");
+    let left: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+}
