@@ -59,23 +59,6 @@ impl SeriesCache {
             .map(|k| run.get(*k).map(|s| ((*k).to_string(), *s)))
             .collect()
     }
-
-    fn put(&self, run_id: &str, series: Vec<(String, Series)>) {
-        let mut known = self.known();
-        if known.series + series.len() > Self::CAPACITY {
-            *known = Known::default();
-        }
-        let Known {
-            runs,
-            series: count,
-        } = &mut *known;
-        let run = runs.entry(run_id.to_string()).or_default();
-        for (key, s) in series {
-            if run.insert(key, s).is_none() {
-                *count += 1;
-            }
-        }
-    }
 }
 
 /// What a call reads back, tagged by its first column.
@@ -102,8 +85,22 @@ impl SeriesCache {
     /// Keeps what a committed batch learnt. Called only after the commit: a rolled-back series' id
     /// may be given to another run's series later.
     pub(super) fn remember(&self, seen: SeenSeries) {
-        if !seen.series.is_empty() {
-            self.put(&seen.run_id, seen.series);
+        if seen.series.is_empty() {
+            return;
+        }
+        let mut known = self.known();
+        if known.series + seen.series.len() > Self::CAPACITY {
+            *known = Known::default();
+        }
+        let Known {
+            runs,
+            series: count,
+        } = &mut *known;
+        let run = runs.entry(seen.run_id).or_default();
+        for (key, s) in seen.series {
+            if run.insert(key, s).is_none() {
+                *count += 1;
+            }
         }
     }
 }
