@@ -16,10 +16,14 @@
 //! points go to its own run's pages either way, and the task built each group's text while the
 //! connection waited, where here each request builds its own beforehand, in parallel.
 //!
+//! Once a second the call also runs the WAL checkpoint's last step, right after its commit (see
+//! [`checkpoint`]): the writer then copies only the frames of the last few milliseconds.
+//!
 //! A call that fails part-way leaves its transaction open on the connection; the connection is
 //! then closed (SQLite rolls back on close) instead of going back to the pool, and so it is if the
 //! request is dropped while the call runs.
 
+use super::checkpoint::{self, CatchUp};
 use super::sqlite_metrics::{self, read_rows, require_active, SeriesCache};
 use super::SqlBuf;
 use crate::store::StoreResult;
@@ -31,6 +35,7 @@ use sqlx::{Any, AnyPool};
 pub(super) async fn log_metrics(
     pool: &AnyPool,
     cache: &SeriesCache,
+    catch_up: &CatchUp,
     run_id: &str,
     metrics: &[Metric],
 ) -> StoreResult<()> {
@@ -45,6 +50,15 @@ pub(super) async fn log_metrics(
     };
     let rows = query.fetch_all(&mut *call.conn).await?;
     call.done = true;
+    if catch_up.take() {
+        if let Err(e) = sqlx::query(checkpoint::CATCH_UP)
+            .execute(&mut *call.conn)
+            .await
+        {
+            // The batch is committed; the checkpoint task tries again at its next tick.
+            tracing::debug!(error = %e, "WAL checkpoint skipped");
+        }
+    }
     let (stage, seen) = read_rows(&rows, run_id)?;
     require_active(run_id, stage.as_deref())?;
     cache.remember(seen);

@@ -273,6 +273,8 @@ pub struct SqlStore {
     dialect: Dialect,
     /// SQLite only: see [`sqlite_metrics`].
     series: sqlite_metrics::SeriesCache,
+    /// SQLite only: the writer's share of the checkpoints (see [`checkpoint`]).
+    catch_up: checkpoint::CatchUp,
     /// SQLite only: see [`checkpoint`].
     _checkpoints: Option<checkpoint::CheckpointTask>,
 }
@@ -326,12 +328,14 @@ impl SqlStore {
             .after_connect(sqlite_session_setup)
             .connect_with(options)
             .await?;
-        let checkpoints = checkpoint::spawn(read.clone(), write.clone());
+        let catch_up = checkpoint::CatchUp::default();
+        let checkpoints = checkpoint::spawn(read.clone(), write.clone(), catch_up.clone());
         Ok(Self {
             read,
             write,
             dialect: Dialect::Sqlite,
             series: sqlite_metrics::SeriesCache::default(),
+            catch_up,
             _checkpoints: Some(checkpoints),
         })
     }
@@ -349,6 +353,7 @@ impl SqlStore {
             write: pool,
             dialect: Dialect::Postgres,
             series: sqlite_metrics::SeriesCache::default(),
+            catch_up: checkpoint::CatchUp::default(),
             _checkpoints: None,
         })
     }

@@ -288,7 +288,14 @@ impl RunStore for SqlStore {
             && batch.metrics.iter().all(|m| m.model_id.is_none())
         {
             // A training loop's batch: one call, its transaction and run check included.
-            return log_metrics(&self.write, &self.series, run_id, &batch.metrics).await;
+            return log_metrics(
+                &self.write,
+                &self.series,
+                &self.catch_up,
+                run_id,
+                &batch.metrics,
+            )
+            .await;
         }
         // PostgreSQL inserts points without an `ON CONFLICT` probe (see `Repeats`); a batch that
         // repeats a stored point is written again, whole, skipping repeats: the same outcome.
