@@ -239,6 +239,25 @@ impl SqlBuf {
         q
     }
 
+    /// The rendered text and owned arguments, for a query run away from this buffer (see
+    /// [`metric_writer`]).
+    pub(crate) fn into_owned(self, backend: &str) -> (String, AnyArguments<'static>) {
+        use sqlx::Arguments;
+        let text = self.render(backend);
+        let mut args = AnyArguments::default();
+        for arg in self.args {
+            let bound = match arg {
+                Arg::I64(v) => args.add(v),
+                Arg::F64(v) => args.add(v),
+                Arg::Str(v) => args.add(v),
+                Arg::NullI64 => args.add(Option::<i64>::None),
+            };
+            // Adding an owned integer, float or string to `AnyArguments` cannot fail.
+            debug_assert!(bound.is_ok());
+        }
+        (text, args)
+    }
+
     pub(crate) async fn fetch_all(
         &self,
         conn: &mut AnyConnection,
@@ -273,8 +292,8 @@ pub struct SqlStore {
     dialect: Dialect,
     /// SQLite only: see [`sqlite_metrics`].
     series: sqlite_metrics::SeriesCache,
-    /// SQLite only: the writer's share of the checkpoints (see [`checkpoint`]).
-    catch_up: checkpoint::CatchUp,
+    /// SQLite only: see [`metric_writer`].
+    batches: Option<metric_writer::BatchWriter>,
     /// SQLite only: see [`checkpoint`].
     _checkpoints: Option<checkpoint::CheckpointTask>,
 }
@@ -330,12 +349,13 @@ impl SqlStore {
             .await?;
         let catch_up = checkpoint::CatchUp::default();
         let checkpoints = checkpoint::spawn(read.clone(), write.clone(), catch_up.clone());
+        let batches = metric_writer::BatchWriter::start(write.clone(), catch_up)?;
         Ok(Self {
             read,
             write,
             dialect: Dialect::Sqlite,
             series: sqlite_metrics::SeriesCache::default(),
-            catch_up,
+            batches: Some(batches),
             _checkpoints: Some(checkpoints),
         })
     }
@@ -353,7 +373,7 @@ impl SqlStore {
             write: pool,
             dialect: Dialect::Postgres,
             series: sqlite_metrics::SeriesCache::default(),
-            catch_up: checkpoint::CatchUp::default(),
+            batches: None,
             _checkpoints: None,
         })
     }

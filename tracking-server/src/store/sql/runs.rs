@@ -1,7 +1,6 @@
 //! Runs: lifecycle, params/tags/metrics writes (all-or-nothing per request), inputs, search.
 
 use super::experiments::require_active_experiment;
-use super::metric_writer::log_metrics;
 use super::metric_writes::{insert_metrics, is_repeated_point, Repeats};
 use super::run_info::{fetch_run, lock_active_run, require_active_run};
 use super::runs_read::{load_runs, search_page, search_page_json};
@@ -282,20 +281,16 @@ impl RunStore for SqlStore {
     }
 
     async fn log_batch(&self, run_id: &str, batch: Batch) -> StoreResult<()> {
-        if self.dialect == Dialect::Sqlite
-            && batch.params.is_empty()
-            && batch.tags.is_empty()
-            && batch.metrics.iter().all(|m| m.model_id.is_none())
-        {
-            // A training loop's batch: one call, its transaction and run check included.
-            return log_metrics(
-                &self.write,
-                &self.series,
-                &self.catch_up,
-                run_id,
-                &batch.metrics,
-            )
-            .await;
+        if let Some(writer) = &self.batches {
+            if batch.params.is_empty()
+                && batch.tags.is_empty()
+                && batch.metrics.iter().all(|m| m.model_id.is_none())
+            {
+                // A training loop's batch: one call, its transaction and run check included.
+                return writer
+                    .log_metrics(&self.series, run_id, &batch.metrics)
+                    .await;
+            }
         }
         // PostgreSQL inserts points without an `ON CONFLICT` probe (see `Repeats`); a batch that
         // repeats a stored point is written again, whole, skipping repeats: the same outcome.
