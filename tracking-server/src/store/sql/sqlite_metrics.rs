@@ -205,7 +205,7 @@ fn push_points_by_id(
     guard: Option<&str>,
 ) {
     for chunk in metrics.chunks(IN_CHUNK) {
-        sql.push("INSERT INTO metric_points (series_id, ts_offset, step, value, is_nan) SELECT * FROM (VALUES ");
+        sql.push("INSERT OR IGNORE INTO metric_points (series_id, ts_offset, step, value, is_nan) SELECT * FROM (VALUES ");
         for (i, m) in chunk.iter().enumerate() {
             let s = series[&m.key];
             let (value, is_nan) = stored_value(m);
@@ -221,7 +221,7 @@ fn push_points_by_id(
         }
         sql.push(")");
         push_guard(sql, guard);
-        sql.push(" ON CONFLICT DO NOTHING;\n");
+        sql.push(";\n");
     }
 }
 
@@ -270,13 +270,13 @@ fn push_series_and_points(
             .push(")");
         }
         sql.push(
-            ") INSERT INTO metric_points (series_id, ts_offset, step, value, is_nan) \
+            ") INSERT OR IGNORE INTO metric_points (series_id, ts_offset, step, value, is_nan) \
              SELECT s.series_id, v.timestamp - s.base_timestamp, v.step, v.value, v.is_nan FROM v \
              JOIN metric_series s ON s.key = v.key AND s.run_uuid = ",
         )
         .bind(Arg::Str(run_id.to_string()));
         push_guard(sql, guard);
-        sql.push(" ON CONFLICT DO NOTHING;\n");
+        sql.push(";\n");
     }
     for chunk in keys.chunks(IN_CHUNK) {
         sql.push(&format!(
