@@ -76,7 +76,8 @@ import hashlib, sqlite3, sys
 c = sqlite3.connect(sys.argv[1])
 names = [r[0] for r in c.execute(
     "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
-    "AND name NOT IN ('_sqlx_migrations', 'metric_series', 'metric_points') ORDER BY name")]
+    "AND name NOT IN ('_sqlx_migrations', 'metric_series', 'metric_points', 'metric_points_recent') "
+    "ORDER BY name")]
 out = []
 for t in names + ['metrics']:
     cols = [r[1] for r in c.execute(f'PRAGMA table_info({t})') if r[1] not in ('id', 'series_id', 'event_id')]

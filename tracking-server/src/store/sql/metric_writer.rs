@@ -30,6 +30,7 @@
 //! once.
 
 use super::checkpoint::{self, CatchUp};
+use super::point_merge::{self, Staged};
 use super::sqlite_metrics::{self, read_rows, require_active, SeriesCache};
 use super::SqlBuf;
 use crate::store::{StoreError, StoreResult};
@@ -55,6 +56,7 @@ const FOREIGN_KEYS_ON: &str = "PRAGMA foreign_keys = ON";
 
 /// A rendered call and where its rows go.
 struct Call {
+    run_id: String,
     text: String,
     args: AnyArguments<'static>,
     reply: oneshot::Sender<Result<Vec<AnyRow>, sqlx::Error>>,
@@ -89,7 +91,12 @@ impl BatchWriter {
         let (text, args) = sql.into_owned("sqlite");
         let (reply, rows) = oneshot::channel();
         self.0
-            .send(Call { text, args, reply })
+            .send(Call {
+                run_id: run_id.to_string(),
+                text,
+                args,
+                reply,
+            })
             .map_err(|_| stopped())?;
         let rows = rows.await.map_err(|_| stopped())??;
         let (stage, seen) = read_rows(&rows, run_id)?;
@@ -106,6 +113,7 @@ fn stopped() -> StoreError {
 
 /// The writer thread's loop: a connection per burst of calls.
 async fn run(pool: &AnyPool, catch_up: &CatchUp, mut calls: mpsc::UnboundedReceiver<Call>) {
+    let mut staged = Staged::default();
     while let Some(first) = calls.recv().await {
         let mut conn = match pool.acquire().await {
             Ok(conn) => conn,
@@ -122,7 +130,10 @@ async fn run(pool: &AnyPool, catch_up: &CatchUp, mut calls: mpsc::UnboundedRecei
         let mut next = Some(first);
         let mut failed = false;
         while let Some(call) = next.take() {
-            if !run_call(&mut conn, catch_up, call).await {
+            let run_id = call.run_id.clone();
+            if !run_call(&mut conn, catch_up, call).await
+                || (staged.count(&run_id) && !move_points(&mut conn, &run_id).await)
+            {
                 failed = true;
                 break;
             }
@@ -140,6 +151,19 @@ async fn run(pool: &AnyPool, catch_up: &CatchUp, mut calls: mpsc::UnboundedRecei
                     .is_err())
         {
             conn.close_on_drop();
+        }
+    }
+}
+
+/// Moves a run's recent points into the big table (see [`point_merge`]); false if it failed.
+async fn move_points(conn: &mut PoolConnection<Any>, run_id: &str) -> bool {
+    let (text, args) = point_merge::move_run(run_id).into_owned("sqlite");
+    match sqlx::query_with(&text, args).execute(&mut **conn).await {
+        Ok(_) => true,
+        Err(e) => {
+            // The points stay in the small table, where reads find them; the next move takes them.
+            tracing::warn!(error = %e, run_id, "moving recent metric points failed");
+            false
         }
     }
 }
@@ -227,17 +251,69 @@ mod tests {
         );
         assert_eq!(foreign_keys(&store).await, 1);
         let orphans: i64 = sqlx::query_scalar(
-            "SELECT count(*) FROM metric_points p WHERE NOT EXISTS \
+            "SELECT count(*) FROM (SELECT series_id FROM metric_points UNION ALL \
+             SELECT series_id FROM metric_points_recent) p WHERE NOT EXISTS \
              (SELECT 1 FROM metric_series s WHERE s.series_id = p.series_id)",
         )
         .fetch_one(&store.read)
         .await
         .unwrap();
         assert_eq!(orphans, 0);
-        let points: i64 = sqlx::query_scalar("SELECT count(*) FROM metric_points")
+        let points: i64 = sqlx::query_scalar("SELECT count(*) FROM metrics")
             .fetch_one(&store.read)
             .await
             .unwrap();
         assert_eq!(points, 8 * 50);
+    }
+
+    async fn count(store: &SqlStore, table: &str) -> i64 {
+        sqlx::query_scalar(&format!("SELECT count(*) FROM {table}"))
+            .fetch_one(&store.read)
+            .await
+            .unwrap()
+    }
+
+    /// A run's points move into the big table every `MOVE_EVERY` batches; a point logged again
+    /// after its move is still stored once, and the history reads whole and in order throughout.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn recent_points_move_in_bulk_and_stay_once() {
+        use crate::store::MetricStore;
+        let every = i64::from(super::point_merge::MOVE_EVERY);
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqlStore::connect(&format!("sqlite:///{}/s.db", dir.path().display()))
+            .await
+            .unwrap();
+        let experiment = store
+            .create_experiment("e", None, "file:///a", &[])
+            .await
+            .unwrap();
+        let run = store
+            .create_run(NewRun {
+                experiment_id: experiment,
+                user_id: "u".into(),
+                run_name: "r".into(),
+                start_time: 1,
+                tags: vec![],
+            })
+            .await
+            .unwrap()
+            .info
+            .run_id;
+        for step in 0..=every {
+            store.log_batch(&run, batch(20, step)).await.unwrap();
+        }
+        assert_eq!(count(&store, "metric_points").await, every * 20);
+        assert_eq!(count(&store, "metric_points_recent").await, 20);
+        // Step 0 again, already moved, and the last step again, still recent: both kept once.
+        store.log_batch(&run, batch(20, 0)).await.unwrap();
+        store.log_batch(&run, batch(20, every)).await.unwrap();
+        let history = store.metric_history(&run, "m7", 0, None).await.unwrap();
+        let steps: Vec<i64> = history.items.iter().map(|m| m.step).collect();
+        assert_eq!(steps, (0..=every).collect::<Vec<_>>());
+        assert!(history
+            .items
+            .iter()
+            .all(|m| (m.value - 7.0).abs() < f64::EPSILON));
+        assert_eq!(count(&store, "metrics").await, (every + 1) * 20);
     }
 }

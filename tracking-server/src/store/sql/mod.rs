@@ -21,6 +21,7 @@ mod metrics;
 mod model_versions;
 mod overview;
 mod pg_array;
+mod point_merge;
 mod registry;
 mod run_info;
 mod run_json;

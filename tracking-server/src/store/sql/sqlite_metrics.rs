@@ -197,6 +197,16 @@ fn push_guard(sql: &mut SqlBuf, guard: Option<&str>) {
     }
 }
 
+/// `AND` the point is not in `metric_points` already (it is then in one table or the other, once:
+/// see migrations/sqlite/0010). Reads the page the point would go to, without writing it.
+fn not_merged([series, offset, step, value, is_nan]: [&str; 5]) -> String {
+    format!(
+        " AND NOT EXISTS (SELECT 1 FROM metric_points m WHERE m.series_id = {series} \
+         AND m.ts_offset = {offset} AND m.step = {step} AND m.value = {value} \
+         AND m.is_nan = {is_nan})"
+    )
+}
+
 /// Points of series known by id: one plain insert (repeated points skipped, as MLflow keeps one).
 fn push_points_by_id(
     sql: &mut SqlBuf,
@@ -205,7 +215,7 @@ fn push_points_by_id(
     guard: Option<&str>,
 ) {
     for chunk in metrics.chunks(IN_CHUNK) {
-        sql.push("INSERT OR IGNORE INTO metric_points (series_id, ts_offset, step, value, is_nan) SELECT * FROM (VALUES ");
+        sql.push("INSERT OR IGNORE INTO metric_points_recent (series_id, ts_offset, step, value, is_nan) SELECT * FROM (VALUES ");
         for (i, m) in chunk.iter().enumerate() {
             let s = series[&m.key];
             let (value, is_nan) = stored_value(m);
@@ -219,8 +229,15 @@ fn push_points_by_id(
             ])
             .push(")");
         }
-        sql.push(")");
+        sql.push(") v");
         push_guard(sql, guard);
+        sql.push(&not_merged([
+            "v.column1",
+            "v.column2",
+            "v.column3",
+            "v.column4",
+            "v.column5",
+        ]));
         sql.push(";\n");
     }
 }
@@ -270,12 +287,19 @@ fn push_series_and_points(
             .push(")");
         }
         sql.push(
-            ") INSERT OR IGNORE INTO metric_points (series_id, ts_offset, step, value, is_nan) \
+            ") INSERT OR IGNORE INTO metric_points_recent (series_id, ts_offset, step, value, is_nan) \
              SELECT s.series_id, v.timestamp - s.base_timestamp, v.step, v.value, v.is_nan FROM v \
              JOIN metric_series s ON s.key = v.key AND s.run_uuid = ",
         )
         .bind(Arg::Str(run_id.to_string()));
         push_guard(sql, guard);
+        sql.push(&not_merged([
+            "s.series_id",
+            "v.timestamp - s.base_timestamp",
+            "v.step",
+            "v.value",
+            "v.is_nan",
+        ]));
         sql.push(";\n");
     }
     for chunk in keys.chunks(IN_CHUNK) {
@@ -383,7 +407,8 @@ mod tests {
         // The old series counts from 0 (its points keep absolute timestamps); the new one from its
         // first point, whose offset is 0.
         let stored: Vec<(String, i64, i64)> = sqlx::query_as(
-            "SELECT s.key, s.base_timestamp, p.ts_offset FROM metric_points p \
+            "SELECT s.key, s.base_timestamp, p.ts_offset FROM (SELECT * FROM metric_points \
+             UNION ALL SELECT * FROM metric_points_recent) p \
              JOIN metric_series s USING (series_id) ORDER BY s.key, p.step",
         )
         .fetch_all(&store.read)
