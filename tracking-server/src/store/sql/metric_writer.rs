@@ -206,16 +206,8 @@ mod tests {
         }
     }
 
-    async fn foreign_keys(store: &SqlStore) -> i64 {
-        sqlx::query_scalar("PRAGMA foreign_keys")
-            .fetch_one(&store.write)
-            .await
-            .unwrap()
-    }
-
-    /// Batches arriving together share a burst with checks off; the writes after it find them on.
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn foreign_keys_are_checked_again_after_a_burst() {
+    /// A new SQLite store (in the returned directory) with one active run.
+    async fn store_with_run() -> (tempfile::TempDir, SqlStore, String) {
         let dir = tempfile::tempdir().unwrap();
         let store = SqlStore::connect(&format!("sqlite:///{}/s.db", dir.path().display()))
             .await
@@ -236,6 +228,20 @@ mod tests {
             .unwrap()
             .info
             .run_id;
+        (dir, store, run)
+    }
+
+    async fn foreign_keys(store: &SqlStore) -> i64 {
+        sqlx::query_scalar("PRAGMA foreign_keys")
+            .fetch_one(&store.write)
+            .await
+            .unwrap()
+    }
+
+    /// Batches arriving together share a burst with checks off; the writes after it find them on.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn foreign_keys_are_checked_again_after_a_burst() {
+        let (_dir, store, run) = store_with_run().await;
         let writes: Vec<_> = (0..8)
             .map(|step| store.log_batch(&run, batch(50, step)))
             .collect();
@@ -279,26 +285,7 @@ mod tests {
     async fn recent_points_move_in_bulk_and_stay_once() {
         use crate::store::MetricStore;
         let every = i64::from(super::point_merge::MOVE_EVERY);
-        let dir = tempfile::tempdir().unwrap();
-        let store = SqlStore::connect(&format!("sqlite:///{}/s.db", dir.path().display()))
-            .await
-            .unwrap();
-        let experiment = store
-            .create_experiment("e", None, "file:///a", &[])
-            .await
-            .unwrap();
-        let run = store
-            .create_run(NewRun {
-                experiment_id: experiment,
-                user_id: "u".into(),
-                run_name: "r".into(),
-                start_time: 1,
-                tags: vec![],
-            })
-            .await
-            .unwrap()
-            .info
-            .run_id;
+        let (_dir, store, run) = store_with_run().await;
         for step in 0..=every {
             store.log_batch(&run, batch(20, step)).await.unwrap();
         }
