@@ -22,7 +22,9 @@
 //! connection waited, where here each request builds its own beforehand, in parallel.
 //!
 //! Once a second the thread also runs the WAL checkpoint's last step, right after a commit (see
-//! [`checkpoint`]): the writer then copies only the frames of the last few milliseconds.
+//! [`checkpoint`]): the writer then copies only the frames of the last few milliseconds. Every
+//! [`point_merge::MOVE_EVERY`] batches of a run, it moves that run's recent points into the big
+//! table, in a transaction of its own.
 //!
 //! A call that fails part-way leaves its transaction open on the connection; the connection is
 //! then closed (SQLite rolls back on close) instead of going back to the pool. A call whose
@@ -46,7 +48,8 @@ const HOLD: Duration = Duration::from_millis(20);
 
 /// Foreign keys are not checked during a burst. Every statement of a call writes only if the
 /// run exists and is active, and points go only to series that the same call created or that an
-/// earlier commit read back, so each reference holds by construction; nothing is deleted. An
+/// earlier commit read back, so each reference holds by construction; the only deletes are of
+/// points just moved (see [`point_merge`]), which nothing refers to. An
 /// immediate foreign key also made SQLite keep a statement journal: a copy of every page a
 /// multi-row insert touches, in case a later row failed the check (SQLite cannot know it will
 /// not), which was a tenth of the writer's time. Switching the checks expires the connection's
