@@ -208,7 +208,7 @@ impl SqlBuf {
         self
     }
 
-    pub(crate) fn render(&self, backend: &str) -> String {
+    fn render(&self, backend: &str) -> String {
         let sqlite = backend.eq_ignore_ascii_case("sqlite");
         let mut out = String::with_capacity(self.sql.len() + self.args.len() * 3);
         let mut n = 0;
@@ -227,7 +227,7 @@ impl SqlBuf {
         out
     }
 
-    pub(crate) fn query<'q>(&'q self, text: &'q str) -> Query<'q, Any, AnyArguments<'q>> {
+    fn query<'q>(&'q self, text: &'q str) -> Query<'q, Any, AnyArguments<'q>> {
         let mut q = sqlx::query::<Any>(text);
         for arg in &self.args {
             q = match arg {

@@ -5,6 +5,7 @@
 //! `?` placeholders in order across them, and answers the rows of all of them; sent one by one,
 //! each statement waited for a tokio worker to poll the request before the next one left, while
 //! the single writer connection sat idle. [`super::metric_writer`] adds the transaction to the text.
+//! Points go to `metric_points_recent`, from where [`super::point_merge`] moves them in bulk.
 //!
 //! Why a cache: a run's series are created once and deleted only with the run, so their ids and
 //! base timestamps never change. Known, a batch's points are inserted by series id, without the
